@@ -1,0 +1,243 @@
+#include "core/config.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "core/recipe_fields.h"
+
+namespace satclip::core {
+namespace {
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1] ? 1 : 0)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// Where a value came from: "file:line" or "--set key=value".
+struct Origins {
+  std::string file;
+  std::map<std::string, std::string> overridden;  // key path -> the --set argument
+  std::string at(const std::string& key, const YAML::Node& node) const {
+    auto it = overridden.find(key);
+    if (it != overridden.end()) return "--set " + it->second;
+    const auto mark = node.Mark();
+    if (mark.line >= 0) return file + ":" + std::to_string(mark.line + 1);
+    return file;
+  }
+};
+
+class Loader {
+ public:
+  Loader(Recipe& recipe, Origins origins) : origins_(std::move(origins)) {
+    for (auto& f : recipe_fields(recipe)) {
+      for (size_t dot = f.path.find('.'); dot != std::string::npos; dot = f.path.find('.', dot + 1)) {
+        sections_.insert(f.path.substr(0, dot));
+      }
+      all_keys_.push_back(f.path);
+      fields_.emplace(f.path, std::move(f));
+    }
+  }
+
+  void walk(const YAML::Node& node, const std::string& prefix) {
+    for (const auto& item : node) {
+      const std::string key = item.first.Scalar();
+      const std::string path = prefix.empty() ? key : prefix + "." + key;
+      const YAML::Node& value = item.second;
+      auto field = fields_.find(path);
+      if (field != fields_.end()) {
+        assign(field->second, value, item.first);
+      } else if (sections_.count(path)) {
+        if (!value.IsMap()) {
+          fail(item.first, path, cat("'", path, "' must be a mapping of keys, got '",
+                                     value.IsScalar() ? value.Scalar() : "a list", "'"),
+               cat("write it as a section, e.g. ", path, ":\\n  key: value"));
+        }
+        walk(value, path);
+      } else {
+        unknown(item.first, path);
+      }
+    }
+  }
+
+  void check_required() const {
+    for (const auto& [path, f] : fields_) {
+      if (f.required && !seen_.count(path)) {
+        throw ConfigError(cat(origins_.file, ": missing required key '", path, "' (", f.type,
+                              f.allowed.empty() ? "" : ", " + f.allowed, ")"),
+                          cat("add '", path, ": ...' to the recipe or pass --set ", path, "=..."), path);
+      }
+    }
+  }
+
+ private:
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& path, const std::string& what,
+                         const std::string& hint) const {
+    throw ConfigError(origins_.at(path, at) + ": " + what, hint, path);
+  }
+
+  void assign(FieldSpec& f, const YAML::Node& value, const YAML::Node& key_node) {
+    seen_.insert(f.path);
+    try {
+      f.assign(value);
+    } catch (const FieldError& e) {
+      if (e.kind == FieldError::Kind::kType) {
+        fail(value, f.path, cat("'", f.path, "' must be ", f.type, ", got '", e.what(), "'"),
+             cat("write ", f.path, " as ", f.type, f.allowed.empty() ? "" : " (" + f.allowed + ")"));
+      }
+      fail(value, f.path, cat("'", f.path, "' = ", e.what(), " is not allowed; allowed: ", f.allowed),
+           cat("pick a value in ", f.allowed));
+    }
+  }
+
+  [[noreturn]] void unknown(const YAML::Node& key_node, const std::string& path) const {
+    std::vector<std::string> candidates = all_keys_;
+    candidates.insert(candidates.end(), sections_.begin(), sections_.end());
+    const std::string near = nearest_key(path, candidates);
+    fail(key_node, path,
+         cat("unknown key '", path, "'", near.empty() ? "" : "; did you mean '" + near + "'?"),
+         near.empty() ? "see recipes/README.md for the valid keys" : cat("rename it to '", near, "'"));
+  }
+
+  Origins origins_;
+  std::map<std::string, FieldSpec> fields_;
+  std::set<std::string> sections_;
+  std::vector<std::string> all_keys_;
+  std::set<std::string> seen_;
+};
+
+// Applies "a.b=value" onto the tree, creating sections as needed.
+void apply_override(YAML::Node& root, const std::string& arg, Origins& origins) {
+  const auto eq = arg.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw ConfigError(cat("--set ", arg, ": expected key.path=value"),
+                      "write e.g. --set data.batch_size=64", arg);
+  }
+  const std::string path = arg.substr(0, eq);
+  YAML::Node value;
+  try {
+    value = YAML::Load(arg.substr(eq + 1));
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(cat("--set ", arg, ": the value is not valid YAML (", e.msg, ")"),
+                      "quote strings that contain ':' or '#'", path);
+  }
+  if (value.IsNull() && arg.size() == eq + 1) value = YAML::Node(std::string());
+  std::vector<std::string> parts;
+  std::stringstream ss(path);
+  for (std::string p; std::getline(ss, p, '.');) parts.push_back(p);
+  // Walk with explicit node handles: yaml-cpp's operator[] on a temporary would not attach.
+  std::vector<YAML::Node> chain{root};
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    YAML::Node next = chain.back()[parts[i]];
+    if (next.IsDefined() && !next.IsNull() && !next.IsMap()) {
+      throw ConfigError(cat("--set ", arg, ": '", parts[i], "' is not a section"),
+                        "override a key inside a section, e.g. --set train.epochs=1", path);
+    }
+    if (!next.IsDefined() || next.IsNull()) {
+      chain.back()[parts[i]] = YAML::Node(YAML::NodeType::Map);
+      next = chain.back()[parts[i]];
+    }
+    chain.push_back(next);
+  }
+  chain.back()[parts.back()] = value;
+  origins.overridden[path] = arg;
+}
+
+Recipe load_node(YAML::Node root, Origins origins, const std::vector<std::string>& overrides) {
+  if (!root.IsDefined() || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  if (!root.IsMap()) {
+    throw ConfigError(cat(origins.file, ": the recipe must be a mapping of sections (run:, data:, ...)"),
+                      "see recipes/quickstart.yaml for the layout", "");
+  }
+  for (const auto& o : overrides) apply_override(root, o, origins);
+  Recipe recipe;
+  recipe.source = origins.file;
+  Loader loader(recipe, origins);
+  loader.walk(root, "");
+  loader.check_required();
+  return recipe;
+}
+
+}  // namespace
+
+std::string nearest_key(const std::string& key, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_d = std::string::npos;
+  // Compare the last segment too, so "batchsize" finds "data.batch_size" from any section.
+  const auto leaf = key.substr(key.rfind('.') == std::string::npos ? 0 : key.rfind('.') + 1);
+  for (const auto& c : candidates) {
+    const auto c_leaf = c.substr(c.rfind('.') == std::string::npos ? 0 : c.rfind('.') + 1);
+    const size_t d = std::min(edit_distance(key, c), edit_distance(leaf, c_leaf) + 1);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  const size_t limit = std::max<size_t>(2, leaf.size() / 3 + 1);
+  return best_d <= limit ? best : std::string();
+}
+
+Recipe load_recipe_text(const std::string& yaml, const std::string& origin,
+                        const std::vector<std::string>& overrides) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(cat(origin, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML syntax error: ", e.msg),
+                      "fix the YAML syntax (indent with spaces, 'key: value')", "");
+  }
+  return load_node(root, Origins{origin, {}}, overrides);
+}
+
+Recipe load_recipe(const std::string& path, const std::vector<std::string>& overrides) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw ConfigError(cat(path, ": cannot open the recipe file"),
+                      "check the path; recipes/ holds the shipped recipes", "");
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(cat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML syntax error: ", e.msg),
+                      "fix the YAML syntax (indent with spaces, 'key: value')", "");
+  }
+  return load_node(root, Origins{path, {}}, overrides);
+}
+
+std::string recipe_to_yaml(const Recipe& recipe) {
+  Recipe copy = recipe;  // recipe_fields binds mutable references
+  YAML::Node root(YAML::NodeType::Map);
+  for (const auto& f : recipe_fields(copy)) {
+    const auto dot = f.path.find('.');
+    root[f.path.substr(0, dot)][f.path.substr(dot + 1)] = f.value();
+  }
+  YAML::Emitter out;
+  out << root;
+  return std::string(out.c_str()) + "\n";
+}
+
+std::string recipe_table(const Recipe& recipe) {
+  Recipe copy = recipe;
+  const auto fields = recipe_fields(copy);
+  size_t width = 0;
+  for (const auto& f : fields) width = std::max(width, f.path.size());
+  std::ostringstream out;
+  for (const auto& f : fields) {
+    YAML::Emitter e;
+    e << YAML::Flow << f.value();
+    out << "  " << f.path << std::string(width - f.path.size() + 2, ' ') << e.c_str() << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace satclip::core

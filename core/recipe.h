@@ -1,0 +1,116 @@
+// Recipe: the typed form of a recipe YAML file. Every default lives here, in these structs.
+//
+// Keys, types and allowed ranges are declared once in recipe_fields.cpp; config.h loads a file
+// into a Recipe. Section and key names match the YAML exactly (see recipes/*.yaml).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace satclip::core {
+
+struct RunConfig {
+  std::string name = "satclip";
+  int64_t seed = 0;
+  std::string device = "auto";  // auto, cpu, cuda, cuda:N
+  std::string log_level = "info";
+};
+
+struct DataConfig {
+  std::string path;                 // required: shard directory (manifest.json) or "synthetic"
+  int64_t synthetic_count = 2048;   // tiles generated when path is "synthetic"
+  int64_t synthetic_size = 64;      // their size in pixels
+  double val_fraction = 0.1;
+  int64_t split_seed = 0;
+  int64_t batch_size = 32;          // per rank
+  int64_t workers = 2;
+  int64_t prefetch = 4;
+  bool drop_last = true;
+  int64_t image_size = 224;
+  std::string scaling = "divide10000";  // divide10000 (SatCLIP) or normalize (seed: mean/std 0.5)
+  std::string band_layout = "satclip";  // satclip (zero B10 at 10), seed (B01 copy appended), none
+  std::string crop = "resize";          // resize, random, center
+  bool flips = true;
+  double coord_jitter_deg = 0.0;
+};
+
+struct ModelConfig {
+  std::string image_encoder = "resnet18";  // resnet18, resnet50
+  int64_t in_bands = 13;
+  std::string image_weights;               // timm/torchgeo state dict, optional
+  bool freeze_image_encoder = true;
+  std::string location_encoder = "geoclip";  // geoclip, sh_siren
+  std::vector<double> geoclip_sigmas = {1.0, 16.0, 256.0};
+  bool train_rff = false;
+  std::string location_weights;              // GeoCLIP location_encoder_weights.pth, optional
+  int64_t sh_degree = 10;
+  int64_t siren_hidden = 512;
+  int64_t siren_layers = 2;
+  std::string projection = "project";        // project (seed) or linear (SatCLIP)
+  int64_t embed_dim = 1024;
+  double dropout = 0.1;
+  std::string weights;                       // whole-model state dict (seed satclip.pt), optional
+};
+
+struct LossConfig {
+  std::string kind = "soft_clip";  // soft_clip (seed) or info_nce (SatCLIP)
+  double temperature = 1.0;
+  bool local = false;              // info_nce: local rows against all gathered columns
+  double logit_scale_init = 2.6592600369327779;  // ln(1 / 0.07)
+};
+
+struct OptimConfig {
+  double lr_image = 1e-5;
+  double lr_location = 1e-5;
+  double lr_projection = 1e-3;
+  double weight_decay = 0.0;
+  double projection_weight_decay = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  std::string scheduler = "plateau";  // none, plateau, cosine
+  int64_t plateau_patience = 1;
+  double plateau_factor = 0.8;
+  int64_t warmup_steps = 0;
+};
+
+struct TrainConfig {
+  int64_t epochs = 5;
+  int64_t max_steps = 0;  // 0: no limit
+  int64_t grad_accum = 1;
+  std::string precision = "fp32";  // fp32, bf16
+  int64_t log_every = 10;
+  int64_t val_every_epochs = 1;
+};
+
+struct DistributedConfig {
+  std::string backend = "auto";  // auto, local, mpi, nccl
+  double first_bucket_mb = 1.0;
+  double bucket_mb = 25.0;
+  double timeout_s = 600.0;
+};
+
+struct CheckpointConfig {
+  int64_t every_steps = 0;  // 0: at the end of each epoch only
+  int64_t keep = 3;
+};
+
+struct OutputConfig {
+  std::string dir = "runs/satclip";
+};
+
+struct Recipe {
+  RunConfig run;
+  DataConfig data;
+  ModelConfig model;
+  LossConfig loss;
+  OptimConfig optim;
+  TrainConfig train;
+  DistributedConfig distributed;
+  CheckpointConfig checkpoint;
+  OutputConfig output;
+  std::string source;  // the file it was loaded from ("" for defaults)
+};
+
+}  // namespace satclip::core

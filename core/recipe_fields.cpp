@@ -1,0 +1,240 @@
+#include "core/recipe_fields.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <sstream>
+
+namespace satclip::core {
+namespace {
+
+std::string text_of(const YAML::Node& n) {
+  if (n.IsScalar()) return n.Scalar();
+  if (n.IsSequence()) return "a list";
+  if (n.IsMap()) return "a mapping";
+  return "nothing";
+}
+
+std::string fmt_num(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+int64_t parse_int(const YAML::Node& n) {
+  if (!n.IsScalar()) throw FieldError(FieldError::Kind::kType, text_of(n));
+  const std::string& s = n.Scalar();
+  errno = 0;
+  char* end = nullptr;
+  const long long v = std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || *end != '\0' || errno == ERANGE) throw FieldError(FieldError::Kind::kType, s);
+  return v;
+}
+
+double parse_num(const YAML::Node& n) {
+  if (!n.IsScalar()) throw FieldError(FieldError::Kind::kType, text_of(n));
+  const std::string& s = n.Scalar();
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end != '\0' || !std::isfinite(v)) throw FieldError(FieldError::Kind::kType, s);
+  return v;
+}
+
+FieldSpec int_field(const std::string& path, int64_t& ref, int64_t lo, int64_t hi) {
+  FieldSpec f;
+  f.path = path;
+  f.type = "an integer";
+  f.allowed = std::to_string(lo) + " .. " + std::to_string(hi);
+  f.assign = [&ref, lo, hi](const YAML::Node& n) {
+    const int64_t v = parse_int(n);
+    if (v < lo || v > hi) throw FieldError(FieldError::Kind::kRange, n.Scalar());
+    ref = v;
+  };
+  f.value = [&ref] { return YAML::Node(ref); };
+  return f;
+}
+
+FieldSpec num_field(const std::string& path, double& ref, double lo, double hi, bool lo_open = false) {
+  FieldSpec f;
+  f.path = path;
+  f.type = "a number";
+  f.allowed = (lo_open ? "> " + fmt_num(lo) + " and <= " : fmt_num(lo) + " .. ") + fmt_num(hi);
+  f.assign = [&ref, lo, hi, lo_open](const YAML::Node& n) {
+    const double v = parse_num(n);
+    if (v < lo || v > hi || (lo_open && v == lo)) throw FieldError(FieldError::Kind::kRange, n.Scalar());
+    ref = v;
+  };
+  f.value = [&ref] { return YAML::Node(ref); };
+  return f;
+}
+
+FieldSpec bool_field(const std::string& path, bool& ref) {
+  FieldSpec f;
+  f.path = path;
+  f.type = "true or false";
+  f.assign = [&ref](const YAML::Node& n) {
+    if (!n.IsScalar()) throw FieldError(FieldError::Kind::kType, text_of(n));
+    std::string s = n.Scalar();
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (s == "true" || s == "yes" || s == "on") {
+      ref = true;
+    } else if (s == "false" || s == "no" || s == "off") {
+      ref = false;
+    } else {
+      throw FieldError(FieldError::Kind::kType, n.Scalar());
+    }
+  };
+  f.value = [&ref] { return YAML::Node(ref); };
+  return f;
+}
+
+FieldSpec str_field(const std::string& path, std::string& ref, bool required = false) {
+  FieldSpec f;
+  f.path = path;
+  f.type = "a string";
+  f.required = required;
+  f.assign = [&ref](const YAML::Node& n) {
+    if (!n.IsScalar() && !n.IsNull()) throw FieldError(FieldError::Kind::kType, text_of(n));
+    ref = n.IsNull() ? std::string() : n.Scalar();
+  };
+  f.value = [&ref] { return YAML::Node(ref); };
+  return f;
+}
+
+FieldSpec enum_field(const std::string& path, std::string& ref, std::vector<std::string> choices) {
+  FieldSpec f = str_field(path, ref);
+  f.allowed = "one of:";
+  for (size_t i = 0; i < choices.size(); ++i) f.allowed += (i ? ", " : " ") + choices[i];
+  f.assign = [&ref, choices](const YAML::Node& n) {
+    if (!n.IsScalar()) throw FieldError(FieldError::Kind::kType, text_of(n));
+    for (const auto& c : choices) {
+      if (n.Scalar() == c) {
+        ref = c;
+        return;
+      }
+    }
+    throw FieldError(FieldError::Kind::kRange, n.Scalar());
+  };
+  return f;
+}
+
+FieldSpec device_field(const std::string& path, std::string& ref) {
+  FieldSpec f = str_field(path, ref);
+  f.allowed = "auto, cpu, cuda or cuda:N";
+  f.assign = [&ref](const YAML::Node& n) {
+    if (!n.IsScalar()) throw FieldError(FieldError::Kind::kType, text_of(n));
+    const std::string& s = n.Scalar();
+    bool ok = s == "auto" || s == "cpu" || s == "cuda";
+    if (!ok && s.rfind("cuda:", 0) == 0 && s.size() > 5) {
+      ok = s.find_first_not_of("0123456789", 5) == std::string::npos;
+    }
+    if (!ok) throw FieldError(FieldError::Kind::kRange, s);
+    ref = s;
+  };
+  return f;
+}
+
+FieldSpec num_list_field(const std::string& path, std::vector<double>& ref, double lo, double hi) {
+  FieldSpec f;
+  f.path = path;
+  f.type = "a list of numbers";
+  f.allowed = "1 to 16 values, each > " + fmt_num(lo) + " and <= " + fmt_num(hi);
+  f.assign = [&ref, lo, hi](const YAML::Node& n) {
+    if (!n.IsSequence()) throw FieldError(FieldError::Kind::kType, text_of(n));
+    std::vector<double> out;
+    for (const auto& item : n) out.push_back(parse_num(item));
+    if (out.empty() || out.size() > 16) throw FieldError(FieldError::Kind::kRange, std::to_string(out.size()) + " values");
+    for (double v : out) {
+      if (v <= lo || v > hi) throw FieldError(FieldError::Kind::kRange, fmt_num(v));
+    }
+    ref = out;
+  };
+  f.value = [&ref] {
+    YAML::Node n(YAML::NodeType::Sequence);
+    for (double v : ref) n.push_back(v);
+    return n;
+  };
+  return f;
+}
+
+}  // namespace
+
+std::vector<FieldSpec> recipe_fields(Recipe& r) {
+  constexpr int64_t kBig = std::numeric_limits<int32_t>::max();
+  return {
+      str_field("run.name", r.run.name),
+      int_field("run.seed", r.run.seed, 0, kBig),
+      device_field("run.device", r.run.device),
+      enum_field("run.log_level", r.run.log_level, {"trace", "debug", "info", "warn", "error"}),
+
+      str_field("data.path", r.data.path, /*required=*/true),
+      int_field("data.synthetic_count", r.data.synthetic_count, 16, 10'000'000),
+      int_field("data.synthetic_size", r.data.synthetic_size, 8, 1024),
+      num_field("data.val_fraction", r.data.val_fraction, 0.0, 0.9),
+      int_field("data.split_seed", r.data.split_seed, 0, kBig),
+      int_field("data.batch_size", r.data.batch_size, 1, 65536),
+      int_field("data.workers", r.data.workers, 0, 64),
+      int_field("data.prefetch", r.data.prefetch, 1, 256),
+      bool_field("data.drop_last", r.data.drop_last),
+      int_field("data.image_size", r.data.image_size, 8, 1024),
+      enum_field("data.scaling", r.data.scaling, {"divide10000", "normalize"}),
+      enum_field("data.band_layout", r.data.band_layout, {"satclip", "seed", "none"}),
+      enum_field("data.crop", r.data.crop, {"resize", "random", "center"}),
+      bool_field("data.flips", r.data.flips),
+      num_field("data.coord_jitter_deg", r.data.coord_jitter_deg, 0.0, 1.0),
+
+      enum_field("model.image_encoder", r.model.image_encoder, {"resnet18", "resnet50"}),
+      int_field("model.in_bands", r.model.in_bands, 1, 64),
+      str_field("model.image_weights", r.model.image_weights),
+      bool_field("model.freeze_image_encoder", r.model.freeze_image_encoder),
+      enum_field("model.location_encoder", r.model.location_encoder, {"geoclip", "sh_siren"}),
+      num_list_field("model.geoclip_sigmas", r.model.geoclip_sigmas, 0.0, 1e6),
+      bool_field("model.train_rff", r.model.train_rff),
+      str_field("model.location_weights", r.model.location_weights),
+      int_field("model.sh_degree", r.model.sh_degree, 1, 100),
+      int_field("model.siren_hidden", r.model.siren_hidden, 8, 8192),
+      int_field("model.siren_layers", r.model.siren_layers, 1, 16),
+      enum_field("model.projection", r.model.projection, {"project", "linear"}),
+      int_field("model.embed_dim", r.model.embed_dim, 8, 8192),
+      num_field("model.dropout", r.model.dropout, 0.0, 0.99),
+      str_field("model.weights", r.model.weights),
+
+      enum_field("loss.kind", r.loss.kind, {"soft_clip", "info_nce"}),
+      num_field("loss.temperature", r.loss.temperature, 0.0, 100.0, /*lo_open=*/true),
+      bool_field("loss.local", r.loss.local),
+      num_field("loss.logit_scale_init", r.loss.logit_scale_init, 0.0, 10.0),
+
+      num_field("optim.lr_image", r.optim.lr_image, 0.0, 10.0),
+      num_field("optim.lr_location", r.optim.lr_location, 0.0, 10.0),
+      num_field("optim.lr_projection", r.optim.lr_projection, 0.0, 10.0),
+      num_field("optim.weight_decay", r.optim.weight_decay, 0.0, 10.0),
+      num_field("optim.projection_weight_decay", r.optim.projection_weight_decay, 0.0, 10.0),
+      num_field("optim.beta1", r.optim.beta1, 0.0, 0.999999),
+      num_field("optim.beta2", r.optim.beta2, 0.0, 0.999999),
+      num_field("optim.eps", r.optim.eps, 0.0, 1.0, /*lo_open=*/true),
+      enum_field("optim.scheduler", r.optim.scheduler, {"none", "plateau", "cosine"}),
+      int_field("optim.plateau_patience", r.optim.plateau_patience, 0, 1000),
+      num_field("optim.plateau_factor", r.optim.plateau_factor, 0.0, 1.0, /*lo_open=*/true),
+      int_field("optim.warmup_steps", r.optim.warmup_steps, 0, kBig),
+
+      int_field("train.epochs", r.train.epochs, 1, 100000),
+      int_field("train.max_steps", r.train.max_steps, 0, kBig),
+      int_field("train.grad_accum", r.train.grad_accum, 1, 1024),
+      enum_field("train.precision", r.train.precision, {"fp32", "bf16"}),
+      int_field("train.log_every", r.train.log_every, 1, kBig),
+      int_field("train.val_every_epochs", r.train.val_every_epochs, 1, 100000),
+
+      enum_field("distributed.backend", r.distributed.backend, {"auto", "local", "mpi", "nccl"}),
+      num_field("distributed.first_bucket_mb", r.distributed.first_bucket_mb, 0.0, 4096.0, true),
+      num_field("distributed.bucket_mb", r.distributed.bucket_mb, 0.0, 4096.0, true),
+      num_field("distributed.timeout_s", r.distributed.timeout_s, 1.0, 86400.0),
+
+      int_field("checkpoint.every_steps", r.checkpoint.every_steps, 0, kBig),
+      int_field("checkpoint.keep", r.checkpoint.keep, 1, 1000),
+
+      str_field("output.dir", r.output.dir),
+  };
+}
+
+}  // namespace satclip::core

@@ -1,0 +1,80 @@
+#include "distributed/communicator.h"
+
+#include <numeric>
+
+#include "core/base/error.h"
+#include "distributed/local_communicator.h"
+#include "distributed/mpi_communicator.h"
+#include "distributed/runtime.h"
+#ifdef SATCLIP_HAVE_NCCL
+#include "distributed/nccl_communicator.h"
+#endif
+
+namespace satclip::dist {
+
+const char* to_string(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::kSum: return "sum";
+    case ReduceOp::kAvg: return "avg";
+    case ReduceOp::kMax: return "max";
+  }
+  return "?";
+}
+
+bool nccl_compiled_in() {
+#ifdef SATCLIP_HAVE_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
+void check_counts(const char* op, const torch::Tensor& t, const std::vector<int64_t>& counts,
+                  int world_size) {
+  SATCLIP_CHECK(static_cast<int>(counts.size()) == world_size,
+                cat(op, ": got ", counts.size(), " counts for a world of ", world_size, " ranks"),
+                "pass one count per rank");
+  const int64_t total = std::accumulate(counts.begin(), counts.end(), int64_t{0});
+  SATCLIP_CHECK(t.dim() >= 1 && t.size(0) == total,
+                cat(op, ": counts sum to ", total, " but the tensor has ",
+                    t.dim() ? t.size(0) : 0, " rows"),
+                "the counts must split dim 0 of the input exactly");
+}
+
+std::unique_ptr<Communicator> make_communicator(const CommunicatorOptions& options,
+                                                const Runtime& runtime) {
+  std::string backend = options.backend;
+  if (backend == "auto") {
+    if (runtime.world_size == 1) {
+      backend = "local";
+    } else if (runtime.device.is_cuda() && nccl_compiled_in() && !runtime.ranks_share_gpu) {
+      backend = "nccl";
+    } else {
+      backend = "mpi";
+    }
+  }
+  if (backend == "local") {
+    SATCLIP_CHECK(runtime.world_size == 1,
+                  cat("distributed.backend=local needs a world of 1 process, this run has ",
+                      runtime.world_size),
+                  "use distributed.backend=auto or mpi for multi-process runs");
+    return std::make_unique<LocalCommunicator>();
+  }
+  if (backend == "mpi") return std::make_unique<MpiCommunicator>(runtime.world_comm());
+  if (backend == "nccl") {
+#ifdef SATCLIP_HAVE_NCCL
+    SATCLIP_CHECK(runtime.device.is_cuda(),
+                  "distributed.backend=nccl needs a CUDA device, this rank runs on the CPU",
+                  "use distributed.backend=mpi for CPU runs");
+    return std::make_unique<NcclCommunicator>(runtime.world_comm(), runtime.device.index(),
+                                              options.timeout_s);
+#else
+    SATCLIP_FAIL("distributed.backend=nccl, but this build has no NCCL support",
+                 "rebuild with CUDA and NCCL (cmake -DSATCLIP_WITH_NCCL=ON), or use backend mpi");
+#endif
+  }
+  SATCLIP_FAIL(cat("unknown communicator backend '", backend, "'"),
+               "use one of auto, local, mpi, nccl");
+}
+
+}  // namespace satclip::dist

@@ -1,0 +1,118 @@
+#include "distributed/runtime.h"
+
+#include <cstdlib>
+
+#include "core/base/error.h"
+#include "distributed/mpi_check.h"
+
+namespace satclip::dist {
+
+MpiSession::MpiSession(int* argc, char*** argv) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (initialized) return;
+  int provided = 0;
+  MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided));
+  if (provided < MPI_THREAD_MULTIPLE) {
+    MPI_Finalize();
+    SATCLIP_FAIL("the MPI library does not provide MPI_THREAD_MULTIPLE",
+                 "satclip reduces gradients on a background thread; use an MPI built with thread "
+                 "support (Open MPI 4.x from Debian/Ubuntu has it)");
+  }
+}
+
+MpiSession::~MpiSession() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+namespace {
+
+int parse_int(const std::string& key, const std::string& value) {
+  char* end = nullptr;
+  const long v = std::strtol(value.c_str(), &end, 10);
+  SATCLIP_CHECK(!value.empty() && end && *end == '\0' && v >= 0,
+                cat("environment variable ", key, "='", value, "' is not a non-negative integer"),
+                cat("unset ", key, " or give it a number"));
+  return static_cast<int>(v);
+}
+
+torch::Device choose_device(const ProcessInfo& p, const std::string& request, int visible) {
+  if (request == "cpu") return torch::Device(torch::kCPU);
+  if (request == "auto") {
+    return visible > 0 ? torch::Device(torch::kCUDA, static_cast<int8_t>(p.local_rank % visible))
+                       : torch::Device(torch::kCPU);
+  }
+  if (request.rfind("cuda", 0) == 0) {
+    SATCLIP_CHECK(visible > 0, cat("device '", request, "' was requested but no CUDA device is visible"),
+                  "use device auto or cpu, or check CUDA_VISIBLE_DEVICES and the driver (nvidia-smi)");
+    if (request == "cuda") {
+      return torch::Device(torch::kCUDA, static_cast<int8_t>(p.local_rank % visible));
+    }
+    if (request.size() > 5 && request[4] == ':') {
+      const int index = parse_int("device", request.substr(5));
+      SATCLIP_CHECK(index < visible,
+                    cat("device '", request, "' does not exist: ", visible, " CUDA device(s) visible"),
+                    cat("use cuda:0 .. cuda:", visible - 1, ", or cuda to pick by local rank"));
+      return torch::Device(torch::kCUDA, static_cast<int8_t>(index));
+    }
+  }
+  SATCLIP_FAIL(cat("unknown device '", request, "'"), "use auto, cpu, cuda or cuda:N");
+}
+
+}  // namespace
+
+Runtime resolve_runtime(const ProcessInfo& p, const std::map<std::string, std::string>& env,
+                        const std::string& device_request, int visible_gpus) {
+  SATCLIP_CHECK(p.world_size >= 1 && p.rank >= 0 && p.rank < p.world_size,
+                cat("invalid process placement: rank ", p.rank, " of ", p.world_size), "");
+  auto it = env.find("SLURM_NTASKS");
+  if (it != env.end() && !it->second.empty()) {
+    const int ntasks = parse_int("SLURM_NTASKS", it->second);
+    // srun without a working PMI plugin starts every task as an MPI singleton (world size 1).
+    SATCLIP_CHECK(ntasks == p.world_size,
+                  cat("SLURM_NTASKS=", ntasks, " but MPI sees a world of ", p.world_size,
+                      " process(es)"),
+                  ntasks > p.world_size
+                      ? "srun started the tasks as separate MPI singletons: launch with "
+                        "`srun --mpi=pmix` (see `srun --mpi=list`) or use mpirun inside the allocation"
+                      : "run one MPI process per SLURM task (match --ntasks to mpirun -n)");
+  }
+  Runtime r;
+  r.rank = p.rank;
+  r.world_size = p.world_size;
+  r.local_rank = p.local_rank;
+  r.local_size = p.local_size;
+  r.device = choose_device(p, device_request, visible_gpus);
+  r.ranks_share_gpu = r.device.is_cuda() && p.local_size > visible_gpus;
+  return r;
+}
+
+ProcessInfo query_mpi_process() {
+  ProcessInfo p;
+  MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &p.rank));
+  MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &p.world_size));
+  MPI_Comm node = MPI_COMM_NULL;
+  MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, p.rank, MPI_INFO_NULL, &node));
+  MPI_CHECK(MPI_Comm_rank(node, &p.local_rank));
+  MPI_CHECK(MPI_Comm_size(node, &p.local_size));
+  MPI_Comm_free(&node);
+  return p;
+}
+
+Runtime make_runtime(const std::string& device_request) {
+  std::map<std::string, std::string> env;
+  for (const char* key : {"SLURM_NTASKS"}) {
+    if (const char* v = std::getenv(key)) env[key] = v;
+  }
+  const int visible = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+  return resolve_runtime(query_mpi_process(), env, device_request, visible);
+}
+
+std::string describe(const Runtime& r) {
+  return cat("rank ", r.rank, "/", r.world_size, " (local ", r.local_rank, "/", r.local_size,
+             ") on ", r.device.str());
+}
+
+}  // namespace satclip::dist

@@ -1,0 +1,59 @@
+// Runtime: who this process is in the job (rank, world, node-local rank) and which device it uses.
+//
+// make_runtime() reads MPI_COMM_WORLD; resolve_runtime() is the pure part (environment checks and
+// device choice) so it can be tested in one process for any (rank, world, local) combination.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include <mpi.h>
+#include <torch/torch.h>
+
+namespace satclip::dist {
+
+// Starts MPI with MPI_THREAD_MULTIPLE (gradient reduction runs on its own thread) and finalizes
+// it on destruction. One per process, in main().
+class MpiSession {
+ public:
+  MpiSession(int* argc, char*** argv);
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+};
+
+// What MPI says about this process.
+struct ProcessInfo {
+  int rank = 0;
+  int world_size = 1;
+  int local_rank = 0;
+  int local_size = 1;
+};
+
+struct Runtime {
+  int rank = 0;
+  int world_size = 1;
+  int local_rank = 0;   // rank among the processes on this node
+  int local_size = 1;   // processes on this node
+  torch::Device device{torch::kCPU};
+  bool ranks_share_gpu = false;  // more ranks on this node than visible GPUs
+  bool is_main() const { return rank == 0; }
+  MPI_Comm world_comm() const { return MPI_COMM_WORLD; }
+};
+
+// `device_request`: "auto" (cuda:local_rank % visible GPUs, else cpu), "cpu", "cuda", "cuda:N".
+// `env` holds the environment variables that matter (SLURM_NTASKS); `visible_gpus` is the CUDA
+// device count. Throws satclip::Error on an inconsistent launch.
+Runtime resolve_runtime(const ProcessInfo& process, const std::map<std::string, std::string>& env,
+                        const std::string& device_request, int visible_gpus);
+
+// ProcessInfo from MPI_COMM_WORLD (local rank via MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)).
+ProcessInfo query_mpi_process();
+
+// resolve_runtime() over the real MPI world, environment and CUDA device count.
+Runtime make_runtime(const std::string& device_request = "auto");
+
+// One-line description, e.g. "rank 1/4 (local 1/2) on cuda:1".
+std::string describe(const Runtime& runtime);
+
+}  // namespace satclip::dist

@@ -1,0 +1,173 @@
+// Recipe loading: values, overrides, and one clear line for each kind of error.
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "core/config.h"
+
+namespace fs = std::filesystem;
+using satclip::core::ConfigError;
+using satclip::core::load_recipe;
+using satclip::core::Recipe;
+
+namespace {
+
+// Writes `text` to a fresh file and returns its path.
+std::string write_recipe(const std::string& name, const std::string& text) {
+  const auto dir = fs::temp_directory_path() / ("satclip-config-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const auto path = (dir / name).string();
+  std::ofstream(path) << text;
+  return path;
+}
+
+// The ConfigError thrown by loading `text` (fails the test if none is thrown).
+ConfigError error_of(const std::string& name, const std::string& text,
+                     const std::vector<std::string>& overrides = {}) {
+  const auto path = write_recipe(name, text);
+  try {
+    load_recipe(path, overrides);
+  } catch (const ConfigError& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no error for:\n" << text;
+  return ConfigError("", "", "");
+}
+
+const char* kMinimal = "data:\n  path: synthetic\n";
+
+}  // namespace
+
+TEST(Config, MinimalRecipeTakesDefaults) {
+  const Recipe r = load_recipe(write_recipe("min.yaml", kMinimal));
+  EXPECT_EQ(r.data.path, "synthetic");
+  const Recipe defaults;
+  EXPECT_EQ(r.data.batch_size, defaults.data.batch_size);
+  EXPECT_EQ(r.model.geoclip_sigmas, defaults.model.geoclip_sigmas);
+  EXPECT_EQ(r.loss.kind, "soft_clip");
+}
+
+TEST(Config, ReadsEveryType) {
+  const Recipe r = load_recipe(write_recipe("types.yaml",
+      "run: {device: 'cuda:1', seed: 7}\n"
+      "data:\n  path: /data/shards\n  batch_size: 64\n  val_fraction: 0.25\n  flips: no\n"
+      "model:\n  geoclip_sigmas: [2, 32]\n  location_encoder: sh_siren\n"));
+  EXPECT_EQ(r.run.device, "cuda:1");
+  EXPECT_EQ(r.run.seed, 7);
+  EXPECT_EQ(r.data.batch_size, 64);
+  EXPECT_DOUBLE_EQ(r.data.val_fraction, 0.25);
+  EXPECT_FALSE(r.data.flips);
+  EXPECT_EQ(r.model.geoclip_sigmas, (std::vector<double>{2, 32}));
+  EXPECT_EQ(r.model.location_encoder, "sh_siren");
+}
+
+TEST(Config, OverridesApplyInOrderAndCreateSections) {
+  const auto path = write_recipe("ovr.yaml", kMinimal);
+  const Recipe r = load_recipe(path, {"data.batch_size=8", "train.epochs=2", "data.batch_size=16",
+                                      "model.geoclip_sigmas=[1, 2, 4]"});
+  EXPECT_EQ(r.data.batch_size, 16);
+  EXPECT_EQ(r.train.epochs, 2);
+  EXPECT_EQ(r.model.geoclip_sigmas.size(), 3u);
+}
+
+TEST(Config, UnknownKeyNamesKeyFileLineAndNearestKey) {
+  const auto e = error_of("unknown.yaml", "data:\n  path: x\n  batchsize: 64\n");
+  const std::string msg = e.message();
+  EXPECT_NE(msg.find("unknown.yaml:3"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'data.batchsize'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("did you mean 'data.batch_size'"), std::string::npos) << msg;
+  EXPECT_EQ(e.key(), "data.batchsize");
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << "one line expected: " << msg;
+}
+
+TEST(Config, UnknownSectionSuggestsNearestSection) {
+  const auto e = error_of("section.yaml", std::string(kMinimal) + "trian:\n  epochs: 1\n");
+  EXPECT_NE(e.message().find("section.yaml:3"), std::string::npos) << e.message();
+  EXPECT_NE(e.message().find("did you mean 'train'"), std::string::npos) << e.message();
+}
+
+TEST(Config, WrongTypeNamesKeyAndExpectedType) {
+  const auto e = error_of("type.yaml", std::string(kMinimal) + "train:\n  epochs: five\n");
+  EXPECT_NE(e.message().find("type.yaml:4"), std::string::npos) << e.message();
+  EXPECT_NE(e.message().find("'train.epochs' must be an integer, got 'five'"), std::string::npos)
+      << e.message();
+  const auto b = error_of("bool.yaml", std::string(kMinimal) + "data:\n  flips: maybe\n");
+  EXPECT_NE(b.message().find("must be true or false"), std::string::npos) << b.message();
+  const auto l = error_of("list.yaml", std::string(kMinimal) + "model:\n  geoclip_sigmas: 3\n");
+  EXPECT_NE(l.message().find("must be a list of numbers"), std::string::npos) << l.message();
+}
+
+TEST(Config, OutOfRangeNamesKeyAndAllowedRange) {
+  const auto e = error_of("range.yaml", "data:\n  path: x\n  val_fraction: 1.5\n");
+  EXPECT_NE(e.message().find("range.yaml:3"), std::string::npos) << e.message();
+  EXPECT_NE(e.message().find("'data.val_fraction' = 1.5"), std::string::npos) << e.message();
+  EXPECT_NE(e.message().find("allowed: 0 .. 0.9"), std::string::npos) << e.message();
+  const auto c = error_of("choice.yaml", "data:\n  path: x\nloss:\n  kind: triplet\n");
+  EXPECT_NE(c.message().find("one of: soft_clip, info_nce"), std::string::npos) << c.message();
+  const auto d = error_of("device.yaml", "data:\n  path: x\nrun:\n  device: gpu0\n");
+  EXPECT_NE(d.message().find("auto, cpu, cuda or cuda:N"), std::string::npos) << d.message();
+}
+
+TEST(Config, MissingRequiredKeyNamesKeyAndFile) {
+  const auto e = error_of("missing.yaml", "train:\n  epochs: 1\n");
+  EXPECT_NE(e.message().find("missing.yaml"), std::string::npos) << e.message();
+  EXPECT_NE(e.message().find("missing required key 'data.path'"), std::string::npos) << e.message();
+  EXPECT_EQ(e.key(), "data.path");
+}
+
+TEST(Config, OverrideErrorsNameTheOverride) {
+  const auto e = error_of("o.yaml", kMinimal, {"train.epochs=zero"});
+  EXPECT_NE(e.message().find("--set train.epochs=zero"), std::string::npos) << e.message();
+  const auto u = error_of("o2.yaml", kMinimal, {"train.epoch=3"});
+  EXPECT_NE(u.message().find("did you mean 'train.epochs'"), std::string::npos) << u.message();
+  const auto s = error_of("o3.yaml", kMinimal, {"noequals"});
+  EXPECT_NE(s.message().find("expected key.path=value"), std::string::npos) << s.message();
+}
+
+TEST(Config, SyntaxErrorGivesLineAndColumn) {
+  const auto e = error_of("syntax.yaml", "data:\n  path: [unclosed\n");
+  EXPECT_NE(e.message().find("syntax.yaml:"), std::string::npos) << e.message();
+  EXPECT_NE(e.message().find("YAML syntax error"), std::string::npos) << e.message();
+}
+
+TEST(Config, SectionMustBeMapping) {
+  const auto e = error_of("sec.yaml", "data: 5\n");
+  EXPECT_NE(e.message().find("'data' must be a mapping"), std::string::npos) << e.message();
+}
+
+TEST(Config, MissingFileIsClear) {
+  try {
+    load_recipe("/nonexistent/recipe.yaml");
+    FAIL() << "expected an error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(e.message().find("/nonexistent/recipe.yaml: cannot open"), std::string::npos);
+    EXPECT_FALSE(e.hint().empty());
+  }
+}
+
+TEST(Config, ResolvedYamlRoundTrips) {
+  const Recipe a = load_recipe(write_recipe("rt.yaml", kMinimal),
+                               {"data.batch_size=12", "model.geoclip_sigmas=[3, 5]", "run.name=x y"});
+  const auto text = satclip::core::recipe_to_yaml(a);
+  const Recipe b = load_recipe(write_recipe("rt2.yaml", text));
+  EXPECT_EQ(satclip::core::recipe_to_yaml(b), text);
+  EXPECT_EQ(b.data.batch_size, 12);
+  EXPECT_EQ(b.run.name, "x y");
+  EXPECT_NE(satclip::core::recipe_table(b).find("data.batch_size"), std::string::npos);
+}
+
+TEST(Config, ShippedRecipesLoad) {
+  int count = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(SATCLIP_SOURCE_DIR) / "recipes")) {
+    if (entry.path().extension() != ".yaml") continue;
+    EXPECT_NO_THROW(load_recipe(entry.path().string())) << entry.path();
+    ++count;
+  }
+  EXPECT_GE(count, 1);
+}
+
+TEST(Config, NearestKeyIgnoresFarOffNames) {
+  EXPECT_EQ(satclip::core::nearest_key("zzzzzzzz", {"data.path", "train.epochs"}), "");
+  EXPECT_EQ(satclip::core::nearest_key("data.pth", {"data.path", "train.epochs"}), "data.path");
+}
