@@ -58,6 +58,9 @@ class GradReducer {
   NoSync no_sync() { return NoSync(*this); }
 
   int64_t bucket_count() const { return static_cast<int64_t>(buckets_.size()); }
+  // Buckets whose reduction has been started in the current step (during backward when
+  // overlapping); reset by finish().
+  int64_t launched_buckets() const { return next_launch_; }
   // Names of the parameters in bucket `i`, in their order inside the flat buffer.
   std::vector<std::string> bucket_names(int64_t i) const;
 

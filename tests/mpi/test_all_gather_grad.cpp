@@ -1,0 +1,76 @@
+// all_gather_with_grad: forward equals concatenation; backward matches the single-process
+// gradient of the same loss on the concatenated batch (rows of different size on each rank).
+#include <gtest/gtest.h>
+
+#include "distributed/all_gather.h"
+#include "distributed/mpi_communicator.h"
+#include "support/dist_test_util.h"
+
+using namespace satclip::dist;
+using satclip::testing::relative_error;
+
+namespace {
+
+int64_t rows_of(int r) { return 2 + r; }
+int64_t offset_of(int r) {
+  int64_t o = 0;
+  for (int k = 0; k < r; ++k) o += rows_of(k);
+  return o;
+}
+
+// Row-wise contrastive-style term h_i = logsumexp_j(G_i . G_j) - G_i . G_i, summed over `rows`.
+torch::Tensor row_terms(const torch::Tensor& g, int64_t start, int64_t count) {
+  const auto rows = g.narrow(0, start, count);
+  const auto logits = rows.mm(g.t());
+  return (torch::logsumexp(logits, 1) - (rows * rows).sum(1) + rows.tanh().sum(1)).sum();
+}
+
+class AllGatherGrad : public ::testing::TestWithParam<torch::ScalarType> {
+ protected:
+  MpiCommunicator comm{MPI_COMM_WORLD};
+  int rank = comm.rank();
+  int world = comm.size();
+  int64_t total = offset_of(world);
+  torch::Tensor global_x() const {
+    torch::manual_seed(1234);
+    return torch::randn({total, 6}, torch::TensorOptions().dtype(GetParam()));
+  }
+  double tolerance() const { return GetParam() == torch::kDouble ? 1e-12 : 1e-5; }
+};
+
+}  // namespace
+
+TEST_P(AllGatherGrad, ForwardIsTheConcatenation) {
+  const auto x = global_x();
+  const auto mine = x.narrow(0, offset_of(rank), rows_of(rank)).clone();
+  EXPECT_TRUE(torch::equal(all_gather_with_grad(mine, comm), x));
+}
+
+TEST_P(AllGatherGrad, GlobalLossGradientIsWorldTimesSingleProcessGradient) {
+  const auto x = global_x();
+  auto ref_x = x.clone().requires_grad_(true);
+  row_terms(ref_x, 0, total).backward();
+  const auto ref = ref_x.grad().narrow(0, offset_of(rank), rows_of(rank));
+
+  auto mine = x.narrow(0, offset_of(rank), rows_of(rank)).clone().requires_grad_(true);
+  const auto g = all_gather_with_grad(mine, comm);
+  row_terms(g, 0, total).backward();  // every rank computes the same global loss
+  // Each rank's copy of the loss contributes once: world x the true gradient, which the
+  // gradient averaging across ranks divides back out.
+  EXPECT_LE(relative_error(mine.grad() / world, ref), tolerance());
+}
+
+TEST_P(AllGatherGrad, LocalLossGradientEqualsSingleProcessGradient) {
+  const auto x = global_x();
+  auto ref_x = x.clone().requires_grad_(true);
+  row_terms(ref_x, 0, total).backward();
+  const auto ref = ref_x.grad().narrow(0, offset_of(rank), rows_of(rank));
+
+  auto mine = x.narrow(0, offset_of(rank), rows_of(rank)).clone().requires_grad_(true);
+  const auto g = all_gather_with_grad(mine, comm);
+  row_terms(g, offset_of(rank), rows_of(rank)).backward();  // only this rank's rows
+  EXPECT_LE(relative_error(mine.grad(), ref), tolerance());
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, AllGatherGrad, ::testing::Values(torch::kFloat, torch::kDouble),
+                         [](const auto& info) { return std::string(c10::toString(info.param)); });
