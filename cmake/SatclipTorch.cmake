@@ -43,8 +43,12 @@ set(_cuda_ok FALSE)
 string(TOUPPER "${SATCLIP_WITH_CUDA}" _want_cuda)
 if(NOT _want_cuda MATCHES "^(OFF|FALSE|NO|0)$" AND SATCLIP_TORCH_CUDA)
   find_package(CUDAToolkit QUIET)
-  if(CUDAToolkit_FOUND)
+  # torch's CMake config refuses a toolkit whose major version differs from its own CUDA.
+  string(REGEX MATCH "^[0-9]+" _torch_cuda_major "${SATCLIP_TORCH_CUDA}")
+  if(CUDAToolkit_FOUND AND CUDAToolkit_VERSION_MAJOR STREQUAL _torch_cuda_major)
     set(_cuda_ok TRUE)
+  elseif(CUDAToolkit_FOUND)
+    message(STATUS "satclip: CUDA toolkit ${CUDAToolkit_VERSION} does not match torch's CUDA ${SATCLIP_TORCH_CUDA}")
   endif()
 endif()
 satclip_feature(CUDA ${_cuda_ok}
