@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# GPU host check: builds with CUDA + NCCL (GDAL optional), runs the `gpu` tests (NCCL at world
+# size 1, MPI with CUDA tensors at np 2, all_gather_with_grad and GradReducer on CUDA) and the
+# CPU MPI tests, and writes a short summary to $OUT (or build-gpu/) .
+#
+# The GPU host has no package registry: nothing is installed here. It uses the Python on PATH
+# (torch with CUDA) unless SATCLIP_PYTHON says otherwise. See ../shared/reference/GPU_HOST.md.
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${SATCLIP_BUILD_DIR:-$root/build-gpu}
+out=${OUT:-$build}
+mkdir -p "$out"
+summary=$out/gpu-check-summary.txt
+python=${SATCLIP_PYTHON:-$(command -v python3)}
+jobs=${SATCLIP_JOBS:-$(nproc)}
+status=0
+say() { echo "$*" | tee -a "$summary"; }
+: > "$summary"
+
+say "== satclip-ddp GPU check, $(date -u '+%F %T') UTC, commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | sed 's/^/gpu: /' | tee -a "$summary"
+say "python: $python ($("$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())' 2>&1))"
+
+t0=$(date +%s)
+if cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSATCLIP_PYTHON="$python" \
+     -DSATCLIP_WITH_CUDA=ON -DSATCLIP_WITH_NCCL=ON -DSATCLIP_WITH_GDAL=AUTO \
+     -DCMAKE_POLICY_VERSION_MINIMUM=3.5 > "$out/configure.log" 2>&1 &&
+   cmake --build "$build" -j "$jobs" > "$out/build.log" 2>&1; then
+  say "build: ok in $(( $(date +%s) - t0 )) s"
+  grep -E "satclip: +(CUDA|NCCL|GDAL):" "$out/configure.log" | sed 's/^-- satclip: */configure: /' | tee -a "$summary"
+else
+  say "build: FAILED (see configure.log / build.log)"
+  tail -n 40 "$out/configure.log" "$out/build.log" | tee -a "$summary"
+  exit 1
+fi
+
+run_ctest() {  # label, log name
+  local label=$1 log=$2
+  ctest --test-dir "$build" -L "$label" --output-on-failure --timeout 300 > "$out/$log" 2>&1
+  local rc=$?
+  say "ctest -L $label: $(grep -E 'tests passed|tests failed' "$out/$log" | tail -n 1) (exit $rc)"
+  grep -E "^\[  (SKIPPED|FAILED) \]" "$out/$log" | sort | uniq -c | sed 's/^/    /' | tee -a "$summary"
+  [ $rc -eq 0 ] || status=1
+}
+run_ctest gpu ctest-gpu.log
+run_ctest "mpi|unit" ctest-cpu.log
+# The GPU test binary once more, verbose, so the summary shows which backends really ran.
+(cd "$build" && OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+   mpiexec -n 1 tests/gpu/test_gpu --gtest_brief=0 2>&1 | grep -E "^\[ +(OK|SKIPPED|FAILED) +\]" | sed 's/^/np1 /' | tee -a "$summary")
+say "== result: $([ $status -eq 0 ] && echo PASS || echo FAIL)"
+exit $status
