@@ -240,4 +240,19 @@ std::string recipe_table(const Recipe& recipe) {
   return out.str();
 }
 
+std::string recipe_keys_markdown() {
+  Recipe defaults;
+  std::ostringstream out;
+  out << "| key | type | allowed | default |\n|---|---|---|---|\n";
+  for (const auto& f : recipe_fields(defaults)) {
+    YAML::Emitter e;
+    e << YAML::Flow << f.value();
+    std::string def = f.required ? "(required)" : e.c_str();
+    if (def.empty() || def == "\"\"" || def == "~") def = "(empty)";
+    out << "| `" << f.path << "` | " << f.type << " | " << (f.allowed.empty() ? "any" : f.allowed)
+        << " | `" << def << "` |\n";
+  }
+  return out.str();
+}
+
 }  // namespace satclip::core

@@ -37,6 +37,9 @@ std::string recipe_to_yaml(const Recipe& recipe);
 // The resolved recipe as an aligned two-column table for the log.
 std::string recipe_table(const Recipe& recipe);
 
+// Every key as a markdown table: key, type, allowed values, default (from the Recipe structs).
+std::string recipe_keys_markdown();
+
 // The valid key closest to `key` by edit distance, or "" when none is close.
 std::string nearest_key(const std::string& key, const std::vector<std::string>& candidates);
 

@@ -158,6 +158,11 @@ FieldSpec num_list_field(const std::string& path, std::vector<double>& ref, doub
   return f;
 }
 
+FieldSpec described(FieldSpec f, const std::string& allowed) {
+  f.allowed = allowed;
+  return f;
+}
+
 }  // namespace
 
 std::vector<FieldSpec> recipe_fields(Recipe& r) {
@@ -168,7 +173,8 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       device_field("run.device", r.run.device),
       enum_field("run.log_level", r.run.log_level, {"trace", "debug", "info", "warn", "error"}),
 
-      str_field("data.path", r.data.path, /*required=*/true),
+      described(str_field("data.path", r.data.path, /*required=*/true),
+                "a shard directory with manifest.json, or synthetic"),
       int_field("data.synthetic_count", r.data.synthetic_count, 16, 10'000'000),
       int_field("data.synthetic_size", r.data.synthetic_size, 8, 1024),
       num_field("data.val_fraction", r.data.val_fraction, 0.0, 0.9),

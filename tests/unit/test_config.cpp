@@ -171,3 +171,10 @@ TEST(Config, NearestKeyIgnoresFarOffNames) {
   EXPECT_EQ(satclip::core::nearest_key("zzzzzzzz", {"data.path", "train.epochs"}), "");
   EXPECT_EQ(satclip::core::nearest_key("data.pth", {"data.path", "train.epochs"}), "data.path");
 }
+
+TEST(Config, RecipesReadmeListsEveryKeyAsTheCodeDoes) {
+  std::ifstream in(fs::path(SATCLIP_SOURCE_DIR) / "recipes" / "README.md");
+  const std::string readme((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(readme.find(satclip::core::recipe_keys_markdown()), std::string::npos)
+      << "regenerate the table: build/core/satclip-recipe keys";
+}
