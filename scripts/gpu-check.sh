@@ -39,7 +39,8 @@ run_ctest() {  # label, log name (verbose, so skipped tests show in the log)
   ctest --test-dir "$build" -L "$label" -V --timeout 300 > "$out/$log" 2>&1
   local rc=$?
   say "ctest -L $label: $(grep -E 'tests passed|tests failed' "$out/$log" | tail -n 1) (exit $rc)"
-  # Per test case: how often it passed, was skipped or failed (over the np 1 / np 2 runs).
+  # Per GPU test case: how often it passed, was skipped or failed (over the np 1 / np 2 runs).
+  [ "$label" = gpu ] &&
   grep -E "\[ +(OK|SKIPPED|FAILED) +\] [A-Za-z]" "$out/$log" | sed -E 's/^[0-9]+: //; s/ \([0-9]+ ms\)//' |
     sort | uniq -c | sed 's/^/    /' | tee -a "$summary"
   [ $rc -eq 0 ] || status=1
