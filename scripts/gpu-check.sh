@@ -14,6 +14,7 @@ summary=$out/gpu-check-summary.txt
 python=${SATCLIP_PYTHON:-$(command -v python3)}
 jobs=${SATCLIP_JOBS:-$(nproc)}
 status=0
+export GTEST_COLOR=no
 say() { echo "$*" | tee -a "$summary"; }
 : > "$summary"
 
