@@ -11,7 +11,7 @@ if(SATCLIP_HAVE_CUDA)
   endif()
 endif()
 satclip_feature(NCCL ${_nccl_ok}
-  "needs CUDA support and NCCL: the pip nvidia-nccl wheel that comes with torch, or /usr/local/cuda; set NCCL_ROOT otherwise")
+  "needs CUDA support and NCCL (the pip nvidia-nccl wheel that comes with torch, or /usr/local/cuda, or NCCL_ROOT)")
 if(SATCLIP_HAVE_NCCL)
   message(STATUS "satclip: NCCL ${NCCL_VERSION}: ${NCCL_LIBRARY}")
 endif()

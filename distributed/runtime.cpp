@@ -11,6 +11,10 @@ MpiSession::MpiSession(int* argc, char*** argv) {
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (initialized) return;
+  // Gradient buckets are reduced on a background thread while the autograd thread computes. A
+  // rank waiting in MPI would otherwise busy-poll and take a core from its own computation, so
+  // Open MPI is asked to yield while idle (set OMPI_MCA_mpi_yield_when_idle=0 to opt out).
+  setenv("OMPI_MCA_mpi_yield_when_idle", "1", /*overwrite=*/0);
   int provided = 0;
   MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided));
   if (provided < MPI_THREAD_MULTIPLE) {
