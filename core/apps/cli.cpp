@@ -1,0 +1,78 @@
+#include "core/apps/cli.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include "core/base/error.h"
+
+namespace satclip::cli {
+
+Args::Args(int argc, char** argv, std::vector<std::string> flags, std::vector<std::string> switches) {
+  auto known = [](const std::vector<std::string>& v, const std::string& s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      help_ = true;
+      continue;
+    }
+    if (a.rfind("--", 0) != 0) {
+      positional_.push_back(a);
+      continue;
+    }
+    a = a.substr(2);
+    std::string value;
+    const auto eq = a.find('=');
+    if (eq != std::string::npos) {
+      value = a.substr(eq + 1);
+      a = a.substr(0, eq);
+    }
+    if (known(switches, a)) {
+      values_[a] = "1";
+      continue;
+    }
+    SATCLIP_CHECK(known(flags, a), cat("unknown option --", a), "see --help for the options");
+    if (eq == std::string::npos) {
+      SATCLIP_CHECK(i + 1 < argc, cat("option --", a, " needs a value"), cat("write --", a, " VALUE"));
+      value = argv[++i];
+    }
+    values_[a] = value;
+  }
+}
+
+std::string Args::str(const std::string& name, const std::string& fallback) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? fallback : it->second;
+}
+
+std::string Args::required(const std::string& name) const {
+  SATCLIP_CHECK(has(name), cat("missing option --", name), "see --help for the options");
+  return values_.at(name);
+}
+
+int64_t Args::integer(const std::string& name, int64_t fallback, int64_t lo, int64_t hi) const {
+  if (!has(name)) return fallback;
+  const std::string& s = values_.at(name);
+  char* end = nullptr;
+  const long long v = std::strtoll(s.c_str(), &end, 10);
+  SATCLIP_CHECK(!s.empty() && *end == '\0' && v >= lo && v <= hi,
+                cat("--", name, " ", s, " is not an integer in ", lo, " .. ", hi), "");
+  return v;
+}
+
+int run_cli(const char* program, int (*body)(int, char**), int argc, char** argv) {
+  try {
+    return body(argc, argv);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "%s: error: %s\n", program, e.message().c_str());
+    if (!e.hint().empty()) std::fprintf(stderr, "HINT: %s\n", e.hint().c_str());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: error: %s\n", program, e.what());
+    return 1;
+  }
+}
+
+}  // namespace satclip::cli

@@ -1,0 +1,34 @@
+// Minimal command-line parsing for the satclip binaries: `--flag value` or `--flag=value`,
+// `--help`, and a clear error for anything unknown or malformed.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace satclip::cli {
+
+class Args {
+ public:
+  // `flags`: the accepted --names (without dashes); `switches`: accepted value-less flags.
+  Args(int argc, char** argv, std::vector<std::string> flags, std::vector<std::string> switches = {});
+
+  bool help() const { return help_; }
+  bool has(const std::string& name) const { return values_.count(name) > 0; }
+  std::string str(const std::string& name, const std::string& fallback = "") const;
+  // Throws satclip::Error when the flag is missing (naming it).
+  std::string required(const std::string& name) const;
+  int64_t integer(const std::string& name, int64_t fallback, int64_t lo, int64_t hi) const;
+  const std::vector<std::string>& positional() const { return positional_; }
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::vector<std::string> positional_;
+  bool help_ = false;
+};
+
+// Runs `body`, printing a satclip::Error as "error: ..." + "HINT: ..." and returning 2 on one,
+// 1 on other exceptions.
+int run_cli(const char* program, int (*body)(int, char**), int argc, char** argv);
+
+}  // namespace satclip::cli

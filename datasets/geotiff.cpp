@@ -1,0 +1,95 @@
+#include "datasets/geotiff.h"
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+
+#include <cpl_conv.h>
+#include <cpl_error.h>
+#include <gdal_priv.h>
+#include <ogr_spatialref.h>
+
+#include "core/base/error.h"
+
+namespace satclip::data {
+namespace {
+
+// Silences GDAL's own printing on this thread; errors are read with CPLGetLastErrorMsg().
+struct QuietGdal {
+  QuietGdal() {
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    CPLErrorReset();
+  }
+  ~QuietGdal() { CPLPopErrorHandler(); }
+};
+
+std::string last_gdal_error() {
+  const char* msg = CPLGetLastErrorMsg();
+  return msg && *msg ? msg : "no detail from GDAL";
+}
+
+struct DatasetCloser {
+  void operator()(GDALDataset* d) const { GDALClose(d); }
+};
+using DatasetPtr = std::unique_ptr<GDALDataset, DatasetCloser>;
+
+}  // namespace
+
+void ensure_gdal() {
+  static std::once_flag once;
+  std::call_once(once, [] { GDALAllRegister(); });
+}
+
+Tile read_geotiff(const std::string& path) {
+  ensure_gdal();
+  QuietGdal quiet;
+  DatasetPtr ds(static_cast<GDALDataset*>(GDALOpen(path.c_str(), GA_ReadOnly)));
+  SATCLIP_CHECK(ds != nullptr, cat(path, ": GDAL cannot open it (", last_gdal_error(), ")"),
+                "the file is missing, truncated or not a GeoTIFF; re-download it");
+  Tile t;
+  t.bands = ds->GetRasterCount();
+  t.width = ds->GetRasterXSize();
+  t.height = ds->GetRasterYSize();
+  SATCLIP_CHECK(t.bands > 0, cat(path, ": no raster bands"), "");
+  const GDALDataType type = ds->GetRasterBand(1)->GetRasterDataType();
+  SATCLIP_CHECK(type == GDT_UInt16,
+                cat(path, ": pixels are ", GDALGetDataTypeName(type), ", expected UInt16"),
+                "S2-100k tiles hold uint16 digital numbers (reflectance x 10000)");
+  t.data.resize(static_cast<size_t>(t.bands) * t.height * t.width);
+  const CPLErr err = ds->RasterIO(GF_Read, 0, 0, t.width, t.height, t.data.data(), t.width, t.height,
+                                  GDT_UInt16, t.bands, nullptr, /*nPixelSpace=*/2,
+                                  /*nLineSpace=*/2 * static_cast<GSpacing>(t.width),
+                                  /*nBandSpace=*/2 * static_cast<GSpacing>(t.width) * t.height, nullptr);
+  SATCLIP_CHECK(err == CE_None, cat(path, ": reading pixels failed (", last_gdal_error(), ")"),
+                "the file is probably truncated; re-download it");
+  return t;
+}
+
+void write_geotiff(const std::string& path, const Tile& tile, double lat, double lon) {
+  ensure_gdal();
+  QuietGdal quiet;
+  GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("GTiff");
+  SATCLIP_CHECK(driver != nullptr, "GDAL has no GTiff driver", "install a complete GDAL (libgdal-dev)");
+  const int block = std::max(16, std::min(256, tile.width / 16 * 16));
+  const std::string block_s = std::to_string(block);
+  const std::string bx = "BLOCKXSIZE=" + block_s, by = "BLOCKYSIZE=" + block_s;
+  const char* options[] = {"COMPRESS=LZW", "PREDICTOR=2", "TILED=YES", "INTERLEAVE=PIXEL",
+                           bx.c_str(), by.c_str(), nullptr};
+  DatasetPtr ds(driver->Create(path.c_str(), tile.width, tile.height, tile.bands, GDT_UInt16,
+                               const_cast<char**>(options)));
+  SATCLIP_CHECK(ds != nullptr, cat(path, ": cannot create the GeoTIFF (", last_gdal_error(), ")"),
+                "check that the output folder exists and is writable");
+  const double px = 10.0 / 111320.0;  // 10 m in degrees of latitude
+  double transform[6] = {lon - px * tile.width / 2, px, 0, lat + px * tile.height / 2, 0, -px};
+  ds->SetGeoTransform(transform);
+  OGRSpatialReference srs;
+  srs.importFromEPSG(4326);
+  ds->SetSpatialRef(&srs);
+  const CPLErr err = ds->RasterIO(GF_Write, 0, 0, tile.width, tile.height,
+                                  const_cast<uint16_t*>(tile.data.data()), tile.width, tile.height,
+                                  GDT_UInt16, tile.bands, nullptr, 2, 2 * static_cast<GSpacing>(tile.width),
+                                  2 * static_cast<GSpacing>(tile.width) * tile.height, nullptr);
+  SATCLIP_CHECK(err == CE_None, cat(path, ": writing pixels failed (", last_gdal_error(), ")"), "");
+}
+
+}  // namespace satclip::data

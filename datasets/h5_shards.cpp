@@ -1,0 +1,310 @@
+#include "datasets/h5_shards.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include <zlib.h>
+
+#include "datasets/h5_util.h"
+
+namespace satclip::data {
+
+Compression Compression::parse(const std::string& text) {
+  Compression c;
+  if (text == "none") return c;
+  if (text == "szip") {
+    c.kind = Kind::kSzip;
+    return c;
+  }
+  if (text == "gzip" || text.rfind("gzip:", 0) == 0) {
+    c.kind = Kind::kGzip;
+    if (text.size() > 5) {
+      const std::string l = text.substr(5);
+      SATCLIP_CHECK(l.size() == 1 && l[0] >= '1' && l[0] <= '9',
+                    cat("compression '", text, "': the gzip level must be 1..9"), "use e.g. gzip:4");
+      c.level = l[0] - '0';
+    }
+    return c;
+  }
+  SATCLIP_FAIL(cat("unknown compression '", text, "'"), "use none, gzip, gzip:L (L = 1..9) or szip");
+}
+
+std::string Compression::str() const {
+  switch (kind) {
+    case Kind::kNone: return "none";
+    case Kind::kGzip: return "gzip:" + std::to_string(level);
+    case Kind::kSzip: return "szip";
+  }
+  return "?";
+}
+
+std::vector<uint8_t> deflate_bytes(const void* data, size_t bytes, int level) {
+  uLongf n = compressBound(bytes);
+  std::vector<uint8_t> out(n);
+  const int rc = compress2(out.data(), &n, static_cast<const Bytef*>(data), bytes, level);
+  SATCLIP_CHECK(rc == Z_OK, cat("zlib compress2 failed (", rc, ")"), "");
+  out.resize(n);
+  return out;
+}
+
+// ---------------------------------------------------------------- writer
+
+ShardWriter::ShardWriter(std::string path, int channels, int height, int width,
+                         const std::vector<std::string>& bands, Compression compression)
+    : path_(std::move(path)), partial_(path_ + ".partial"), c_(channels), h_(height), w_(width),
+      compression_(compression) {
+  h5_quiet();
+  file_ = H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  H5_CHECK(file_, cat(partial_, ": cannot create the shard"));
+  const hsize_t dims[4] = {0, hsize_t(c_), hsize_t(h_), hsize_t(w_)};
+  const hsize_t maxdims[4] = {H5S_UNLIMITED, hsize_t(c_), hsize_t(h_), hsize_t(w_)};
+  const hsize_t chunk[4] = {1, hsize_t(c_), hsize_t(h_), hsize_t(w_)};
+  hid_t space = H5Screate_simple(4, dims, maxdims);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, 4, chunk);
+  if (compression_.kind == Compression::Kind::kGzip) H5Pset_deflate(dcpl, compression_.level);
+  if (compression_.kind == Compression::Kind::kSzip) {
+    unsigned config = 0;
+    SATCLIP_CHECK(H5Zfilter_avail(H5Z_FILTER_SZIP) > 0 &&
+                      H5Zget_filter_info(H5Z_FILTER_SZIP, &config) >= 0 &&
+                      (config & H5Z_FILTER_CONFIG_ENCODE_ENABLED),
+                  "this HDF5 library cannot write szip", "use --compression gzip or none");
+    H5Pset_szip(dcpl, H5_SZIP_NN_OPTION_MASK, 16);
+  }
+  images_ = H5Dcreate2(file_, "images", H5T_STD_U16LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  H5_CHECK(images_, cat(partial_, ": cannot create /images"));
+  h5_write_string_attr(file_, "format", kShardFormat);
+  h5_write_int_attr(file_, "version", kShardVersion);
+  std::string joined;
+  for (size_t i = 0; i < bands.size(); ++i) joined += (i ? "," : "") + bands[i];
+  h5_write_string_attr(file_, "bands", joined);
+}
+
+ShardWriter::~ShardWriter() {
+  if (finished_) return;
+  close();
+  std::error_code ec;
+  std::filesystem::remove(partial_, ec);
+}
+
+void ShardWriter::close() {
+  if (images_ >= 0) H5Dclose(images_);
+  if (file_ >= 0) H5Fclose(file_);
+  images_ = file_ = -1;
+}
+
+void ShardWriter::append(const uint16_t* pixels, const std::vector<uint8_t>* deflated, double lat,
+                         double lon, const std::string& fn) {
+  h5_quiet();
+  if (count_ == capacity_) {  // grow in steps; finish() trims to the real count
+    capacity_ = std::max<int64_t>(64, capacity_ * 2);
+    const hsize_t dims[4] = {hsize_t(capacity_), hsize_t(c_), hsize_t(h_), hsize_t(w_)};
+    H5_CHECK(H5Dset_extent(images_, dims), cat(partial_, ": cannot extend /images"));
+  }
+  const hsize_t offset[4] = {hsize_t(count_), 0, 0, 0};
+  const size_t bytes = size_t(c_) * h_ * w_ * sizeof(uint16_t);
+  if (compression_.kind == Compression::Kind::kSzip) {
+    hid_t fspace = H5Dget_space(images_);
+    const hsize_t count[4] = {1, hsize_t(c_), hsize_t(h_), hsize_t(w_)};
+    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, offset, nullptr, count, nullptr);
+    hid_t mspace = H5Screate_simple(4, count, nullptr);
+    const herr_t rc = H5Dwrite(images_, H5T_NATIVE_UINT16, mspace, fspace, H5P_DEFAULT, pixels);
+    H5Sclose(mspace);
+    H5Sclose(fspace);
+    H5_CHECK(rc, cat(partial_, ": writing tile ", count_));
+  } else if (compression_.kind == Compression::Kind::kGzip) {
+    std::vector<uint8_t> local;
+    if (!deflated) {
+      local = deflate_bytes(pixels, bytes, compression_.level);
+      deflated = &local;
+    }
+    H5_CHECK(H5Dwrite_chunk(images_, H5P_DEFAULT, 0, offset, deflated->size(), deflated->data()),
+             cat(partial_, ": writing tile ", count_));
+  } else {
+    H5_CHECK(H5Dwrite_chunk(images_, H5P_DEFAULT, 0, offset, bytes, pixels),
+             cat(partial_, ": writing tile ", count_));
+  }
+  lat_.push_back(lat);
+  lon_.push_back(lon);
+  fn_.push_back(fn);
+  ++count_;
+}
+
+void ShardWriter::finish() {
+  h5_quiet();
+  const hsize_t dims[4] = {hsize_t(count_), hsize_t(c_), hsize_t(h_), hsize_t(w_)};
+  H5_CHECK(H5Dset_extent(images_, dims), cat(partial_, ": cannot trim /images"));
+  h5_write_doubles(file_, "lat", lat_);
+  h5_write_doubles(file_, "lon", lon_);
+  h5_write_strings(file_, "fn", fn_);
+  H5_CHECK(H5Fflush(file_, H5F_SCOPE_GLOBAL), cat(partial_, ": flush failed"));
+  close();
+  std::filesystem::rename(partial_, path_);
+  finished_ = true;
+}
+
+// ---------------------------------------------------------------- reader
+
+namespace {
+
+std::vector<double> read_doubles(hid_t file, const char* name, const std::string& path) {
+  hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
+  SATCLIP_CHECK(ds >= 0, cat(path, ": no dataset /", name), "this is not a satclip shard; pack again");
+  hid_t space = H5Dget_space(ds);
+  const hssize_t n = H5Sget_simple_extent_npoints(space);
+  std::vector<double> v(n > 0 ? n : 0);
+  const herr_t rc = n > 0 ? H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) : 0;
+  H5Sclose(space);
+  H5Dclose(ds);
+  SATCLIP_CHECK(rc >= 0, cat(path, ": cannot read /", name, " (", h5_error_detail(), ")"),
+                "the shard is damaged or truncated; pack again");
+  return v;
+}
+
+std::vector<std::string> read_strings(hid_t file, const char* name, const std::string& path) {
+  hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
+  SATCLIP_CHECK(ds >= 0, cat(path, ": no dataset /", name), "this is not a satclip shard; pack again");
+  hid_t space = H5Dget_space(ds);
+  const hssize_t n = H5Sget_simple_extent_npoints(space);
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, H5T_VARIABLE);
+  std::vector<char*> ptrs(n > 0 ? n : 0, nullptr);
+  const herr_t rc = n > 0 ? H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) : 0;
+  std::vector<std::string> out;
+  if (rc >= 0) {
+    for (char* p : ptrs) out.emplace_back(p ? p : "");
+    if (n > 0) H5Dvlen_reclaim(type, space, H5P_DEFAULT, ptrs.data());
+  }
+  H5Tclose(type);
+  H5Sclose(space);
+  H5Dclose(ds);
+  SATCLIP_CHECK(rc >= 0, cat(path, ": cannot read /", name, " (", h5_error_detail(), ")"),
+                "the shard is damaged or truncated; pack again");
+  return out;
+}
+
+}  // namespace
+
+ShardReader::ShardReader(const std::string& path, const Manifest& m, int64_t expected_count)
+    : path_(path), compression_(Compression::parse(m.compression)) {
+  h5_quiet();
+  const auto hint = "re-run satclip-pack; the shard directory is incomplete or damaged";
+  SATCLIP_CHECK(std::filesystem::exists(path), cat(path, ": the shard listed in manifest.json is missing"), hint);
+  SATCLIP_CHECK(H5Fis_hdf5(path.c_str()) > 0, cat(path, ": not an HDF5 file (or truncated)"), hint);
+  file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  SATCLIP_CHECK(file_ >= 0, cat(path, ": HDF5 cannot open it (", h5_error_detail(), ")"), hint);
+  bool ok = false;
+  const std::string format = h5_read_string_attr(file_, "format", ok);
+  SATCLIP_CHECK(ok && format == kShardFormat,
+                cat(path, ": attribute 'format' is '", format, "', expected '", kShardFormat, "'"),
+                "this HDF5 file was not written by satclip-pack");
+  const int version = h5_read_int_attr(file_, "version", ok);
+  SATCLIP_CHECK(ok && version == kShardVersion,
+                cat(path, ": shard version ", version, ", this build reads version ", kShardVersion), hint);
+  images_ = H5Dopen2(file_, "images", H5P_DEFAULT);
+  SATCLIP_CHECK(images_ >= 0, cat(path, ": no dataset /images"), hint);
+  hid_t type = H5Dget_type(images_);
+  const bool u16 = H5Tget_class(type) == H5T_INTEGER && H5Tget_size(type) == 2 && H5Tget_sign(type) == H5T_SGN_NONE;
+  H5Tclose(type);
+  SATCLIP_CHECK(u16, cat(path, ": /images is not uint16"), hint);
+  hid_t space = H5Dget_space(images_);
+  hsize_t dims[4] = {0, 0, 0, 0};
+  const int rank = H5Sget_simple_extent_ndims(space);
+  if (rank == 4) H5Sget_simple_extent_dims(space, dims, nullptr);
+  H5Sclose(space);
+  SATCLIP_CHECK(rank == 4 && dims[1] == hsize_t(m.channels) && dims[2] == hsize_t(m.height) &&
+                    dims[3] == hsize_t(m.width),
+                cat(path, ": /images has shape [", dims[0], ", ", dims[1], ", ", dims[2], ", ", dims[3],
+                    "], the manifest says [N, ", m.channels, ", ", m.height, ", ", m.width, "]"), hint);
+  SATCLIP_CHECK(int64_t(dims[0]) == expected_count,
+                cat(path, ": holds ", dims[0], " tiles, the manifest says ", expected_count), hint);
+  lat_ = read_doubles(file_, "lat", path);
+  lon_ = read_doubles(file_, "lon", path);
+  fn_ = read_strings(file_, "fn", path);
+  SATCLIP_CHECK(int64_t(lat_.size()) == expected_count && int64_t(lon_.size()) == expected_count &&
+                    int64_t(fn_.size()) == expected_count,
+                cat(path, ": /lat, /lon and /fn do not all hold ", expected_count, " entries"), hint);
+  // Filters must match the manifest, and every chunk must lie inside the file.
+  hid_t dcpl = H5Dget_create_plist(images_);
+  const int nfilters = H5Pget_nfilters(dcpl);
+  H5Pclose(dcpl);
+  const int want_filters = compression_.kind == Compression::Kind::kNone ? 0 : 1;
+  SATCLIP_CHECK(nfilters == want_filters,
+                cat(path, ": /images has ", nfilters, " filter(s), the manifest says compression '",
+                    m.compression, "'"), hint);
+  struct stat st {};
+  SATCLIP_CHECK(::stat(path.c_str(), &st) == 0, cat(path, ": cannot stat"), hint);
+  tile_bytes_ = size_t(m.channels) * m.height * m.width * sizeof(uint16_t);
+  addr_.resize(expected_count);
+  size_.resize(expected_count);
+  for (int64_t i = 0; i < expected_count; ++i) {
+    const hsize_t offset[4] = {hsize_t(i), 0, 0, 0};
+    unsigned mask = 0;
+    haddr_t addr = HADDR_UNDEF;
+    hsize_t size = 0;
+    const herr_t rc = H5Dget_chunk_info_by_coord(images_, offset, &mask, &addr, &size);
+    SATCLIP_CHECK(rc >= 0 && addr != HADDR_UNDEF && addr + size <= uint64_t(st.st_size) && mask == 0 &&
+                      (compression_.kind != Compression::Kind::kNone || size == tile_bytes_),
+                  cat(path, ": tile ", i, " (", i < int64_t(fn_.size()) ? fn_[i] : "?",
+                      ") has no valid data chunk (the file is truncated or damaged)"), hint);
+    addr_[i] = addr;
+    size_[i] = size;
+  }
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  SATCLIP_CHECK(fd_ >= 0, cat(path, ": cannot open for reading"), "check permissions");
+}
+
+ShardReader::~ShardReader() {
+  if (fd_ >= 0) ::close(fd_);
+  if (images_ >= 0) H5Dclose(images_);
+  if (file_ >= 0) H5Fclose(file_);
+}
+
+void ShardReader::read_tile(int64_t i, uint16_t* dst, std::vector<uint8_t>& scratch) const {
+  SATCLIP_CHECK(i >= 0 && i < count(), cat(path_, ": tile ", i, " out of range"), "");
+  auto pread_all = [&](void* buf, size_t n, uint64_t off) {
+    size_t done = 0;
+    while (done < n) {
+      const ssize_t r = ::pread(fd_, static_cast<char*>(buf) + done, n - done, off + done);
+      SATCLIP_CHECK(r > 0, cat(path_, ": read of tile ", i, " failed"), "the file changed or is damaged");
+      done += size_t(r);
+    }
+  };
+  switch (compression_.kind) {
+    case Compression::Kind::kNone:
+      pread_all(dst, tile_bytes_, addr_[i]);
+      return;
+    case Compression::Kind::kGzip: {
+      scratch.resize(size_[i]);
+      pread_all(scratch.data(), size_[i], addr_[i]);
+      uLongf out = tile_bytes_;
+      const int rc = uncompress(reinterpret_cast<Bytef*>(dst), &out, scratch.data(), size_[i]);
+      SATCLIP_CHECK(rc == Z_OK && out == tile_bytes_, cat(path_, ": tile ", i, " does not inflate"),
+                    "the shard is damaged; pack again");
+      return;
+    }
+    case Compression::Kind::kSzip: {
+      h5_quiet();
+      hid_t fspace = H5Dget_space(images_);
+      hsize_t dims[4];
+      H5Sget_simple_extent_dims(fspace, dims, nullptr);
+      const hsize_t offset[4] = {hsize_t(i), 0, 0, 0}, count[4] = {1, dims[1], dims[2], dims[3]};
+      H5Sselect_hyperslab(fspace, H5S_SELECT_SET, offset, nullptr, count, nullptr);
+      hid_t mspace = H5Screate_simple(4, count, nullptr);
+      const herr_t rc = H5Dread(images_, H5T_NATIVE_UINT16, mspace, fspace, H5P_DEFAULT, dst);
+      H5Sclose(mspace);
+      H5Sclose(fspace);
+      H5_CHECK(rc, cat(path_, ": reading tile ", i));
+      return;
+    }
+  }
+}
+
+}  // namespace satclip::data

@@ -1,0 +1,95 @@
+#include "datasets/loader.h"
+
+#include "core/base/error.h"
+
+namespace satclip::data {
+
+Loader::Loader(std::shared_ptr<const ShardedDataset> dataset, std::vector<int64_t> indices, LoaderOptions o)
+    : dataset_(std::move(dataset)), indices_(std::move(indices)), options_(o) {
+  SATCLIP_CHECK(o.batch_size >= 1 && o.workers >= 1 && o.prefetch >= 1,
+                cat("loader: batch_size ", o.batch_size, ", workers ", o.workers, ", prefetch ", o.prefetch,
+                    " must all be at least 1"), "fix data.batch_size / data.workers / data.prefetch");
+  for (int64_t i : indices_) {
+    SATCLIP_CHECK(i >= 0 && i < dataset_->size(), cat("loader: index ", i, " outside the dataset"), "");
+  }
+  if (options_.pin_memory && !torch::cuda::is_available()) options_.pin_memory = false;
+  n_batches_ = (int64_t(indices_.size()) + o.batch_size - 1) / o.batch_size;
+  ring_.resize(o.prefetch);
+  for (int w = 0; w < o.workers; ++w) threads_.emplace_back([this, w] { work(w); });
+}
+
+Loader::~Loader() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+Batch Loader::build(int64_t k, std::vector<uint8_t>& scratch) const {
+  const int64_t begin = k * options_.batch_size;
+  const int64_t n = std::min<int64_t>(options_.batch_size, int64_t(indices_.size()) - begin);
+  const auto& m = dataset_->manifest();
+  Batch b;
+  auto opts = torch::TensorOptions().pinned_memory(options_.pin_memory);
+  b.images = torch::empty({n, m.channels, m.height, m.width}, opts.dtype(torch::kUInt16));
+  b.lat = torch::empty({n}, opts.dtype(torch::kDouble));
+  b.lon = torch::empty({n}, opts.dtype(torch::kDouble));
+  b.index = torch::empty({n}, opts.dtype(torch::kLong));
+  auto* pixels = b.images.data_ptr<uint16_t>();
+  const int64_t tile = dataset_->tile_pixels();
+  for (int64_t j = 0; j < n; ++j) {
+    const int64_t i = indices_[begin + j];
+    dataset_->read_tile(i, pixels + j * tile, scratch);
+    b.lat.data_ptr<double>()[j] = dataset_->lat(i);
+    b.lon.data_ptr<double>()[j] = dataset_->lon(i);
+    b.index.data_ptr<int64_t>()[j] = i;
+  }
+  return b;
+}
+
+void Loader::work(int worker) {
+  std::vector<uint8_t> scratch;
+  for (int64_t k = worker; k < n_batches_; k += options_.workers) {
+    Slot& slot = ring_[k % options_.prefetch];
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      // The slot is free once the consumer took batch k - prefetch.
+      cv_.wait(lock, [&] { return stop_ || (slot.batch < 0 && consumed_ > k - options_.prefetch); });
+      if (stop_) return;
+    }
+    Batch b;
+    std::exception_ptr error;
+    try {
+      b = build(k, scratch);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      slot.value = std::move(b);
+      slot.error = error;
+      slot.batch = k;
+    }
+    cv_.notify_all();
+    if (error) return;
+  }
+}
+
+bool Loader::next(Batch& out) {
+  if (consumed_ >= n_batches_) return false;
+  Slot& slot = ring_[consumed_ % options_.prefetch];
+  std::unique_lock<std::mutex> lock(mutex_);
+  cv_.wait(lock, [&] { return slot.batch == consumed_; });
+  if (slot.error) std::rethrow_exception(slot.error);
+  out = std::move(slot.value);
+  slot.value = Batch();
+  slot.batch = -1;
+  ++consumed_;
+  lock.unlock();
+  cv_.notify_all();
+  return true;
+}
+
+}  // namespace satclip::data

@@ -1,0 +1,69 @@
+// Loader: batches of tiles read by worker threads into a bounded prefetch ring.
+//
+// Batch k of the given index list is built by worker k % workers straight into its own tensor
+// (pinned host memory when the batches go to CUDA) and handed out in order. At most `prefetch`
+// batches exist ahead of the consumer, so memory is bounded.
+#pragma once
+
+#include <condition_variable>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "datasets/dataset.h"
+
+namespace satclip::data {
+
+struct Batch {
+  torch::Tensor images;  // uint16 [B, C, H, W]
+  torch::Tensor lat;     // float64 [B]
+  torch::Tensor lon;     // float64 [B]
+  torch::Tensor index;   // int64 [B], global dataset indices
+};
+
+struct LoaderOptions {
+  int64_t batch_size = 32;
+  int workers = 2;
+  int prefetch = 4;
+  bool pin_memory = false;  // page-locked batches for fast, asynchronous copies to a GPU
+};
+
+class Loader {
+ public:
+  // `indices`: the global dataset indices to visit, in order (e.g. a sampler's output).
+  Loader(std::shared_ptr<const ShardedDataset> dataset, std::vector<int64_t> indices, LoaderOptions options);
+  ~Loader();
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+
+  // The next batch (the last one may be smaller); false when the list is exhausted. Rethrows a
+  // worker's error.
+  bool next(Batch& out);
+  int64_t batches() const { return n_batches_; }
+
+ private:
+  struct Slot {
+    int64_t batch = -1;  // which batch the slot holds, -1 when empty
+    Batch value;
+    std::exception_ptr error;
+  };
+  void work(int worker);
+  Batch build(int64_t k, std::vector<uint8_t>& scratch) const;
+
+  std::shared_ptr<const ShardedDataset> dataset_;
+  std::vector<int64_t> indices_;
+  LoaderOptions options_;
+  int64_t n_batches_ = 0;
+  int64_t consumed_ = 0;
+  std::vector<Slot> ring_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace satclip::data

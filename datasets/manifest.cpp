@@ -1,0 +1,111 @@
+#include "datasets/manifest.h"
+
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "core/base/error.h"
+
+namespace satclip::data {
+namespace {
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+template <typename T>
+T get(const YAML::Node& root, const char* key, const std::string& path) {
+  const YAML::Node n = root[key];
+  SATCLIP_CHECK(n.IsDefined(), cat(path, ": manifest has no '", key, "'"),
+                "the directory was not written by satclip-pack, or the manifest is damaged; pack again");
+  try {
+    return n.as<T>();
+  } catch (const YAML::Exception&) {
+    SATCLIP_FAIL(cat(path, ": manifest key '", key, "' has the wrong type"), "pack the dataset again");
+  }
+}
+
+}  // namespace
+
+void write_manifest(const std::string& path, const Manifest& m) {
+  std::ostringstream j;
+  j << "{\n  \"format\": " << quote(m.format) << ",\n  \"version\": " << m.version << ",\n  \"bands\": [";
+  for (size_t i = 0; i < m.bands.size(); ++i) j << (i ? ", " : "") << quote(m.bands[i]);
+  j << "],\n  \"channels\": " << m.channels << ",\n  \"height\": " << m.height << ",\n  \"width\": " << m.width
+    << ",\n  \"dtype\": " << quote(m.dtype) << ",\n  \"compression\": " << quote(m.compression)
+    << ",\n  \"source_index\": " << quote(m.source_index) << ",\n  \"count\": " << m.count
+    << ",\n  \"skipped\": " << m.skipped << ",\n  \"shards\": [\n";
+  for (size_t i = 0; i < m.shards.size(); ++i) {
+    j << "    {\"file\": " << quote(m.shards[i].file) << ", \"count\": " << m.shards[i].count << "}"
+      << (i + 1 < m.shards.size() ? "," : "") << "\n";
+  }
+  j << "  ]\n}\n";
+  const std::string tmp = path + ".partial";
+  {
+    std::ofstream out(tmp);
+    out << j.str();
+    SATCLIP_CHECK(out.good(), cat(tmp, ": cannot write the manifest"), "check free disk space");
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+Manifest read_manifest(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);  // JSON is valid YAML
+  } catch (const YAML::BadFile&) {
+    SATCLIP_FAIL(cat(path, ": no manifest"),
+                 "point data.path at a directory written by satclip-pack (it ends with manifest.json); "
+                 "an interrupted pack leaves none");
+  } catch (const YAML::Exception& e) {
+    SATCLIP_FAIL(cat(path, ": the manifest is not valid JSON (", e.msg, ")"), "pack the dataset again");
+  }
+  SATCLIP_CHECK(root.IsMap(), cat(path, ": the manifest is not a JSON object"), "pack the dataset again");
+  Manifest m;
+  m.format = get<std::string>(root, "format", path);
+  SATCLIP_CHECK(m.format == kShardFormat, cat(path, ": format '", m.format, "', expected '", kShardFormat, "'"),
+                "this is not a satclip shard directory");
+  m.version = get<int>(root, "version", path);
+  SATCLIP_CHECK(m.version == kShardVersion,
+                cat(path, ": shard format version ", m.version, ", this build reads version ", kShardVersion),
+                "pack the dataset again with this version of satclip-pack");
+  m.bands = get<std::vector<std::string>>(root, "bands", path);
+  m.channels = get<int>(root, "channels", path);
+  m.height = get<int>(root, "height", path);
+  m.width = get<int>(root, "width", path);
+  m.dtype = get<std::string>(root, "dtype", path);
+  m.compression = get<std::string>(root, "compression", path);
+  m.source_index = get<std::string>(root, "source_index", path);
+  m.count = get<int64_t>(root, "count", path);
+  m.skipped = get<int64_t>(root, "skipped", path);
+  SATCLIP_CHECK(m.dtype == "uint16", cat(path, ": dtype '", m.dtype, "', expected uint16"), "pack again");
+  SATCLIP_CHECK(m.channels > 0 && m.height > 0 && m.width > 0 && static_cast<int>(m.bands.size()) == m.channels,
+                cat(path, ": inconsistent tile shape (", m.channels, " channels, ", m.bands.size(), " band names, ",
+                    m.height, "x", m.width, ")"), "pack the dataset again");
+  const YAML::Node shards = root["shards"];
+  SATCLIP_CHECK(shards.IsSequence() && shards.size() > 0, cat(path, ": 'shards' is missing or empty"), "pack again");
+  for (const auto& s : shards) {
+    m.shards.push_back({get<std::string>(s, "file", path), get<int64_t>(s, "count", path)});
+  }
+  const int64_t sum = std::accumulate(m.shards.begin(), m.shards.end(), int64_t{0},
+                                      [](int64_t a, const ShardEntry& e) { return a + e.count; });
+  SATCLIP_CHECK(sum == m.count, cat(path, ": shard counts add up to ", sum, " but count is ", m.count),
+                "the manifest is damaged; pack again");
+  return m;
+}
+
+}  // namespace satclip::data

@@ -1,0 +1,100 @@
+#include "datasets/s2_index.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <unordered_set>
+
+#include "core/base/error.h"
+
+namespace satclip::data {
+
+std::vector<std::string> split_csv_line(const std::string& line) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        fields.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        fields.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      fields.emplace_back();
+    } else if (c != '\r') {
+      fields.back() += c;
+    }
+  }
+  return fields;
+}
+
+namespace {
+
+bool parse_double(const std::string& s, double& out) {
+  char* end = nullptr;
+  out = std::strtod(s.c_str(), &end);
+  return !s.empty() && end && *end == '\0';
+}
+
+}  // namespace
+
+std::vector<IndexRecord> read_s2_index(const std::string& path) {
+  std::ifstream in(path);
+  SATCLIP_CHECK(in.good(), cat(path, ": cannot open the index"),
+                "pass the S2-100k index.csv (it lies next to the images/ folder)");
+  std::string header_line;
+  SATCLIP_CHECK(static_cast<bool>(std::getline(in, header_line)), cat(path, ": the index is empty"),
+                "the first line must be a header with the columns fn, lat, lon");
+  if (header_line.size() >= 3 && header_line.compare(0, 3, "\xEF\xBB\xBF") == 0) header_line.erase(0, 3);
+  const auto header = split_csv_line(header_line);
+  std::map<std::string, size_t> column;
+  for (size_t i = 0; i < header.size(); ++i) column[header[i]] = i;
+  for (const char* needed : {"fn", "lat", "lon"}) {
+    SATCLIP_CHECK(column.count(needed),
+                  cat(path, ": the header has no column '", needed, "' (header: ", header_line, ")"),
+                  "the index needs the columns fn, lat and lon, in any order");
+  }
+  const size_t c_fn = column["fn"], c_lat = column["lat"], c_lon = column["lon"];
+  const size_t needed = std::max({c_fn, c_lat, c_lon}) + 1;
+  std::vector<IndexRecord> records;
+  std::unordered_set<std::string> seen;
+  std::string line;
+  for (int64_t n = 2; std::getline(in, line); ++n) {
+    if (line.empty() || line == "\r") continue;
+    const auto f = split_csv_line(line);
+    IndexRecord r;
+    r.line = n;
+    if (f.size() < needed) {
+      r.fn = f.size() > c_fn ? f[c_fn] : "";
+      r.problem = cat("line ", n, " has ", f.size(), " fields, the header has ", header.size());
+      records.push_back(std::move(r));
+      continue;
+    }
+    r.fn = f[c_fn];
+    const bool lat_ok = parse_double(f[c_lat], r.lat) && std::isfinite(r.lat) && std::abs(r.lat) <= 90;
+    const bool lon_ok = parse_double(f[c_lon], r.lon) && std::isfinite(r.lon) && std::abs(r.lon) <= 180;
+    if (r.fn.empty()) {
+      r.problem = "empty fn";
+    } else if (!lat_ok) {
+      r.problem = cat("bad latitude '", f[c_lat], "' (expected a number in -90 .. 90)");
+    } else if (!lon_ok) {
+      r.problem = cat("bad longitude '", f[c_lon], "' (expected a number in -180 .. 180)");
+    } else if (!seen.insert(r.fn).second) {
+      r.problem = "duplicate fn (an earlier line has the same file)";
+    }
+    records.push_back(std::move(r));
+  }
+  SATCLIP_CHECK(!records.empty(), cat(path, ": the index has a header but no records"),
+                "check that the download is complete");
+  return records;
+}
+
+}  // namespace satclip::data

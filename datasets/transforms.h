@@ -1,0 +1,34 @@
+// Batch transforms, applied on the device the batch lands on, deterministic for a given seed:
+// scaling, band layout (12 -> 13 bands), crop/resize, random flips and coordinate jitter.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "datasets/loader.h"
+
+namespace satclip::data {
+
+struct TransformOptions {
+  std::string scaling = "divide10000";  // divide10000 (SatCLIP) or normalize (seed: (x - 0.5) / 0.5 on raw numbers)
+  std::string band_layout = "satclip";  // satclip: zero B10 at index 10; seed: copy of B01 appended; none
+  std::string crop = "resize";          // resize, random (center when not training), center
+  int64_t image_size = 224;
+  bool flips = false;                   // random horizontal and vertical flips when training
+  double coord_jitter_deg = 0.0;        // + U[0, 1) * jitter on lat and lon when training
+};
+
+struct Prepared {
+  torch::Tensor images;  // float32 [B, C', S, S] on the device
+  torch::Tensor lat;     // float64 [B] on the device
+  torch::Tensor lon;     // float64 [B] on the device
+};
+
+// Moves `batch` to `device` (asynchronously from pinned memory) and applies the transforms;
+// random choices come from `seed` only, so the same seed gives the same result on any device.
+Prepared prepare_batch(const Batch& batch, const TransformOptions& options, const torch::Device& device,
+                       uint64_t seed, bool training);
+
+}  // namespace satclip::data
