@@ -175,6 +175,9 @@ std::vector<std::string> read_strings(hid_t file, const char* name, const std::s
   const hssize_t n = H5Sget_simple_extent_npoints(space);
   hid_t type = H5Tcopy(H5T_C_S1);
   H5Tset_size(type, H5T_VARIABLE);
+  hid_t ftype = H5Dget_type(ds);
+  H5Tset_cset(type, H5Tget_cset(ftype));
+  H5Tclose(ftype);
   std::vector<char*> ptrs(n > 0 ? n : 0, nullptr);
   const herr_t rc = n > 0 ? H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) : 0;
   std::vector<std::string> out;
@@ -203,8 +206,9 @@ ShardReader::ShardReader(const std::string& path, const Manifest& m, int64_t exp
   bool ok = false;
   const std::string format = h5_read_string_attr(file_, "format", ok);
   SATCLIP_CHECK(ok && format == kShardFormat,
-                cat(path, ": attribute 'format' is '", format, "', expected '", kShardFormat, "'"),
-                "this HDF5 file was not written by satclip-pack");
+                cat(path, ": not a satclip shard (attribute 'format' is '", format, "', expected '",
+                    kShardFormat, "')"),
+                "this HDF5 file was not written by satclip-pack; point data.path at satclip-pack's output");
   const int version = h5_read_int_attr(file_, "version", ok);
   SATCLIP_CHECK(ok && version == kShardVersion,
                 cat(path, ": shard version ", version, ", this build reads version ", kShardVersion), hint);

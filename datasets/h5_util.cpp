@@ -54,6 +54,7 @@ std::string h5_read_string_attr(hid_t obj, const char* name, bool& ok) {
   std::string out;
   if (H5Tget_class(ftype) == H5T_STRING) {
     hid_t mtype = H5Tcopy(H5T_C_S1);
+    H5Tset_cset(mtype, H5Tget_cset(ftype));  // HDF5 does not convert between character sets
     if (H5Tis_variable_str(ftype) > 0) {
       H5Tset_size(mtype, H5T_VARIABLE);
       char* p = nullptr;

@@ -64,9 +64,9 @@ void examine(const IndexRecord& r, const std::string& images, const Shape& shape
   }
   try {
     item.tile = read_geotiff(p.string());
-  } catch (const std::exception& e) {
+  } catch (const Error& e) {
     item.reason = "unreadable GeoTIFF";
-    item.detail = e.what();
+    item.detail = e.message();
     return;
   }
   const Tile& t = item.tile;
@@ -103,10 +103,13 @@ Shape probe_shape(const std::vector<IndexRecord>& records, const std::string& im
                "check --images: it must be the folder holding the files named in index.csv's fn column");
 }
 
+// One CSV field on one line: quoted when needed, line breaks turned into spaces.
 std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string flat = s;
+  for (auto& c : flat) if (c == '\n' || c == '\r') c = ' ';
+  if (flat.find_first_of(",\"") == std::string::npos) return flat;
   std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  for (char c : flat) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
 }
 

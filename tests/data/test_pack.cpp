@@ -1,0 +1,255 @@
+// Synthetic S2-100k -> satclip-pack -> shards: exact pixel round trip against GDAL, and every
+// kind of bad input with its documented handling.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "core/base/error.h"
+#include "core/base/fs_util.h"
+#include "datasets/dataset.h"
+#include "datasets/geotiff.h"
+#include "datasets/h5_shards.h"
+#include "datasets/packer.h"
+#include "datasets/s2_index.h"
+#include "datasets/synth.h"
+#include "data/data_test_util.h"
+
+namespace fs = std::filesystem;
+using namespace satclip::data;
+using satclip::testing::TempDir;
+using satclip::testing::write_text;
+
+namespace {
+
+PackOptions pack_options(const std::string& root, const std::string& out, int shards = 2,
+                         const std::string& compression = "none") {
+  PackOptions o;
+  o.index = root + "/index.csv";
+  o.images = root + "/images";
+  o.out = out;
+  o.shards = shards;
+  o.compression = compression;
+  o.threads = 2;
+  o.progress = 0;
+  return o;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+class RoundTrip : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RoundTrip, PackedPixelsEqualGdalPixelsExactly) {
+  TempDir dir("roundtrip");
+  write_synthetic_dataset(dir / "src", {25, 32, /*seed=*/3, 2});
+  const auto report = pack_s2(pack_options(dir / "src", dir / "out", 3, GetParam()));
+  EXPECT_EQ(report.packed, 25);
+  EXPECT_EQ(report.skipped_total(), 0);
+  const auto ds = ShardedDataset::open(dir / "out");
+  ASSERT_EQ(ds->size(), 25);
+  EXPECT_EQ(ds->manifest().shards.size(), 3u);
+  const auto index = read_s2_index(dir / "src/index.csv");
+  std::vector<uint16_t> buf(ds->tile_pixels());
+  std::vector<uint8_t> scratch;
+  for (int64_t i = 0; i < ds->size(); ++i) {
+    ds->read_tile(i, buf.data(), scratch);
+    const Tile t = read_geotiff(dir / ("src/images/" + ds->fn(i)));
+    ASSERT_EQ(t.data, buf) << "tile " << i;
+    EXPECT_EQ(ds->fn(i), index[i].fn);
+    EXPECT_DOUBLE_EQ(ds->lat(i), index[i].lat);
+    EXPECT_DOUBLE_EQ(ds->lon(i), index[i].lon);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Compression, RoundTrip, ::testing::Values("none", "gzip", "gzip:9", "szip"),
+                         [](const auto& info) {
+                           std::string s = info.param;
+                           for (auto& c : s) if (c == ':') c = '_';
+                           return s;
+                         });
+
+TEST(Synth, TilesDependOnLocationAndAreDeterministic) {
+  const Tile a = synth_tile(10, 20, 32, 0), b = synth_tile(10, 20, 32, 0), c = synth_tile(-60, 150, 32, 0);
+  EXPECT_EQ(a.data, b.data);
+  EXPECT_NE(a.data, c.data);
+  // Snow near the poles is bright in the visible bands; the tropics are not.
+  const Tile polar = synth_tile(80, 0, 16, 0), tropic = synth_tile(0, 40, 16, 0);
+  auto mean_band = [](const Tile& t, int b) {
+    double s = 0;
+    for (int i = 0; i < t.height * t.width; ++i) s += t.data[size_t(b) * t.height * t.width + i];
+    return s / (t.height * t.width);
+  };
+  EXPECT_GT(mean_band(polar, 2), 5000);
+  EXPECT_LT(mean_band(tropic, 2), 3000);
+  const LandCover lc = land_cover(12.5, -40);
+  EXPECT_NEAR(lc.water + lc.vegetation + lc.bare + lc.snow, 1.0, 1e-12);
+}
+
+TEST(Synth, GeoTiffLayoutIsS2Like) {
+  TempDir dir("layout");
+  write_synthetic_dataset(dir.str(), {2, 64, 0, 1});
+  const auto records = read_s2_index(dir / "index.csv");
+  ASSERT_EQ(records.size(), 2u);
+  const Tile t = read_geotiff(dir / ("images/" + records[0].fn));
+  EXPECT_EQ(t.bands, 12);
+  EXPECT_EQ(t.height, 64);
+  EXPECT_GE(fs::file_size(dir / ("images/" + records[0].fn)), uint64_t(kMinTileBytes));
+  EXPECT_EQ(read_all(dir / "index.csv").substr(0, 15), "lat,lon,url,fn\n");
+}
+
+TEST(Pack, BadRecordsAreSkippedCountedAndListed) {
+  TempDir dir("bad");
+  const std::string src = dir / "src";
+  write_synthetic_dataset(src, {6, 64, 1, 2});
+  auto index = read_all(src + "/index.csv");
+  // A tiny file, a truncated GeoTIFF, an 11-band tile and a tile of the wrong size.
+  write_text(src + "/images/tiny.tif", std::string(500, 'x'));
+  {
+    const auto good = read_all(src + "/images/patch_0.tif");
+    write_text(src + "/images/truncated.tif", good.substr(0, good.size() * 2 / 3));
+  }
+  Tile eleven = synth_tile(5, 5, 64, 0);
+  eleven.bands = 11;
+  eleven.data.resize(size_t(11) * 64 * 64);
+  write_geotiff(src + "/images/eleven.tif", eleven, 5, 5);
+  write_geotiff(src + "/images/small.tif", synth_tile(6, 6, 48, 0), 6, 6);
+  index += "1,2,u,missing.tif\n";
+  index += "1,2,u,tiny.tif\n";
+  index += "1,2,u,truncated.tif\n";
+  index += "1,2,u,eleven.tif\n";
+  index += "1,2,u,small.tif\n";
+  index += "nan,2,u,patch_1.tif\n";
+  index += "95,2,u,patch_2.tif\n";
+  index += "1,2,u,patch_3.tif\n";  // duplicate of an earlier line
+  index += "1,2\n";                // malformed
+  write_text(src + "/index.csv", index);
+
+  const auto report = pack_s2(pack_options(src, dir / "out"));
+  EXPECT_EQ(report.packed, 6);
+  const std::map<std::string, int64_t> expected = {
+      {"missing file", 1},     {"file under 10000 bytes", 1}, {"unreadable GeoTIFF", 1},
+      {"wrong band count", 1}, {"wrong tile size", 1},        {"bad coordinate", 2},
+      {"duplicate fn", 1},     {"malformed index line", 1}};
+  EXPECT_EQ(report.skipped, expected) << report.summary();
+  const auto listed = read_all(dir / "out/skipped.csv");
+  for (const char* fn : {"missing.tif", "tiny.tif", "truncated.tif", "eleven.tif", "small.tif"}) {
+    EXPECT_NE(listed.find(fn), std::string::npos) << fn << " not in skipped.csv:\n" << listed;
+  }
+  EXPECT_EQ(std::count(listed.begin(), listed.end(), '\n'), 10);  // header + 9 records
+  const auto ds = ShardedDataset::open(dir / "out");
+  EXPECT_EQ(ds->size(), 6);
+  EXPECT_EQ(ds->manifest().skipped, 9);
+}
+
+TEST(Pack, IndexErrorsNameTheFile) {
+  TempDir dir("index");
+  write_text(dir / "nolon.csv", "lat,fn\n1,a.tif\n");
+  write_text(dir / "empty.csv", "lat,lon,fn\n");
+  write_text(dir / "nothing.csv", "");
+  for (const auto& [file, expect] : std::vector<std::pair<std::string, std::string>>{
+           {"nolon.csv", "no column 'lon'"}, {"empty.csv", "no records"}, {"nothing.csv", "is empty"},
+           {"absent.csv", "cannot open"}}) {
+    try {
+      read_s2_index(dir / file);
+      ADD_FAILURE() << file;
+    } catch (const satclip::Error& e) {
+      EXPECT_NE(e.message().find(file), std::string::npos) << e.message();
+      EXPECT_NE(e.message().find(expect), std::string::npos) << e.message();
+    }
+  }
+  // Columns are found by name, in any order, with extra columns ignored.
+  write_text(dir / "order.csv", "fn,extra,lon,lat\n\"a,b.tif\",x,10,20\n");
+  const auto r = read_s2_index(dir / "order.csv");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].fn, "a,b.tif");
+  EXPECT_EQ(r[0].lat, 20);
+  EXPECT_EQ(r[0].lon, 10);
+}
+
+TEST(Shards, DamagedShardDirectoriesAreReportedAtOpen) {
+  TempDir dir("damaged");
+  write_synthetic_shards(dir / "good", {12, 16, 0, 1}, 2);
+  auto expect_open_error = [&](const std::string& what, const std::string& fragment) {
+    try {
+      ShardedDataset::open(dir / what);
+      ADD_FAILURE() << what << " opened without error";
+    } catch (const satclip::Error& e) {
+      EXPECT_NE(e.message().find(fragment), std::string::npos) << what << ": " << e.message();
+    }
+  };
+  auto copy = [&](const std::string& name) {
+    satclip::copy_tree(dir / "good", dir / name);
+    return dir / name;
+  };
+  // Truncated shard.
+  const auto truncated = copy("truncated");
+  ASSERT_EQ(0, ::truncate((truncated + "/shard-1-of-2.h5").c_str(),
+                          off_t(fs::file_size(truncated + "/shard-1-of-2.h5") / 2)));
+  expect_open_error("truncated", "shard-1-of-2.h5");
+  // A foreign HDF5 file in place of a shard.
+  const auto foreign = copy("foreign");
+  {
+    hid_t f = H5Fcreate((foreign + "/shard-0-of-2.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    H5Fclose(f);
+  }
+  expect_open_error("foreign", "not a satclip shard");
+  // Not HDF5 at all.
+  const auto text = copy("text");
+  write_text(text + "/shard-0-of-2.h5", "hello");
+  expect_open_error("text", "not an HDF5 file");
+  // The manifest disagrees with the shard.
+  const auto mismatch = copy("mismatch");
+  auto manifest = read_all(mismatch + "/manifest.json");
+  const auto pos = manifest.find("\"count\": 6}");
+  ASSERT_NE(pos, std::string::npos) << manifest;
+  manifest.replace(pos, 11, "\"count\": 7}");
+  manifest.replace(manifest.find("\"count\": 12"), 11, "\"count\": 13");
+  write_text(mismatch + "/manifest.json", manifest);
+  expect_open_error("mismatch", "the manifest says 7");
+  // No manifest (an interrupted pack writes it last).
+  const auto unfinished = copy("unfinished");
+  fs::remove(unfinished + "/manifest.json");
+  expect_open_error("unfinished", "no manifest");
+  EXPECT_NO_THROW(ShardedDataset::open(dir / "good"));
+}
+
+TEST(Shards, UnfinishedWriterLeavesNothingThatLooksComplete) {
+  TempDir dir("unfinished");
+  {
+    ShardWriter w(dir / "s.h5", 12, 8, 8, std::vector<std::string>(12, "B"), Compression());
+    std::vector<uint16_t> px(12 * 8 * 8, 7);
+    w.append(px.data(), nullptr, 1, 2, "a");
+    EXPECT_TRUE(fs::exists(dir / "s.h5.partial"));
+  }  // destroyed without finish(), as when an exception unwinds the packer
+  EXPECT_FALSE(fs::exists(dir / "s.h5"));
+  EXPECT_FALSE(fs::exists(dir / "s.h5.partial"));
+}
+
+TEST(Pack, RefusesToOverwriteAPackedDirectory) {
+  TempDir dir("twice");
+  write_synthetic_dataset(dir / "src", {3, 32, 0, 1});
+  pack_s2(pack_options(dir / "src", dir / "out", 1));
+  EXPECT_THROW(pack_s2(pack_options(dir / "src", dir / "out", 1)), satclip::Error);
+}
+
+TEST(Split, DeterministicDisjointAndCovering) {
+  TempDir dir("split");
+  write_synthetic_shards(dir.str(), {50, 8, 0, 1}, 2);
+  const auto ds = ShardedDataset::open(dir.str());
+  const auto a = ds->split(0.2, 7), b = ds->split(0.2, 7), c = ds->split(0.2, 8);
+  EXPECT_EQ(a.val, b.val);
+  EXPECT_NE(a.val, c.val);
+  EXPECT_EQ(a.val.size(), 10u);
+  std::vector<int64_t> all = a.train;
+  all.insert(all.end(), a.val.begin(), a.val.end());
+  std::sort(all.begin(), all.end());
+  for (int64_t i = 0; i < 50; ++i) EXPECT_EQ(all[i], i);
+}
