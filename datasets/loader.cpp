@@ -27,13 +27,25 @@ Loader::~Loader() {
   for (auto& t : threads_) t.join();
 }
 
-Batch Loader::build(int64_t k, std::vector<uint8_t>& scratch) const {
+torch::Tensor Loader::acquire_images(int64_t n) {
+  const auto& m = dataset_->manifest();
+  std::lock_guard<std::mutex> lock(pool_mutex_);
+  for (const auto& t : pool_) {
+    // Free when only the pool refers to the tensor and its storage (no batch, no view alive).
+    if (t.size(0) == n && t.use_count() == 1 && t.storage().use_count() == 1) return t;
+  }
+  auto t = torch::empty({n, m.channels, m.height, m.width},
+                        torch::TensorOptions().dtype(torch::kUInt16).pinned_memory(options_.pin_memory));
+  if (pool_.size() < size_t(options_.prefetch + options_.workers + 2)) pool_.push_back(t);
+  return t;
+}
+
+Batch Loader::build(int64_t k, std::vector<uint8_t>& scratch) {
   const int64_t begin = k * options_.batch_size;
   const int64_t n = std::min<int64_t>(options_.batch_size, int64_t(indices_.size()) - begin);
-  const auto& m = dataset_->manifest();
   Batch b;
   auto opts = torch::TensorOptions().pinned_memory(options_.pin_memory);
-  b.images = torch::empty({n, m.channels, m.height, m.width}, opts.dtype(torch::kUInt16));
+  b.images = acquire_images(n);
   b.lat = torch::empty({n}, opts.dtype(torch::kDouble));
   b.lon = torch::empty({n}, opts.dtype(torch::kDouble));
   b.index = torch::empty({n}, opts.dtype(torch::kLong));

@@ -52,7 +52,10 @@ class Loader {
     std::exception_ptr error;
   };
   void work(int worker);
-  Batch build(int64_t k, std::vector<uint8_t>& scratch) const;
+  Batch build(int64_t k, std::vector<uint8_t>& scratch);
+  // A [n, C, H, W] uint16 buffer nobody else references any more, or a new one. Reusing buffers
+  // avoids faulting in fresh pages for every batch, which otherwise costs as much as the copy.
+  torch::Tensor acquire_images(int64_t n);
 
   std::shared_ptr<const ShardedDataset> dataset_;
   std::vector<int64_t> indices_;
@@ -64,6 +67,8 @@ class Loader {
   std::condition_variable cv_;
   bool stop_ = false;
   std::vector<std::thread> threads_;
+  std::mutex pool_mutex_;
+  std::vector<torch::Tensor> pool_;
 };
 
 }  // namespace satclip::data

@@ -1,4 +1,6 @@
 // satclip-pack: packs S2-100k GeoTIFF tiles into HDF5 shards + manifest.json (datasets/packer.h).
+#include <sys/resource.h>
+
 #include <cstdio>
 
 #include "core/apps/cli.h"
@@ -45,7 +47,10 @@ int body(int argc, char** argv) {
                 "--progress must be bar or lines", "");
   o.progress = progress.empty() ? -1 : progress == "bar" ? 1 : 0;
   const auto report = satclip::data::pack_s2(o);
-  std::printf("%s\nwrote %s/manifest.json\n", report.summary().c_str(), o.out.c_str());
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  std::printf("%s\npeak memory %.1f MB\nwrote %s/manifest.json\n", report.summary().c_str(),
+              usage.ru_maxrss / 1024.0, o.out.c_str());
   return 0;
 }
 

@@ -1,0 +1,133 @@
+// Benchmark: reading tiles.
+//   bench_loader shards DIR [--workers W] [--batch B] [--epochs E]
+//       Loader over every tile of the shard directory in a shuffled order; tiles/s and MB/s of
+//       pixel data (the best of E passes).
+//   bench_loader raw DIR [--workers W] [--batch B]
+//       The bandwidth bound: the same shard files read with pread() in tile-sized pieces by W
+//       threads into reused buffers of one batch each (no HDF5, no tensors).
+//   bench_loader geotiff INDEX IMAGES [--limit N]
+//       The seed's path: one GeoTIFF at a time through GDAL, on one thread.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+#include <vector>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "core/apps/cli.h"
+#include "datasets/dataset.h"
+#include "datasets/loader.h"
+#include "datasets/sampler.h"
+#ifdef SATCLIP_HAVE_GDAL
+#include "datasets/geotiff.h"
+#include "datasets/s2_index.h"
+#endif
+
+using namespace satclip::data;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+int shards(const satclip::cli::Args& a) {
+  const auto ds = ShardedDataset::open(a.positional().at(1));
+  LoaderOptions o;
+  o.workers = static_cast<int>(a.integer("workers", 2, 1, 256));
+  o.batch_size = a.integer("batch", 64, 1, 65536);
+  o.prefetch = 2 * o.workers;
+  const int epochs = static_cast<int>(a.integer("epochs", 3, 1, 100));
+  double best = 1e30;
+  for (int e = 0; e < epochs; ++e) {
+    Loader loader(ds, DistributedSampler(ds->size(), 0, 1, {1, false}).indices(e), o);
+    const auto t0 = Clock::now();
+    Batch b;
+    int64_t checksum = 0;
+    while (loader.next(b)) checksum += b.images.numel();
+    best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
+    if (checksum != ds->size() * ds->tile_pixels()) return 1;
+  }
+  const double mb = ds->size() * ds->tile_pixels() * 2 / 1048576.0;
+  std::printf("loader: %lld tiles (%s), %d workers, batch %lld: %.3f s, %.0f tiles/s, %.0f MB/s\n",
+              (long long)ds->size(), ds->manifest().compression.c_str(), o.workers, (long long)o.batch_size,
+              best, ds->size() / best, mb / best);
+  return 0;
+}
+
+int raw(const satclip::cli::Args& a) {
+  const auto ds = ShardedDataset::open(a.positional().at(1));
+  const int workers = static_cast<int>(a.integer("workers", 2, 1, 256));
+  const int64_t batch = a.integer("batch", 64, 1, 65536);
+  const size_t tile = size_t(ds->tile_pixels()) * 2;
+  std::vector<std::string> files;
+  int64_t total = 0;
+  for (const auto& s : ds->manifest().shards) {
+    files.push_back((std::filesystem::path(a.positional().at(1)) / s.file).string());
+    total += std::filesystem::file_size(files.back());
+  }
+  double best = 1e30;
+  for (int pass = 0; pass < 3; ++pass) {
+    std::atomic<size_t> next{0};
+    const auto t0 = Clock::now();
+    std::vector<std::thread> pool;
+    for (int w = 0; w < workers; ++w) {
+      pool.emplace_back([&] {
+        std::vector<char> buffer(tile * batch);
+        for (size_t f = next++; f < files.size(); f = next++) {
+          const int fd = ::open(files[f].c_str(), O_RDONLY);
+          size_t slot = 0;
+          for (off_t off = 0;; off += off_t(tile), slot = (slot + 1) % size_t(batch)) {
+            if (::pread(fd, buffer.data() + slot * tile, tile, off) <= 0) break;
+          }
+          ::close(fd);
+        }
+      });
+    }
+    for (auto& t : pool) t.join();
+    best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  std::printf("raw pread: %.2f GB of shard files, %d threads, batch-sized buffers: %.3f s, %.0f MB/s\n",
+              total / 1e9, workers, best, total / 1048576.0 / best);
+  return 0;
+}
+
+int geotiff(const satclip::cli::Args& a) {
+#ifdef SATCLIP_HAVE_GDAL
+  const auto records = read_s2_index(a.positional().at(1));
+  const std::string images = a.positional().at(2);
+  const int64_t n = std::min<int64_t>(a.integer("limit", 300, 1, 1 << 30), records.size());
+  const auto t0 = Clock::now();
+  double mb = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const Tile t = read_geotiff(images + "/" + records[i].fn);
+    mb += t.data.size() * 2 / 1048576.0;
+  }
+  const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::printf("geotiff: %lld tiles one at a time through GDAL: %.3f s, %.0f tiles/s, %.0f MB/s\n",
+              (long long)n, s, n / s, mb / s);
+  return 0;
+#else
+  std::fprintf(stderr, "built without GDAL\n");
+  return 2;
+#endif
+}
+
+int body(int argc, char** argv) {
+  satclip::cli::Args a(argc, argv, {"workers", "batch", "epochs", "limit"});
+  if (a.help() || a.positional().empty()) {
+    std::puts("usage: bench_loader shards DIR [--workers W] [--batch B] [--epochs E]\n"
+              "       bench_loader raw DIR [--workers W] [--batch B]\n"
+              "       bench_loader geotiff INDEX IMAGES [--limit N]");
+    return a.help() ? 0 : 2;
+  }
+  if (a.positional()[0] == "raw") return raw(a);
+  return a.positional()[0] == "geotiff" ? geotiff(a) : shards(a);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return satclip::cli::run_cli("bench_loader", body, argc, argv); }
