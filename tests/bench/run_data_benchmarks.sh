@@ -46,6 +46,12 @@ echo "- $("$bench" shards "$work/p-none" --workers 1 --epochs 5)"
 echo "- $("$bench" geotiff "$work/index$n.csv" "$work/src5000/images" --limit 500)"
 
 echo
+echo "### HDF5 lock: loader scaling from 1 to 2 threads on compressed shards"
+for c in gzip szip; do
+  for w in 1 2; do echo "- $("$bench" shards "$work/p-$c" --workers $w --epochs 2)"; done
+done
+
+echo
 echo "### (d) packer peak memory (uncompressed, 2 threads)"
 for k in 1000 5000; do
   idx=$work/index$k.csv; [ $k -eq 5000 ] && idx=$work/src5000/index.csv
