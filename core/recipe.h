@@ -51,6 +51,7 @@ struct ModelConfig {
   int64_t embed_dim = 1024;
   double dropout = 0.1;
   std::string weights;                       // whole-model state dict (seed satclip.pt), optional
+  bool strict_weights = true;                // weights files must match the model exactly
 };
 
 struct LossConfig {

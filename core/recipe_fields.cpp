@@ -205,6 +205,7 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       int_field("model.embed_dim", r.model.embed_dim, 8, 8192),
       num_field("model.dropout", r.model.dropout, 0.0, 0.99),
       str_field("model.weights", r.model.weights),
+      bool_field("model.strict_weights", r.model.strict_weights),
 
       enum_field("loss.kind", r.loss.kind, {"soft_clip", "info_nce"}),
       num_field("loss.temperature", r.loss.temperature, 0.0, 100.0, /*lo_open=*/true),

@@ -50,6 +50,12 @@ else
   "$root/.venv/bin/python" -m pip install -q "$torch_req" numpy h5py
   python=$root/.venv/bin/python
 fi
+# The tests' independent references (timm, geoclip, scipy; h5py), pinned to the same torch.
+if [ "$python" = "$root/.venv/bin/python" ] &&
+   ! "$python" -c "import timm, geoclip, scipy, h5py" >/dev/null 2>&1; then
+  log "installing the test references: $(grep -v '^#' "$root/tests/reference/requirements.txt" | xargs) h5py"
+  "$python" -m pip install -q "$torch_req" h5py -r "$root/tests/reference/requirements.txt"
+fi
 log "torch $("$python" -c 'import torch; print(torch.__version__)') from $python"
 
 # 3. Configure (once, or again when the Python changed) and build.

@@ -1,0 +1,56 @@
+#include "core/losses.h"
+
+#include "core/base/error.h"
+#include "distributed/all_gather.h"
+
+namespace satclip::core {
+
+torch::Tensor soft_clip_loss(const torch::Tensor& image, const torch::Tensor& location, double temperature) {
+  const auto logits = location.matmul(image.t()) / temperature;
+  const auto similarity = (image.matmul(image.t()) + location.matmul(location.t())) / 2;
+  const auto targets = torch::softmax(similarity * temperature, /*dim=*/-1);
+  const auto loc_loss = (-targets * torch::log_softmax(logits, -1)).sum(1);
+  const auto img_loss = (-targets.t() * torch::log_softmax(logits.t(), -1)).sum(1);
+  return ((img_loss + loc_loss) / 2.0).mean();
+}
+
+torch::Tensor info_nce_loss(const torch::Tensor& image, const torch::Tensor& location,
+                            const torch::Tensor& logit_scale) {
+  const auto i = torch::nn::functional::normalize(image, torch::nn::functional::NormalizeFuncOptions().dim(1));
+  const auto l = torch::nn::functional::normalize(location, torch::nn::functional::NormalizeFuncOptions().dim(1));
+  const auto logits = logit_scale.exp() * i.matmul(l.t());
+  const auto labels = torch::arange(image.size(0), torch::TensorOptions().dtype(torch::kLong).device(image.device()));
+  return (torch::cross_entropy_loss(logits, labels) + torch::cross_entropy_loss(logits.t(), labels)) / 2;
+}
+
+LossResult contrastive_loss(const LossConfig& c, const torch::Tensor& image_local,
+                            const torch::Tensor& location_local, const torch::Tensor& logit_scale,
+                            dist::Communicator& comm) {
+  const auto image = dist::all_gather_with_grad(image_local, comm);
+  const auto location = dist::all_gather_with_grad(location_local, comm);
+  if (c.kind == "soft_clip") return {soft_clip_loss(image, location, c.temperature)};
+  SATCLIP_CHECK(c.kind == "info_nce", cat("unknown loss.kind '", c.kind, "'"), "use soft_clip or info_nce");
+  SATCLIP_CHECK(logit_scale.defined(), "info_nce needs the model's logit_scale", "build the model with loss.kind=info_nce");
+  if (!c.local) return {info_nce_loss(image, location, logit_scale)};
+  // Local rows against all gathered columns; labels are offset by the rows of lower ranks.
+  const auto sizes = comm.all_gather_sizes(image_local.size(0));
+  int64_t offset = 0, total = 0;
+  for (int r = 0; r < comm.size(); ++r) {
+    if (r < comm.rank()) offset += sizes[r];
+    total += sizes[r];
+  }
+  namespace F = torch::nn::functional;
+  const auto i_all = F::normalize(image, F::NormalizeFuncOptions().dim(1));
+  const auto l_all = F::normalize(location, F::NormalizeFuncOptions().dim(1));
+  const auto i_mine = i_all.narrow(0, offset, image_local.size(0));
+  const auto l_mine = l_all.narrow(0, offset, image_local.size(0));
+  const auto scale = logit_scale.exp();
+  const auto labels = torch::arange(offset, offset + image_local.size(0),
+                                    torch::TensorOptions().dtype(torch::kLong).device(image_local.device()));
+  const auto loss = (torch::cross_entropy_loss(scale * i_mine.matmul(l_all.t()), labels) +
+                     torch::cross_entropy_loss(scale * l_mine.matmul(i_all.t()), labels)) / 2;
+  // Mean over this rank's rows; weight it so the mean over ranks is the mean over all rows.
+  return {loss * (double(image_local.size(0)) * comm.size() / double(total))};
+}
+
+}  // namespace satclip::core

@@ -1,0 +1,84 @@
+#include "core/model/satclip.h"
+
+#include "core/base/error.h"
+
+namespace satclip::core {
+namespace {
+
+torch::nn::AnyModule make_head(const ModelConfig& m, int64_t in) {
+  if (m.projection == "project") return torch::nn::AnyModule(ProjectHead(in, m.embed_dim, m.dropout));
+  if (m.projection == "linear") return torch::nn::AnyModule(LinearHead(in, m.embed_dim));
+  SATCLIP_FAIL(cat("unknown model.projection '", m.projection, "'"), "use project or linear");
+}
+
+}  // namespace
+
+ImageEncoderImpl::ImageEncoderImpl(int depth, int64_t in_bands) {
+  visual = register_module("visual", ResNet(depth, in_bands));
+}
+
+LocationEncoderImpl::LocationEncoderImpl(const ModelConfig& m) {
+  if (m.location_encoder == "geoclip") {
+    encoder = register_module("encoder", GeoClipLocationEncoder(m.geoclip_sigmas, m.train_rff));
+  } else if (m.location_encoder == "sh_siren") {
+    sh_degree = m.sh_degree;
+    out_features_ = m.siren_hidden;
+    nnet = register_module("nnet", Siren(m.sh_degree * m.sh_degree, m.siren_hidden, out_features_,
+                                         m.siren_layers, m.dropout));
+  } else {
+    SATCLIP_FAIL(cat("unknown model.location_encoder '", m.location_encoder, "'"), "use geoclip or sh_siren");
+  }
+}
+
+torch::Tensor LocationEncoderImpl::forward(const torch::Tensor& lat_lon) {
+  if (encoder) return encoder->forward(lat_lon);
+  // Spherical harmonics in float64 (numerically sound at high degree), then the SIREN's dtype.
+  const auto features = spherical_harmonics(lat_lon, sh_degree);
+  return nnet->forward(features.to(nnet->last_layer->weight.scalar_type()));
+}
+
+SatClipImpl::SatClipImpl(const ModelConfig& m, const LossConfig& loss) {
+  const int depth = m.image_encoder == "resnet50" ? 50 : 18;
+  SATCLIP_CHECK(m.image_encoder == "resnet18" || m.image_encoder == "resnet50",
+                cat("unknown model.image_encoder '", m.image_encoder, "'"), "use resnet18 or resnet50");
+  image_encoder = register_module("image_encoder", ImageEncoder(depth, m.in_bands));
+  location_encoder = register_module("location_encoder", LocationEncoder(m));
+  image_projection = make_head(m, image_encoder->visual->num_features());
+  loc_projection = make_head(m, location_encoder->out_features());
+  register_module("image_projection", image_projection.ptr());
+  register_module("loc_projection", loc_projection.ptr());
+  if (loss.kind == "info_nce") {
+    logit_scale = register_parameter("logit_scale", torch::full({}, loss.logit_scale_init));
+  }
+  image_frozen = m.freeze_image_encoder;
+  if (image_frozen) {
+    for (auto& p : image_encoder->parameters()) p.requires_grad_(false);
+  }
+  train(true);
+}
+
+void SatClipImpl::train(bool on) {
+  torch::nn::Module::train(on);
+  if (image_frozen) image_encoder->train(false);  // BatchNorm keeps its running statistics
+}
+
+torch::Tensor SatClipImpl::encode_image(const torch::Tensor& images) {
+  torch::Tensor features;
+  if (image_frozen) {
+    torch::NoGradGuard no_grad;  // nothing to train there: save the activations' memory
+    features = image_encoder->forward(images);
+  } else {
+    features = image_encoder->forward(images);
+  }
+  return image_projection.forward(features);
+}
+
+torch::Tensor SatClipImpl::encode_location(const torch::Tensor& lat_lon) {
+  return loc_projection.forward(location_encoder->forward(lat_lon));
+}
+
+Embeddings SatClipImpl::forward(const torch::Tensor& images, const torch::Tensor& lat_lon) {
+  return {encode_image(images), encode_location(lat_lon)};
+}
+
+}  // namespace satclip::core

@@ -1,0 +1,63 @@
+// SatClip: image encoder + location encoder + two projection heads (+ a logit scale for InfoNCE).
+//
+// Top-level names match the seed's state dict: image_encoder.visual.*, location_encoder.encoder.*
+// (GeoCLIP) or location_encoder.nnet.* (spherical harmonics + SIREN), image_projection.*,
+// loc_projection.*, and logit_scale when the loss is info_nce.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "core/model/location_encoders.h"
+#include "core/model/projection.h"
+#include "core/model/resnet.h"
+#include "core/recipe.h"
+
+namespace satclip::core {
+
+// The seed's `Resnet` wrapper: holds the backbone as `visual`.
+struct ImageEncoderImpl : torch::nn::Module {
+  ImageEncoderImpl(int depth, int64_t in_bands);
+  torch::Tensor forward(const torch::Tensor& x) { return visual->forward(x); }
+  ResNet visual{nullptr};
+};
+TORCH_MODULE(ImageEncoder);
+
+// The seed's `LE` wrapper: GeoCLIP as `encoder`, or the SH+SIREN encoder's `nnet`.
+struct LocationEncoderImpl : torch::nn::Module {
+  explicit LocationEncoderImpl(const ModelConfig& m);
+  torch::Tensor forward(const torch::Tensor& lat_lon);
+  int64_t out_features() const { return out_features_; }
+  GeoClipLocationEncoder encoder{nullptr};
+  Siren nnet{nullptr};
+  int64_t sh_degree = 0;
+
+ private:
+  int64_t out_features_ = 512;
+};
+TORCH_MODULE(LocationEncoder);
+
+struct Embeddings {
+  torch::Tensor image;     // [B, D]
+  torch::Tensor location;  // [B, D]
+};
+
+struct SatClipImpl : torch::nn::Module {
+  SatClipImpl(const ModelConfig& model, const LossConfig& loss);
+
+  // images [B, in_bands, S, S] float; lat_lon [B, 2] degrees.
+  Embeddings forward(const torch::Tensor& images, const torch::Tensor& lat_lon);
+  torch::Tensor encode_image(const torch::Tensor& images);
+  torch::Tensor encode_location(const torch::Tensor& lat_lon);
+
+  // Sets train/eval mode; a frozen image encoder always stays in eval mode.
+  void train(bool on = true) override;
+
+  ImageEncoder image_encoder{nullptr};
+  LocationEncoder location_encoder{nullptr};
+  torch::nn::AnyModule image_projection, loc_projection;
+  torch::Tensor logit_scale;  // defined for info_nce
+  bool image_frozen = false;
+};
+TORCH_MODULE(SatClip);
+
+}  // namespace satclip::core
