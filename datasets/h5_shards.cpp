@@ -52,6 +52,26 @@ std::vector<uint8_t> deflate_bytes(const void* data, size_t bytes, int level) {
   return out;
 }
 
+namespace {
+
+// Reads or writes tile `i` of a [N, C, H, W] uint16 dataset through HDF5 (used for szip, whose
+// chunks HDF5 itself must encode and decode).
+herr_t tile_io(hid_t dataset, int64_t i, void* pixels, bool write) {
+  hid_t fspace = H5Dget_space(dataset);
+  hsize_t dims[4];
+  H5Sget_simple_extent_dims(fspace, dims, nullptr);
+  const hsize_t offset[4] = {hsize_t(i), 0, 0, 0}, count[4] = {1, dims[1], dims[2], dims[3]};
+  H5Sselect_hyperslab(fspace, H5S_SELECT_SET, offset, nullptr, count, nullptr);
+  hid_t mspace = H5Screate_simple(4, count, nullptr);
+  const herr_t rc = write ? H5Dwrite(dataset, H5T_NATIVE_UINT16, mspace, fspace, H5P_DEFAULT, pixels)
+                          : H5Dread(dataset, H5T_NATIVE_UINT16, mspace, fspace, H5P_DEFAULT, pixels);
+  H5Sclose(mspace);
+  H5Sclose(fspace);
+  return rc;
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------- writer
 
 ShardWriter::ShardWriter(std::string path, int channels, int height, int width,
@@ -111,14 +131,8 @@ void ShardWriter::append(const uint16_t* pixels, const std::vector<uint8_t>* def
   const hsize_t offset[4] = {hsize_t(count_), 0, 0, 0};
   const size_t bytes = size_t(c_) * h_ * w_ * sizeof(uint16_t);
   if (compression_.kind == Compression::Kind::kSzip) {
-    hid_t fspace = H5Dget_space(images_);
-    const hsize_t count[4] = {1, hsize_t(c_), hsize_t(h_), hsize_t(w_)};
-    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, offset, nullptr, count, nullptr);
-    hid_t mspace = H5Screate_simple(4, count, nullptr);
-    const herr_t rc = H5Dwrite(images_, H5T_NATIVE_UINT16, mspace, fspace, H5P_DEFAULT, pixels);
-    H5Sclose(mspace);
-    H5Sclose(fspace);
-    H5_CHECK(rc, cat(partial_, ": writing tile ", count_));
+    H5_CHECK(tile_io(images_, count_, const_cast<uint16_t*>(pixels), /*write=*/true),
+             cat(partial_, ": writing tile ", count_));
   } else if (compression_.kind == Compression::Kind::kGzip) {
     std::vector<uint8_t> local;
     if (!deflated) {
@@ -296,16 +310,7 @@ void ShardReader::read_tile(int64_t i, uint16_t* dst, std::vector<uint8_t>& scra
     }
     case Compression::Kind::kSzip: {
       h5_quiet();
-      hid_t fspace = H5Dget_space(images_);
-      hsize_t dims[4];
-      H5Sget_simple_extent_dims(fspace, dims, nullptr);
-      const hsize_t offset[4] = {hsize_t(i), 0, 0, 0}, count[4] = {1, dims[1], dims[2], dims[3]};
-      H5Sselect_hyperslab(fspace, H5S_SELECT_SET, offset, nullptr, count, nullptr);
-      hid_t mspace = H5Screate_simple(4, count, nullptr);
-      const herr_t rc = H5Dread(images_, H5T_NATIVE_UINT16, mspace, fspace, H5P_DEFAULT, dst);
-      H5Sclose(mspace);
-      H5Sclose(fspace);
-      H5_CHECK(rc, cat(path_, ": reading tile ", i));
+      H5_CHECK(tile_io(images_, i, dst, /*write=*/false), cat(path_, ": reading tile ", i));
       return;
     }
   }

@@ -16,12 +16,9 @@ using satclip::testing::relative_error;
 
 namespace {
 
-int64_t rows_of(int r) { return 2 + r; }
-int64_t offset_of(int r) {
-  int64_t o = 0;
-  for (int k = 0; k < r; ++k) o += rows_of(k);
-  return o;
-}
+constexpr int64_t kBaseRows = 2;  // rank r holds kBaseRows + r rows
+int64_t rows_of(int r) { return satclip::testing::rows_of(r, kBaseRows); }
+int64_t offset_of(int r) { return satclip::testing::offset_of(r, kBaseRows); }
 
 SatClip small_model(const LossConfig& loss, torch::ScalarType dtype) {
   ModelConfig m;

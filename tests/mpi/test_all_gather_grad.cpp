@@ -11,12 +11,9 @@ using satclip::testing::relative_error;
 
 namespace {
 
-int64_t rows_of(int r) { return 2 + r; }
-int64_t offset_of(int r) {
-  int64_t o = 0;
-  for (int k = 0; k < r; ++k) o += rows_of(k);
-  return o;
-}
+constexpr int64_t kBaseRows = 2;  // rank r holds kBaseRows + r rows
+int64_t rows_of(int r) { return satclip::testing::rows_of(r, kBaseRows); }
+int64_t offset_of(int r) { return satclip::testing::offset_of(r, kBaseRows); }
 
 // Row-wise contrastive-style term h_i = logsumexp_j(G_i . G_j) - G_i . G_i, summed over `rows`.
 torch::Tensor row_terms(const torch::Tensor& g, int64_t start, int64_t count) {

@@ -31,12 +31,9 @@ struct NetImpl : torch::nn::Module {
 };
 TORCH_MODULE(Net);
 
-int64_t rows_of(int r) { return 3 + r; }
-int64_t offset_of(int r) {
-  int64_t o = 0;
-  for (int k = 0; k < r; ++k) o += rows_of(k);
-  return o;
-}
+constexpr int64_t kBaseRows = 3;  // rank r holds kBaseRows + r rows
+int64_t rows_of(int r) { return satclip::testing::rows_of(r, kBaseRows); }
+int64_t offset_of(int r) { return satclip::testing::offset_of(r, kBaseRows); }
 
 NamedTensors named_params(const Net& net) {
   NamedTensors out;

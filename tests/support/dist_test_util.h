@@ -24,6 +24,10 @@ inline int world_size() {
 // Rows that rank r contributes in the unequal-size tests (0 for r == 1: an empty part).
 inline int64_t uneven_rows(int r) { return r == 1 ? 0 : r + 2; }
 
+// Unequal per-rank batches: rank r holds `base + r` rows, starting after the rows of lower ranks.
+inline int64_t rows_of(int r, int64_t base) { return base + r; }
+inline int64_t offset_of(int r, int64_t base) { return r * base + int64_t(r) * (r - 1) / 2; }
+
 // A tensor that depends only on (r, rows, cols, dtype): every rank can rebuild any rank's input.
 inline torch::Tensor rank_values(int r, int64_t rows, int64_t cols, torch::ScalarType dtype) {
   auto t = torch::arange(rows * cols, torch::kDouble).reshape({rows, cols});
