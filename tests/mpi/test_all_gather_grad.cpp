@@ -33,6 +33,16 @@ class AllGatherGrad : public ::testing::TestWithParam<torch::ScalarType> {
     return torch::randn({total, 6}, torch::TensorOptions().dtype(GetParam()));
   }
   double tolerance() const { return GetParam() == torch::kDouble ? 1e-12 : 1e-5; }
+  // This rank's rows of the single-process gradient of the global loss.
+  torch::Tensor reference_grad() const {
+    auto ref_x = global_x().requires_grad_(true);
+    row_terms(ref_x, 0, total).backward();
+    return ref_x.grad().narrow(0, offset_of(rank), rows_of(rank));
+  }
+  // This rank's rows of the global input, as a fresh leaf.
+  torch::Tensor my_rows() const {
+    return global_x().narrow(0, offset_of(rank), rows_of(rank)).clone().requires_grad_(true);
+  }
 };
 
 }  // namespace
@@ -44,12 +54,8 @@ TEST_P(AllGatherGrad, ForwardIsTheConcatenation) {
 }
 
 TEST_P(AllGatherGrad, GlobalLossGradientIsWorldTimesSingleProcessGradient) {
-  const auto x = global_x();
-  auto ref_x = x.clone().requires_grad_(true);
-  row_terms(ref_x, 0, total).backward();
-  const auto ref = ref_x.grad().narrow(0, offset_of(rank), rows_of(rank));
-
-  auto mine = x.narrow(0, offset_of(rank), rows_of(rank)).clone().requires_grad_(true);
+  const auto ref = reference_grad();
+  auto mine = my_rows();
   const auto g = all_gather_with_grad(mine, comm);
   row_terms(g, 0, total).backward();  // every rank computes the same global loss
   // Each rank's copy of the loss contributes once: world x the true gradient, which the
@@ -58,12 +64,8 @@ TEST_P(AllGatherGrad, GlobalLossGradientIsWorldTimesSingleProcessGradient) {
 }
 
 TEST_P(AllGatherGrad, LocalLossGradientEqualsSingleProcessGradient) {
-  const auto x = global_x();
-  auto ref_x = x.clone().requires_grad_(true);
-  row_terms(ref_x, 0, total).backward();
-  const auto ref = ref_x.grad().narrow(0, offset_of(rank), rows_of(rank));
-
-  auto mine = x.narrow(0, offset_of(rank), rows_of(rank)).clone().requires_grad_(true);
+  const auto ref = reference_grad();
+  auto mine = my_rows();
   const auto g = all_gather_with_grad(mine, comm);
   row_terms(g, offset_of(rank), rows_of(rank)).backward();  // only this rank's rows
   EXPECT_LE(relative_error(mine.grad(), ref), tolerance());
