@@ -62,6 +62,24 @@ int64_t Args::integer(const std::string& name, int64_t fallback, int64_t lo, int
   return v;
 }
 
+std::vector<std::string> take_overrides(int& argc, char** argv) {
+  std::vector<std::string> overrides;
+  int out = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--set") {
+      SATCLIP_CHECK(i + 1 < argc, "option --set needs a value", "write --set key.path=value");
+      overrides.push_back(argv[++i]);
+    } else if (arg.rfind("--set=", 0) == 0) {
+      overrides.push_back(arg.substr(6));
+    } else {
+      argv[out++] = argv[i];
+    }
+  }
+  argc = out;
+  return overrides;
+}
+
 int run_cli(const char* program, int (*body)(int, char**), int argc, char** argv) {
   try {
     return body(argc, argv);

@@ -27,6 +27,10 @@ class Args {
   bool help_ = false;
 };
 
+// Removes every `--set key=value` / `--set=key=value` from argv (updating argc) and returns the
+// overrides in order, so a repeatable option does not need the generic parser.
+std::vector<std::string> take_overrides(int& argc, char** argv);
+
 // Runs `body`, printing a satclip::Error as "error: ..." + "HINT: ..." and returning 2 on one,
 // 1 on other exceptions.
 int run_cli(const char* program, int (*body)(int, char**), int argc, char** argv);

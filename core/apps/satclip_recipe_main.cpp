@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/apps/cli.h"
 #include "core/config.h"
 
 namespace {
@@ -22,9 +23,7 @@ const char* kUsage =
     "yaml   prints the resolved recipe as YAML (every key, defaults included)\n"
     "keys   prints every valid key with its type, allowed values and default\n";
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int body(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
@@ -34,33 +33,20 @@ int main(int argc, char** argv) {
     std::fputs(satclip::core::recipe_keys_markdown().c_str(), stdout);
     return 0;
   }
-  if ((command != "check" && command != "yaml") || argc < 3) {
+  const auto overrides = satclip::cli::take_overrides(argc, argv);
+  if ((command != "check" && command != "yaml") || argc != 3) {
     std::fputs(kUsage, stderr);
     return 2;
   }
-  std::vector<std::string> overrides;
-  for (int i = 3; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--set" && i + 1 < argc) {
-      overrides.push_back(argv[++i]);
-    } else if (arg.rfind("--set=", 0) == 0) {
-      overrides.push_back(arg.substr(6));
-    } else {
-      std::fprintf(stderr, "satclip-recipe: unexpected argument '%s'\n%s", arg.c_str(), kUsage);
-      return 2;
-    }
+  const auto recipe = satclip::core::load_recipe(argv[2], overrides);
+  if (command == "yaml") {
+    std::fputs(satclip::core::recipe_to_yaml(recipe).c_str(), stdout);
+  } else {
+    std::printf("%s: valid\n%s", argv[2], satclip::core::recipe_table(recipe).c_str());
   }
-  try {
-    const auto recipe = satclip::core::load_recipe(argv[2], overrides);
-    if (command == "yaml") {
-      std::fputs(satclip::core::recipe_to_yaml(recipe).c_str(), stdout);
-    } else {
-      std::printf("%s: valid\n%s", argv[2], satclip::core::recipe_table(recipe).c_str());
-    }
-    return 0;
-  } catch (const satclip::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.message().c_str());
-    if (!e.hint().empty()) std::fprintf(stderr, "HINT: %s\n", e.hint().c_str());
-    return 2;
-  }
+  return 0;
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return satclip::cli::run_cli("satclip-recipe", body, argc, argv); }

@@ -16,17 +16,8 @@ using namespace satclip::core;
 namespace {
 
 int body(int argc, char** argv) {
-  // --set may repeat: collect it before the generic parser sees the rest.
-  std::vector<std::string> overrides;
-  std::vector<char*> rest{argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--set" && i + 1 < argc) {
-      overrides.push_back(argv[++i]);
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
-  satclip::cli::Args a(int(rest.size()), rest.data(), {"batch", "steps", "threads"});
+  const auto overrides = satclip::cli::take_overrides(argc, argv);  // --set may repeat
+  satclip::cli::Args a(argc, argv, {"batch", "steps", "threads"});
   if (a.help() || a.positional().size() != 1) {
     std::puts("usage: bench_model RECIPE.yaml [--batch B] [--steps N] [--threads T] [--set key=value]...");
     return a.help() ? 0 : 2;
