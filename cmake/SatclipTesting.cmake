@@ -1,5 +1,6 @@
 # Test registration helpers: every test is a GoogleTest executable registered with ctest.
-#   satclip_add_test(NAME SOURCES ... [LIBS ...] [LABELS ...] [MPI_MAIN])  single-process test
+#   satclip_add_test(NAME SOURCES ... [LIBS ...] [LABELS ...] [NO_TORCH])  single-process test
+#     (NO_TORCH: the test uses no torch header, so it gets no precompiled torch header)
 #   satclip_add_mpi_test(TARGET NP [LABELS ...])  runs TARGET under `mpiexec -n NP` (label mpi)
 include_guard(GLOBAL)
 find_package(GTest REQUIRED)
@@ -14,10 +15,13 @@ set(SATCLIP_MPI_TEST_ENV
   "OMP_NUM_THREADS=1")
 
 function(satclip_add_test name)
-  cmake_parse_arguments(A "" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(A "NO_TORCH" "" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${A_SOURCES})
   target_link_libraries(${name} PRIVATE ${A_LIBS} satclip_test_main GTest::gtest)
   satclip_target(${name})
+  if(NOT A_NO_TORCH)
+    satclip_use_torch_pch(${name})
+  endif()
   add_test(NAME ${name} COMMAND ${name})
   set(labels ${A_LABELS})
   if(NOT labels)

@@ -99,3 +99,24 @@ function(satclip_target target)
   target_include_directories(${target} BEFORE PRIVATE "${SATCLIP_SYSINC_DIR}")
   satclip_enable_warnings(${target})
 endfunction()
+
+# One precompiled header with the torch C++ API, compiled once and reused by every target that
+# uses torch (satclip_use_torch_pch). Parsing <torch/torch.h> costs ~25 s of CPU per translation
+# unit; loading the precompiled form costs ~1 s. The PCH is valid for a consumer because every
+# project target is compiled with the same flags (no per-target PIC, same include order); GCC
+# falls back to the plain header, slower but correct, if it ever is not.
+option(SATCLIP_TORCH_PCH "Precompile the torch headers once for all targets" ON)
+set(SATCLIP_PCH_SOURCE "${CMAKE_BINARY_DIR}/satclip_torch_pch.cpp")
+file(WRITE "${SATCLIP_PCH_SOURCE}" "// The precompiled torch header's own translation unit.\n")
+function(satclip_use_torch_pch target)
+  if(NOT SATCLIP_TORCH_PCH)
+    return()
+  endif()
+  if(NOT TARGET satclip_torch_pch)
+    add_library(satclip_torch_pch STATIC "${SATCLIP_PCH_SOURCE}")
+    target_link_libraries(satclip_torch_pch PUBLIC satclip::torch)
+    target_precompile_headers(satclip_torch_pch PRIVATE <torch/torch.h>)
+    satclip_target(satclip_torch_pch)
+  endif()
+  target_precompile_headers(${target} REUSE_FROM satclip_torch_pch)
+endfunction()

@@ -3,19 +3,45 @@
 # then configures and builds satclip-ddp in build/. Safe to run again: every step is skipped
 # when already done.
 #
+# Prints one line per step (what, how long); the tools' own output goes to
+# <build dir>/setup.log, whose path is printed when a step fails.
+#
 # Environment knobs:
 #   SATCLIP_BUILD_DIR   build directory (default: <repo>/build)
 #   SATCLIP_PYTHON      a Python whose environment already has torch (skips the venv)
 #   SATCLIP_TORCH       the pip requirement for torch (default: torch==2.11.0)
 #   SATCLIP_JOBS        parallel build jobs (default: number of cores)
 #   SATCLIP_CMAKE_ARGS  extra arguments for cmake (e.g. -DSATCLIP_WITH_CUDA=OFF)
+#   SATCLIP_VERBOSE=1   show the tools' output on the terminal as well
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${SATCLIP_BUILD_DIR:-$root/build}
 torch_req=${SATCLIP_TORCH:-torch==2.11.0}
 jobs=${SATCLIP_JOBS:-$(nproc)}
-log() { printf '[setup] %s\n' "$*"; }
+mkdir -p "$build_dir"
+log_file=$build_dir/setup.log
+: > "$log_file"
+say() { printf '[setup] %s\n' "$*"; }
+
+# step "what" command...: runs the command with its output in the log; one line when it is done.
+step() {
+  local what=$1 t0=$SECONDS rc=0
+  shift
+  printf '\n== %s: %s\n' "$what" "$*" >> "$log_file"
+  if [ "${SATCLIP_VERBOSE:-0}" = 1 ]; then
+    "$@" 2>&1 | tee -a "$log_file" || rc=${PIPESTATUS[0]}
+  else
+    "$@" >> "$log_file" 2>&1 || rc=$?
+  fi
+  if [ "$rc" -ne 0 ]; then
+    say "$what: FAILED (exit $rc) after $((SECONDS - t0)) s; last lines of $log_file:"
+    tail -n 25 "$log_file" | sed 's/^/    /' >&2
+    say "full log: $log_file"
+    exit "$rc"
+  fi
+  say "$what: done in $((SECONDS - t0)) s"
+}
 
 # 1. System packages.
 packages=(build-essential cmake git pkg-config bc python3 python3-venv python3-dev
@@ -26,13 +52,13 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
-  log "installing: ${missing[*]}"
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  step "apt-get update" "${sudo_cmd[@]}" apt-get update
+  step "apt-get install ${#missing[@]} packages (${missing[*]})" \
+    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 else
-  log "system packages present"
+  say "system packages: present"
 fi
 
 # 2. A Python with torch: $SATCLIP_PYTHON, then .venv, else create .venv from the pip wheel.
@@ -43,26 +69,25 @@ if [ -n "$python" ]; then
 elif [ -x "$root/.venv/bin/python" ] && has_torch "$root/.venv/bin/python"; then
   python=$root/.venv/bin/python
 else
-  base_python=$(command -v python3)
-  log "creating $root/.venv with $torch_req (a few GB: torch, CUDA runtime and NCCL wheels)"
-  "$base_python" -m venv "$root/.venv"
-  "$root/.venv/bin/python" -m pip install -q --upgrade pip
-  "$root/.venv/bin/python" -m pip install -q "$torch_req" numpy h5py
+  step "python venv $root/.venv" "$(command -v python3)" -m venv "$root/.venv"
+  step "pip: upgrade pip" "$root/.venv/bin/python" -m pip install --upgrade pip
+  step "pip: $torch_req numpy h5py (a few GB: torch, CUDA runtime and NCCL wheels)" \
+    "$root/.venv/bin/python" -m pip install "$torch_req" numpy h5py
   python=$root/.venv/bin/python
 fi
-# The tests' independent references (timm, geoclip, scipy; h5py), pinned to the same torch.
+# The tests' independent references (timm, geoclip, scipy, h5py, matplotlib), pinned to the same torch.
 if [ "$python" = "$root/.venv/bin/python" ] &&
-   ! "$python" -c "import timm, geoclip, scipy, h5py" >/dev/null 2>&1; then
-  log "installing the test references: $(grep -v '^#' "$root/tests/reference/requirements.txt" | xargs) h5py"
-  "$python" -m pip install -q "$torch_req" h5py -r "$root/tests/reference/requirements.txt"
+   ! "$python" -c "import timm, geoclip, scipy, h5py, matplotlib" >/dev/null 2>&1; then
+  step "pip: test references and plotting ($(grep -v '^#' "$root/tests/reference/requirements.txt" | xargs))" \
+    "$python" -m pip install "$torch_req" -r "$root/tests/reference/requirements.txt" h5py matplotlib
 fi
-log "torch $("$python" -c 'import torch; print(torch.__version__)') from $python"
+say "torch $("$python" -c 'import torch; print(torch.__version__)') from $python"
 
 # 3. Configure (once, or again when the Python changed) and build.
 if [ ! -f "$build_dir/CMakeCache.txt" ] || ! grep -q "^SATCLIP_PYTHON:FILEPATH=$python\$" "$build_dir/CMakeCache.txt"; then
   # shellcheck disable=SC2086
-  cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSATCLIP_PYTHON="$python" \
-        ${SATCLIP_CMAKE_ARGS:-}
+  step "cmake configure" cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+       -DSATCLIP_PYTHON="$python" ${SATCLIP_CMAKE_ARGS:-}
+  grep -E "satclip: +(CUDA|NCCL|GDAL):" "$log_file" | sed 's/^-- satclip: */[setup]   /' || true
 fi
-cmake --build "$build_dir" -j "$jobs"
-log "built in $build_dir"
+step "build ($jobs jobs) in $build_dir" cmake --build "$build_dir" -j "$jobs"

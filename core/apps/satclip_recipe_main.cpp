@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/apps/cli.h"
-#include "core/config.h"
+#include "core/recipe/config.h"
 
 namespace {
 

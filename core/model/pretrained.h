@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/model/satclip.h"
-#include "core/recipe.h"
+#include "core/recipe/recipe.h"
 
 namespace satclip::core {
 

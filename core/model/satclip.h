@@ -10,7 +10,7 @@
 #include "core/model/location_encoders.h"
 #include "core/model/projection.h"
 #include "core/model/resnet.h"
-#include "core/recipe.h"
+#include "core/recipe/recipe.h"
 
 namespace satclip::core {
 

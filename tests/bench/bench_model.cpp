@@ -6,8 +6,8 @@
 #include <cstdio>
 
 #include "core/apps/cli.h"
-#include "core/config.h"
-#include "core/losses.h"
+#include "core/recipe/config.h"
+#include "core/train/losses.h"
 #include "core/model/satclip.h"
 #include "distributed/local_communicator.h"
 

@@ -2,7 +2,7 @@
 // the device transforms give the CPU's batch (label gpu; skipped without a CUDA device).
 #include <gtest/gtest.h>
 
-#include "core/losses.h"
+#include "core/train/losses.h"
 #include "core/model/satclip.h"
 #include "distributed/local_communicator.h"
 #include "model/model_test_util.h"

@@ -6,12 +6,12 @@
 #include <gtest/gtest.h>
 
 #include "core/base/error.h"
-#include "core/losses.h"
+#include "core/train/losses.h"
 #include "core/model/pretrained.h"
 #include "core/model/satclip.h"
 #include "core/model/state_dict.h"
 #include "model/model_test_util.h"
-#include "support/dist_test_util.h"
+#include "support/grad_tolerance.h"
 
 using namespace satclip::core;
 using satclip::testing::fill_reference_weights;
@@ -44,24 +44,55 @@ const char* kGradParams[] = {
 
 }  // namespace
 
+// The three losses on the seed model's embeddings (temperature 1 and 0.5 for soft_clip).
+std::vector<std::pair<std::string, torch::Tensor>> seed_losses(const Embeddings& e) {
+  const auto scale = torch::full({}, std::log(1 / 0.07), e.image.options());
+  return {{"soft_clip_t1", soft_clip_loss(e.image, e.location, 1.0)},
+          {"soft_clip_t05", soft_clip_loss(e.image, e.location, 0.5)},
+          {"info_nce", info_nce_loss(e.image, e.location, scale)}};
+}
+
+// Our model against the timm + geoclip fixture (PyTorch, float32), by the rule of
+// tests/support/grad_tolerance.h: the tolerance is 16 x the rounding error of our own float32
+// computation against our float64 one. Both our float32 and our float64 results must match the
+// fixture; a doubled gradient (a sum over two ranks instead of the average) must not.
 TEST(SeedModel, EmbeddingsLossesAndGradientsMatchTimmAndGeoclip) {
+  using satclip::testing::float32_tolerance;
+  using satclip::testing::mismatch;
   auto fx = load_fixture("seed_model.pt");
   auto model = seed_model();
+  auto model64 = seed_model();
+  model64->to(torch::kDouble);
   const auto e = model->forward(fx["images"], fx["lat_lon"]);
-  EXPECT_LE(relative_error(e.image, fx["image_embeddings"]), 1e-5);
-  EXPECT_LE(relative_error(e.location, fx["location_embeddings"]), 1e-5);
-  const torch::Tensor scale = torch::full({}, std::log(1 / 0.07));
-  const std::vector<std::pair<std::string, torch::Tensor>> losses = {
-      {"soft_clip_t1", soft_clip_loss(e.image, e.location, 1.0)},
-      {"soft_clip_t05", soft_clip_loss(e.image, e.location, 0.5)},
-      {"info_nce", info_nce_loss(e.image, e.location, scale)}};
+  const auto e64 = model64->forward(fx["images"].to(torch::kDouble), fx["lat_lon"].to(torch::kDouble));
+  for (const auto& [what, got, got64, want] :
+       {std::tuple{"image embeddings", e.image, e64.image, fx["image_embeddings"]},
+        std::tuple{"location embeddings", e.location, e64.location, fx["location_embeddings"]}}) {
+    const double tol = float32_tolerance(got, got64);
+    EXPECT_EQ(mismatch(what, got, want, tol), "");
+    EXPECT_EQ(mismatch(std::string(what) + " (float64)", got64, want, tol), "");
+  }
+  const auto losses = seed_losses(e);
+  const auto losses64 = seed_losses(e64);
   const auto params = model->named_parameters();
-  for (const auto& [tag, loss] : losses) {
-    EXPECT_LE(relative_error(loss.reshape({1}), fx["loss_" + tag]), 1e-5) << tag;
+  const auto params64 = model64->named_parameters();
+  for (size_t l = 0; l < losses.size(); ++l) {
+    const auto& [tag, loss] = losses[l];
+    const auto& loss64 = losses64[l].second;
+    const auto want_loss = fx["loss_" + tag];
+    EXPECT_EQ(mismatch(tag, loss.reshape({1}), want_loss, float32_tolerance(loss.reshape({1}), loss64.reshape({1}))), "");
     model->zero_grad();
+    model64->zero_grad();
     loss.backward({}, /*retain_graph=*/true);
+    loss64.backward({}, /*retain_graph=*/true);
     for (const char* name : kGradParams) {
-      EXPECT_LE(relative_error(params[name].grad(), fx["grad_" + tag + "." + name]), 1e-4) << tag << " " << name;
+      const auto& g = params[name].grad();
+      const auto& g64 = params64[name].grad();
+      const auto& want = fx["grad_" + tag + "." + name];
+      const double tol = float32_tolerance(g, g64);
+      EXPECT_EQ(mismatch(tag + " " + name, g, want, tol), "");
+      EXPECT_EQ(mismatch(tag + " " + name + " (float64)", g64, want, tol), "");
+      EXPECT_NE(mismatch(name, 2 * g, want, tol), "") << tag << ": a doubled gradient passed";
     }
   }
 }
@@ -104,7 +135,12 @@ TEST(GeoClip, PretrainedEmbeddingsMatchTheGeoclipPackage) {
   const auto report = load_state_dict(*encoder, read_state_dict(weights), {"", {}, {}, /*strict=*/true}, weights);
   EXPECT_EQ(report.loaded, 27);
   torch::NoGradGuard no_grad;
-  EXPECT_LE(relative_error(encoder->forward(fx["lat_lon"]), fx["embeddings"]), 1e-5);
+  const auto got = encoder->forward(fx["lat_lon"]);
+  encoder->to(torch::kDouble);
+  const auto got64 = encoder->forward(fx["lat_lon"].to(torch::kDouble));
+  const double tol = satclip::testing::float32_tolerance(got, got64);
+  EXPECT_EQ(satclip::testing::mismatch("GeoCLIP embeddings", got, fx["embeddings"], tol), "");
+  EXPECT_EQ(satclip::testing::mismatch("GeoCLIP embeddings (float64)", got64, fx["embeddings"], tol), "");
 }
 
 TEST(SphericalHarmonics, MatchScipyUpToDegree40InFloat64) {

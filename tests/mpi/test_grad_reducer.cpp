@@ -1,5 +1,8 @@
 // The central contract: after GradReducer, every rank holds the gradient a single process
 // computes on the concatenated global batch (conv + MLP model, unequal per-rank batches).
+#include <functional>
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include "core/base/error.h"
@@ -10,7 +13,6 @@
 #include "support/dist_test_util.h"
 
 using namespace satclip::dist;
-using satclip::testing::relative_error;
 
 namespace {
 
@@ -79,15 +81,41 @@ torch::Tensor loss_on(Net& net, const Setup& s, int64_t start, int64_t count, do
 // Single-process reference: mean loss over the whole global batch.
 void reference_backward(Setup& s) { loss_on(s.ref, s, 0, s.total, 1.0 / s.total).backward(); }
 
-double tol(torch::ScalarType dtype) { return dtype == torch::kDouble ? 1e-12 : 1e-5; }
+using OutputLoss = std::function<torch::Tensor(const torch::Tensor& outputs, const Setup& s)>;
 
-void expect_matches_reference(const Setup& s) {
+// The reference loss as a function of the network's outputs on the whole batch: the mean
+// per-sample squared error.
+torch::Tensor mean_squared_error(const torch::Tensor& out, const Setup& s) {
+  return (out - s.y.to(out.scalar_type())).pow(2).sum() / double(s.total);
+}
+
+// The reference gradients in float64 (the truth the float32 rule measures rounding against).
+std::map<std::string, torch::Tensor> reference_grads64(const Setup& s, const OutputLoss& loss) {
+  Net net64;
+  net64->to(torch::kDouble);
+  {
+    torch::NoGradGuard no_grad;
+    const auto src = s.ref->named_parameters();
+    for (auto& p : net64->named_parameters()) p.value().copy_(src[p.key()]);
+  }
+  loss(net64->forward(s.x.to(torch::kDouble)), s).backward();
+  std::map<std::string, torch::Tensor> grads;
+  for (const auto& p : net64->named_parameters()) {
+    if (p.value().grad().defined()) grads[p.key()] = p.value().grad();
+  }
+  return grads;
+}
+
+// float64 to 1e-12 relative; float32 by the rule of tests/support/grad_tolerance.h.
+void expect_matches_reference(const Setup& s, const OutputLoss& loss = mean_squared_error) {
   const auto ref = s.ref->named_parameters();
+  const auto ref64 = s.dtype == torch::kDouble ? std::map<std::string, torch::Tensor>{} : reference_grads64(s, loss);
   for (const auto& p : s.net->named_parameters()) {
     if (!p.value().requires_grad() || p.key().rfind("aux", 0) == 0) continue;
     ASSERT_TRUE(p.value().grad().defined()) << p.key();
-    EXPECT_LE(relative_error(p.value().grad(), ref[p.key()].grad()), tol(s.dtype))
-        << p.key() << " on rank " << s.rank;
+    const auto& want = ref[p.key()].grad();
+    const double tol = ref64.count(p.key()) ? satclip::testing::float32_tolerance(want, ref64.at(p.key())) : 0.0;
+    EXPECT_EQ(satclip::testing::mismatch(p.key(), p.value().grad(), want, tol, 1e-12), "") << "on rank " << s.rank;
   }
 }
 
@@ -178,7 +206,7 @@ TEST_P(GradContract, GatheredGlobalLossMatchesSingleProcess) {
   global_loss(all_gather_with_grad(mine, comm)).backward();
   reducer.finish();
   global_loss(s.ref->forward(s.x)).backward();
-  expect_matches_reference(s);
+  expect_matches_reference(s, [&](const torch::Tensor& out, const auto&) { return global_loss(out); });
 }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, GradContract, ::testing::Values(torch::kFloat, torch::kDouble),

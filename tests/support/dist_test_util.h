@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/grad_tolerance.h"
+
 namespace satclip::testing {
 
 inline int world_rank() {
@@ -33,15 +35,6 @@ inline torch::Tensor rank_values(int r, int64_t rows, int64_t cols, torch::Scala
   auto t = torch::arange(rows * cols, torch::kDouble).reshape({rows, cols});
   t = (t.remainder(7) + 1.0) * (r + 1);  // small integers: exact in bfloat16 sums
   return t.to(dtype);
-}
-
-// max |a - b| / max(|b|, tiny); 0 when both are empty.
-inline double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
-  if (b.numel() == 0) return a.numel() == 0 ? 0.0 : 1.0;
-  const auto ad = a.detach().to(torch::kCPU, torch::kDouble);
-  const auto bd = b.detach().to(torch::kCPU, torch::kDouble);
-  const double scale = std::max(bd.abs().max().item<double>(), 1e-30);
-  return (ad - bd).abs().max().item<double>() / scale;
 }
 
 }  // namespace satclip::testing

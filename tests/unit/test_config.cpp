@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/config.h"
+#include "core/recipe/config.h"
 
 namespace fs = std::filesystem;
 using satclip::core::ConfigError;

@@ -23,7 +23,8 @@ struct DataConfig {
   int64_t synthetic_size = 64;      // their size in pixels
   double val_fraction = 0.1;
   int64_t split_seed = 0;
-  int64_t batch_size = 32;          // per rank
+  int64_t batch_size = 32;          // per rank (the PyTorch DDP convention)
+  int64_t global_batch_size = 0;    // > 0: per-rank batch = global / world (must divide)
   int64_t workers = 2;
   int64_t prefetch = 4;
   bool drop_last = true;
@@ -59,6 +60,7 @@ struct LossConfig {
   double temperature = 1.0;
   bool local = false;              // info_nce: local rows against all gathered columns
   double logit_scale_init = 2.6592600369327779;  // ln(1 / 0.07)
+  bool gather = true;              // false: each rank's own batch as negatives (SatCLIP's multi-GPU runs)
 };
 
 struct OptimConfig {
@@ -74,6 +76,7 @@ struct OptimConfig {
   int64_t plateau_patience = 1;
   double plateau_factor = 0.8;
   int64_t warmup_steps = 0;
+  double clip_norm = 0.0;  // clip the global gradient norm to this; 0 = off
 };
 
 struct TrainConfig {
@@ -83,6 +86,9 @@ struct TrainConfig {
   std::string precision = "fp32";  // fp32, bf16
   int64_t log_every = 10;
   int64_t val_every_epochs = 1;
+  int64_t val_every_steps = 0;     // > 0: also validate every this many steps
+  std::string val_gallery;         // CSV of lat,lon for retrieval; empty = the validation locations
+  std::string nonfinite = "abort";  // a NaN/Inf loss or gradient: abort (name step and tensor) or skip the step
 };
 
 struct DistributedConfig {

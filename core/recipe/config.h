@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/base/error.h"
-#include "core/recipe.h"
+#include "core/recipe/recipe.h"
 
 namespace satclip::core {
 

@@ -1,4 +1,4 @@
-#include "core/config.h"
+#include "core/recipe/config.h"
 
 #include <algorithm>
 #include <map>
@@ -7,7 +7,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "core/recipe_fields.h"
+#include "core/recipe/recipe_fields.h"
 
 namespace satclip::core {
 namespace {

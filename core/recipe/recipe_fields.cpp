@@ -1,4 +1,4 @@
-#include "core/recipe_fields.h"
+#include "core/recipe/recipe_fields.h"
 
 #include <cerrno>
 #include <cmath>
@@ -180,6 +180,7 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       num_field("data.val_fraction", r.data.val_fraction, 0.0, 0.9),
       int_field("data.split_seed", r.data.split_seed, 0, kBig),
       int_field("data.batch_size", r.data.batch_size, 1, 65536),
+      int_field("data.global_batch_size", r.data.global_batch_size, 0, 1 << 24),
       int_field("data.workers", r.data.workers, 0, 64),
       int_field("data.prefetch", r.data.prefetch, 1, 256),
       bool_field("data.drop_last", r.data.drop_last),
@@ -211,6 +212,7 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       num_field("loss.temperature", r.loss.temperature, 0.0, 100.0, /*lo_open=*/true),
       bool_field("loss.local", r.loss.local),
       num_field("loss.logit_scale_init", r.loss.logit_scale_init, 0.0, 10.0),
+      bool_field("loss.gather", r.loss.gather),
 
       num_field("optim.lr_image", r.optim.lr_image, 0.0, 10.0),
       num_field("optim.lr_location", r.optim.lr_location, 0.0, 10.0),
@@ -224,6 +226,7 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       int_field("optim.plateau_patience", r.optim.plateau_patience, 0, 1000),
       num_field("optim.plateau_factor", r.optim.plateau_factor, 0.0, 1.0, /*lo_open=*/true),
       int_field("optim.warmup_steps", r.optim.warmup_steps, 0, kBig),
+      num_field("optim.clip_norm", r.optim.clip_norm, 0.0, 1e6),
 
       int_field("train.epochs", r.train.epochs, 1, 100000),
       int_field("train.max_steps", r.train.max_steps, 0, kBig),
@@ -231,6 +234,9 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       enum_field("train.precision", r.train.precision, {"fp32", "bf16"}),
       int_field("train.log_every", r.train.log_every, 1, kBig),
       int_field("train.val_every_epochs", r.train.val_every_epochs, 1, 100000),
+      int_field("train.val_every_steps", r.train.val_every_steps, 0, kBig),
+      str_field("train.val_gallery", r.train.val_gallery),
+      enum_field("train.nonfinite", r.train.nonfinite, {"abort", "skip"}),
 
       enum_field("distributed.backend", r.distributed.backend, {"auto", "local", "mpi", "nccl"}),
       num_field("distributed.first_bucket_mb", r.distributed.first_bucket_mb, 0.0, 4096.0, true),

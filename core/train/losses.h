@@ -13,7 +13,7 @@
 
 #include <torch/torch.h>
 
-#include "core/recipe.h"
+#include "core/recipe/recipe.h"
 #include "distributed/communicator.h"
 
 namespace satclip::core {

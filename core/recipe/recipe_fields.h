@@ -12,7 +12,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "core/recipe.h"
+#include "core/recipe/recipe.h"
 
 namespace satclip::core {
 

@@ -1,4 +1,4 @@
-#include "core/losses.h"
+#include "core/train/losses.h"
 
 #include "core/base/error.h"
 #include "distributed/all_gather.h"

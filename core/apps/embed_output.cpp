@@ -1,0 +1,97 @@
+#include "core/apps/embed_output.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include <ATen/ATen.h>
+#include <hdf5.h>
+
+#include "core/base/error.h"
+
+namespace satclip::cli {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& e) {
+  return s.size() >= e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
+}
+
+// An HDF5 handle closed by `close` when it goes out of scope.
+class H5Handle {
+ public:
+  H5Handle(hid_t id, herr_t (*close)(hid_t), const std::string& what) : id_(id), close_(close) {
+    SATCLIP_CHECK(id_ >= 0, cat("HDF5: ", what, " failed"), "check the output path and free disk space");
+  }
+  ~H5Handle() { close_(id_); }
+  H5Handle(const H5Handle&) = delete;
+  H5Handle& operator=(const H5Handle&) = delete;
+  hid_t get() const { return id_; }
+
+ private:
+  hid_t id_;
+  herr_t (*close_)(hid_t);
+};
+
+void write_dataset(hid_t file, const char* name, hid_t type, std::vector<hsize_t> dims, const void* data,
+                   const std::string& path) {
+  H5Handle space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose, cat("dataspace for ", name));
+  H5Handle set(H5Dcreate2(file, name, type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose,
+               cat("creating ", name, " in ", path));
+  SATCLIP_CHECK(H5Dwrite(set.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0,
+                cat(path, ": writing ", name, " failed"), "check free disk space");
+}
+
+void write_csv(const std::string& path, const at::Tensor& ll, const at::Tensor& e) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  SATCLIP_CHECK(f != nullptr, cat(path, ": cannot open for writing"), "check the output folder");
+  std::fputs("lat,lon", f);
+  for (int64_t d = 0; d < e.size(1); ++d) std::fprintf(f, ",e%lld", (long long)d);
+  std::fputs("\n", f);
+  const double* p = ll.data_ptr<double>();
+  const float* v = e.data_ptr<float>();
+  for (int64_t i = 0; i < e.size(0); ++i) {
+    std::fprintf(f, "%.9g,%.9g", p[2 * i], p[2 * i + 1]);
+    for (int64_t d = 0; d < e.size(1); ++d) std::fprintf(f, ",%.9g", double(v[i * e.size(1) + d]));
+    std::fputs("\n", f);
+  }
+  const bool ok = std::fflush(f) == 0 && !std::ferror(f);
+  std::fclose(f);
+  SATCLIP_CHECK(ok, cat(path, ": write failed"), "check free disk space");
+}
+
+void write_h5(const std::string& path, const at::Tensor& ll, const at::Tensor& e) {
+  H5Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, cat("creating ", path));
+  const auto lat = ll.select(1, 0).contiguous(), lon = ll.select(1, 1).contiguous();
+  const auto n = static_cast<hsize_t>(e.size(0)), d = static_cast<hsize_t>(e.size(1));
+  write_dataset(file.get(), "/lat", H5T_NATIVE_DOUBLE, {n}, lat.data_ptr<double>(), path);
+  write_dataset(file.get(), "/lon", H5T_NATIVE_DOUBLE, {n}, lon.data_ptr<double>(), path);
+  write_dataset(file.get(), "/embeddings", H5T_NATIVE_FLOAT, {n, d}, e.data_ptr<float>(), path);
+}
+
+}  // namespace
+
+EmbedFormat embed_format_of(const std::string& path) {
+  if (ends_with(path, ".csv")) return EmbedFormat::kCsv;
+  if (ends_with(path, ".h5") || ends_with(path, ".hdf5")) return EmbedFormat::kHdf5;
+  SATCLIP_FAIL(cat("--out ", path, ": unknown format"), "name the output FILE.csv or FILE.h5");
+}
+
+void write_embeddings(const std::string& path, EmbedFormat format, const at::Tensor& lat_lon, const at::Tensor& embeddings) {
+  const auto ll = lat_lon.to(at::kDouble).contiguous();
+  const auto e = embeddings.to(at::kFloat).contiguous();
+  SATCLIP_CHECK(ll.size(0) == e.size(0) && (e.size(0) == 0 || e.dim() == 2), "embedding rows do not match the inputs", "");
+  const std::string tmp = path + ".partial";
+  std::remove(tmp.c_str());
+  try {
+    if (format == EmbedFormat::kCsv) {
+      write_csv(tmp, ll, e);
+    } else {
+      write_h5(tmp, ll, e);
+    }
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  SATCLIP_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, cat("cannot move ", tmp, " to ", path), "");
+}
+
+}  // namespace satclip::cli

@@ -1,0 +1,92 @@
+// satclip-embed: location or image embeddings from a trained model, for downstream use.
+//
+//   satclip-embed --checkpoint PATH (--coords FILE.csv | --shards DIR) --out FILE.{csv,h5}
+//                 [--stage projection|encoder] [--recipe R] [--device cpu|cuda|auto]
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "core/apps/cli.h"
+#include "core/apps/embed_output.h"
+#include "core/base/error.h"
+#include "core/recipe/config.h"
+#include "core/train/coords_csv.h"
+#include "core/train/data_setup.h"
+#include "core/train/embed.h"
+#include "datasets/dataset.h"
+#include "datasets/loader.h"
+#include "datasets/transforms.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: satclip-embed --checkpoint PATH (--coords FILE.csv | --shards DIR) --out FILE.{csv,h5}\n"
+    "                     [--stage projection|encoder] [--recipe RECIPE.yaml] [--device auto|cpu|cuda]\n"
+    "\n"
+    "Writes embeddings in input order: for --coords (a CSV with lat and lon columns, any order,\n"
+    "other columns ignored) the location embeddings; for --shards (a folder packed by satclip-pack)\n"
+    "the image embeddings of every tile. Output: CSV lat,lon,e0..e{D-1}, or HDF5 /lat, /lon,\n"
+    "/embeddings [N, D] float32.\n"
+    "\n"
+    "  --checkpoint  a satclip-ddp checkpoint (checkpoints/last.pt, best.pt) or any state dict in the\n"
+    "                seed's format (torch.save of SatCLIP.state_dict()); the architecture is inferred\n"
+    "                from its tensor names and shapes\n"
+    "  --stage       projection (default: the embedding the contrastive loss aligns) or encoder (the\n"
+    "                encoder's output before the projection head)\n"
+    "  --recipe      the recipe the model was trained with: its model section replaces the inference,\n"
+    "                its data section gives the image transforms for --shards\n";
+
+int body(int argc, char** argv) {
+  const satclip::cli::Args args(argc, argv, {"checkpoint", "coords", "shards", "out", "stage", "recipe", "device"});
+  if (args.help()) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  using namespace satclip::core;
+  const std::string checkpoint = args.required("checkpoint"), out = args.required("out");
+  SATCLIP_CHECK(args.has("coords") != args.has("shards"), "give exactly one of --coords and --shards", "see --help");
+  const std::string stage_name = args.str("stage", "projection");
+  SATCLIP_CHECK(stage_name == "projection" || stage_name == "encoder",
+                satclip::cat("--stage ", stage_name, " is not projection or encoder"), "see --help");
+  const auto stage = stage_name == "projection" ? EmbedStage::kProjection : EmbedStage::kEncoder;
+  const auto format = satclip::cli::embed_format_of(out);
+  std::unique_ptr<Recipe> recipe;
+  if (args.has("recipe")) recipe = std::make_unique<Recipe>(load_recipe(args.str("recipe")));
+  const std::string dev = args.str("device", "auto");
+  const torch::Device device = dev == "auto" ? (torch::cuda::is_available() ? torch::kCUDA : torch::kCPU) : torch::Device(dev);
+  auto model = load_for_inference(checkpoint, recipe.get(), device);
+
+  torch::Tensor lat_lon, embeddings;
+  if (args.has("coords")) {
+    const auto coords = read_coords_csv(args.str("coords"));
+    lat_lon = torch::empty({int64_t(coords.size()), 2}, torch::kDouble);
+    auto* p = lat_lon.data_ptr<double>();
+    for (size_t i = 0; i < coords.size(); ++i) p[2 * i] = coords[i].lat, p[2 * i + 1] = coords[i].lon;
+    embeddings = embed_locations(model, lat_lon, stage, device);
+  } else {
+    const auto dataset = satclip::data::ShardedDataset::open(args.str("shards"));
+    std::vector<int64_t> all(dataset->size());
+    for (int64_t i = 0; i < dataset->size(); ++i) all[i] = i;
+    const DataConfig data = recipe ? recipe->data : DataConfig{};
+    satclip::data::Loader loader(dataset, all, loader_options(data, 64, device.is_cuda()));
+    std::vector<torch::Tensor> parts, lls;
+    satclip::data::Batch batch;
+    torch::NoGradGuard no_grad;
+    while (loader.next(batch)) {
+      const auto p = satclip::data::prepare_batch(batch, transform_options(data), device, 0, /*training=*/false);
+      auto e = stage == EmbedStage::kProjection ? model->encode_image(p.images) : model->image_encoder->forward(p.images);
+      parts.push_back(e.to(torch::kCPU, torch::kFloat));
+      lls.push_back(torch::stack({batch.lat, batch.lon}, 1).clone());
+    }
+    embeddings = torch::cat(parts);
+    lat_lon = torch::cat(lls);
+  }
+  satclip::cli::write_embeddings(out, format, lat_lon, embeddings);
+  std::printf("%s: %lld x %lld embeddings (%s stage)\n", out.c_str(), (long long)embeddings.size(0),
+              (long long)embeddings.size(1), stage_name.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return satclip::cli::run_cli("satclip-embed", body, argc, argv); }

@@ -1,0 +1,91 @@
+#include "core/train/data_setup.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "core/base/error.h"
+#include "core/base/fs_util.h"
+#include "datasets/synth.h"
+#include "distributed/communicator.h"
+
+namespace satclip::core {
+
+BatchPlan plan_batches(const Recipe& r, int world_size) {
+  BatchPlan p;
+  p.world = world_size;
+  p.grad_accum = r.train.grad_accum;
+  if (r.data.global_batch_size > 0) {
+    SATCLIP_CHECK(r.data.global_batch_size % world_size == 0,
+                  cat("data.global_batch_size = ", r.data.global_batch_size, " does not divide among ", world_size,
+                      " ranks"),
+                  cat("use a multiple of ", world_size, " (e.g. ", (r.data.global_batch_size / world_size + 1) * world_size,
+                      "), or set data.global_batch_size=0 and data.batch_size per rank"));
+    p.per_rank = r.data.global_batch_size / world_size;
+  } else {
+    p.per_rank = r.data.batch_size;
+  }
+  return p;
+}
+
+std::string resolve_shards(const Recipe& r, dist::Communicator* comm) {
+  if (r.data.path != "synthetic") return r.data.path;
+  namespace fs = std::filesystem;
+  const fs::path run_dir = fs::absolute(r.output.dir).lexically_normal();
+  const fs::path dir = run_dir.parent_path() / cat("synthetic-", r.data.synthetic_count, "x", r.data.synthetic_size, "px");
+  const bool writer = comm == nullptr || comm->rank() == 0;
+  if (writer && !fs::exists(dir / "manifest.json")) {
+    const std::string tmp = dir.string() + ".partial-" + std::to_string(::getpid());
+    remove_tree(tmp);
+    data::SynthOptions o;
+    o.count = r.data.synthetic_count;
+    o.size = static_cast<int>(r.data.synthetic_size);
+    o.seed = 0;
+    data::write_synthetic_shards(tmp, o, o.count >= 4096 ? 4 : 1);
+    std::error_code ec;
+    fs::rename(tmp, dir, ec);
+    if (ec && !fs::exists(dir / "manifest.json")) {  // another job may have won the race
+      remove_tree(tmp);
+      SATCLIP_FAIL(cat("could not move the synthetic sample into ", dir.string(), ": ", ec.message()),
+                   "check that the folder above output.dir is writable");
+    }
+    remove_tree(tmp);
+  }
+  if (comm) comm->barrier();
+  return dir.string();
+}
+
+TrainData open_train_data(const Recipe& r, const BatchPlan& plan, dist::Communicator* comm) {
+  TrainData d;
+  d.shards = resolve_shards(r, comm);
+  d.dataset = data::ShardedDataset::open(d.shards);
+  d.split = d.dataset->split(r.data.val_fraction, static_cast<uint64_t>(r.data.split_seed));
+  const auto train = static_cast<int64_t>(d.split.train.size());
+  SATCLIP_CHECK(train >= plan.global(),
+                cat("data.path ", d.shards, ": the training split has ", train, " tiles, fewer than one global batch of ",
+                    plan.global(), " (", plan.per_rank, " per rank x ", plan.world, " ranks)"),
+                "use a smaller data.batch_size / data.global_batch_size, fewer ranks, or more data");
+  return d;
+}
+
+data::TransformOptions transform_options(const DataConfig& d) {
+  data::TransformOptions t;
+  t.scaling = d.scaling;
+  t.band_layout = d.band_layout;
+  t.crop = d.crop;
+  t.image_size = d.image_size;
+  t.flips = d.flips;
+  t.coord_jitter_deg = d.coord_jitter_deg;
+  return t;
+}
+
+data::LoaderOptions loader_options(const DataConfig& d, int64_t batch_size, bool pin_memory) {
+  data::LoaderOptions o;
+  o.batch_size = batch_size;
+  o.workers = static_cast<int>(std::max<int64_t>(1, d.workers));
+  o.prefetch = static_cast<int>(d.prefetch);
+  o.pin_memory = pin_memory;
+  return o;
+}
+
+}  // namespace satclip::core

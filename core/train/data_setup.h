@@ -1,0 +1,51 @@
+// The recipe -> data glue: where the shards are (making the synthetic sample when asked), the
+// train/validation split, per-rank batch sizes, and the loader and transform options.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/recipe/recipe.h"
+#include "datasets/dataset.h"
+#include "datasets/loader.h"
+#include "datasets/transforms.h"
+
+namespace satclip::dist {
+class Communicator;
+}
+
+namespace satclip::core {
+
+// Per-rank and global batch: data.global_batch_size (when set) divided by the world size, else
+// data.batch_size per rank. Throws a ConfigError-like satclip::Error naming the key when the
+// global batch does not divide.
+struct BatchPlan {
+  int64_t per_rank = 0;
+  int64_t world = 1;
+  int64_t grad_accum = 1;
+  int64_t global() const { return per_rank * world; }                 // one micro-batch, all ranks
+  int64_t per_step() const { return per_rank * world * grad_accum; }  // samples per optimizer step
+};
+BatchPlan plan_batches(const Recipe& recipe, int world_size);
+
+// The shard folder for data.path: the path itself, or for "synthetic" the folder of the synthetic
+// sample next to the run directory (output.dir/../synthetic-<count>x<size>px), which rank 0
+// writes when it is absent (atomically: a temporary folder renamed into place) while the others
+// wait. Collective when `comm` is given.
+std::string resolve_shards(const Recipe& recipe, dist::Communicator* comm);
+
+// What the trainer reads: the dataset and its split.
+struct TrainData {
+  std::string shards;
+  std::shared_ptr<const data::ShardedDataset> dataset;
+  data::Split split;
+};
+// Opens (and validates) the shards and splits them by data.val_fraction / data.split_seed.
+// Checks that one global batch fits into the training split.
+TrainData open_train_data(const Recipe& recipe, const BatchPlan& plan, dist::Communicator* comm);
+
+data::TransformOptions transform_options(const DataConfig& data);
+data::LoaderOptions loader_options(const DataConfig& data, int64_t batch_size, bool pin_memory);
+
+}  // namespace satclip::core

@@ -1,0 +1,96 @@
+#include "core/train/embed.h"
+
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "core/base/error.h"
+
+namespace satclip::core {
+namespace {
+
+bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+
+}  // namespace
+
+std::pair<ModelConfig, LossConfig> infer_architecture(const StateDict& state, const std::string& origin) {
+  std::map<std::string, torch::Tensor> t(state.begin(), state.end());
+  auto shape_of = [&](const std::string& name, int64_t dims) {
+    auto it = t.find(name);
+    SATCLIP_CHECK(it != t.end() && it->second.dim() == dims,
+                  cat(origin, ": expected a tensor '", name, "' with ", dims, " dimensions",
+                      it == t.end() ? std::string(", found none") : cat(", found shape ", it->second.sizes())),
+                  "this does not look like a SatCLIP state dict; pass --recipe with the model it was trained with");
+    return it->second.sizes().vec();
+  };
+  ModelConfig m;
+  LossConfig l;
+  m.in_bands = shape_of("image_encoder.visual.conv1.weight", 4)[1];
+  m.image_encoder = t.count("image_encoder.visual.layer1.0.conv3.weight") ? "resnet50" : "resnet18";
+  std::set<int64_t> capsules, siren_layers;
+  for (const auto& [name, _] : state) {
+    static const std::string kGeo = "location_encoder.encoder.LocEnc", kSiren = "location_encoder.nnet.layers.";
+    if (starts_with(name, kGeo)) capsules.insert(std::atoll(name.c_str() + kGeo.size()));
+    if (starts_with(name, kSiren)) siren_layers.insert(std::atoll(name.c_str() + kSiren.size()));
+  }
+  SATCLIP_CHECK(capsules.empty() != siren_layers.empty(),
+                cat(origin, ": found ", capsules.size(), " GeoCLIP capsule(s) and ", siren_layers.size(),
+                    " SIREN layer(s) under location_encoder"),
+                "the location encoder must be GeoCLIP (location_encoder.encoder.LocEnc*) or SH+SIREN "
+                "(location_encoder.nnet.*); pass --recipe for anything else");
+  if (!capsules.empty()) {
+    m.location_encoder = "geoclip";
+    SATCLIP_CHECK(*capsules.rbegin() == int64_t(capsules.size()) - 1 && capsules.size() <= 16,
+                  cat(origin, ": GeoCLIP capsules are not numbered 0 .. ", capsules.size() - 1), "pass --recipe");
+    m.geoclip_sigmas.clear();
+    for (size_t k = 0; k < capsules.size(); ++k) m.geoclip_sigmas.push_back(std::pow(16.0, double(k)));  // b is loaded
+  } else {
+    m.location_encoder = "sh_siren";
+    const auto first = shape_of("location_encoder.nnet.layers.0.linear.weight", 2);
+    const auto degree = static_cast<int64_t>(std::llround(std::sqrt(double(first[1]))));
+    SATCLIP_CHECK(degree * degree == first[1] && degree >= 1,
+                  cat(origin, ": the first SIREN layer takes ", first[1], " inputs, not a square number of harmonics"),
+                  "pass --recipe");
+    m.sh_degree = degree;
+    m.siren_hidden = first[0];
+    m.siren_layers = static_cast<int64_t>(siren_layers.size());
+  }
+  if (t.count("image_projection.projection_layer.weight")) {
+    m.projection = "project";
+    m.embed_dim = shape_of("image_projection.projection_layer.weight", 2)[0];
+  } else {
+    m.projection = "linear";
+    m.embed_dim = shape_of("image_projection.linear.weight", 2)[0];
+  }
+  l.kind = t.count("logit_scale") ? "info_nce" : "soft_clip";
+  m.freeze_image_encoder = true;
+  m.dropout = 0.0;
+  return {m, l};
+}
+
+SatClip load_for_inference(const std::string& path, const Recipe* recipe, const torch::Device& device) {
+  const StateDict state = read_state_dict(path);
+  auto [m, l] = recipe ? std::make_pair(recipe->model, recipe->loss) : infer_architecture(state, path);
+  m.weights.clear();
+  m.image_weights.clear();
+  m.location_weights.clear();
+  SatClip model(m, l);
+  load_state_dict(*model, state, {"", {}, {}, /*strict=*/true}, path);
+  model->to(device);
+  model->train(false);
+  return model;
+}
+
+torch::Tensor embed_locations(SatClip& model, const torch::Tensor& lat_lon, EmbedStage stage, const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parts;
+  constexpr int64_t kChunk = 4096;
+  for (int64_t s = 0; s < lat_lon.size(0); s += kChunk) {
+    const auto ll = lat_lon.narrow(0, s, std::min(kChunk, lat_lon.size(0) - s)).to(device, torch::kFloat);
+    const auto e = stage == EmbedStage::kProjection ? model->encode_location(ll) : model->location_encoder->forward(ll);
+    parts.push_back(e.to(torch::kCPU, torch::kFloat));
+  }
+  return parts.empty() ? torch::empty({0, 0}) : torch::cat(parts);
+}
+
+}  // namespace satclip::core

@@ -1,0 +1,105 @@
+#include "core/train/run_log.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "core/base/error.h"
+
+namespace satclip::core {
+
+std::string json_number(double v) {
+  if (!std::isfinite(v)) return "null";
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<int64_t>(v));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+MetricsLog::MetricsLog(const std::string& path) : file_(std::fopen(path.c_str(), "a")) {
+  SATCLIP_CHECK(file_ != nullptr, cat(path, ": cannot open for writing"), "check that output.dir is writable");
+}
+
+MetricsLog::~MetricsLog() {
+  if (file_) std::fclose(file_);
+}
+
+void MetricsLog::write(const std::string& event, const std::vector<std::pair<std::string, double>>& fields) {
+  if (!file_) return;
+  std::string line = "{\"event\":\"" + event + "\"";
+  for (const auto& [k, v] : fields) line += ",\"" + k + "\":" + json_number(v);
+  line += "}\n";
+  std::fputs(line.c_str(), file_);
+  std::fflush(file_);
+}
+
+std::string format_duration(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  const auto t = static_cast<int64_t>(s + 0.5);
+  char buf[32];
+  if (t >= 3600) {
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", (long long)(t / 3600), (long long)(t % 3600 / 60));
+  } else if (t >= 60) {
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", (long long)(t / 60), (long long)(t % 60));
+  } else {
+    std::snprintf(buf, sizeof buf, "%llds", (long long)t);
+  }
+  return buf;
+}
+
+Progress::Progress(bool enabled) : tty_(enabled && ::isatty(STDERR_FILENO)) {}
+
+void Progress::update(const StepStats& s) {
+  if (!tty_) return;
+  const double frac = s.total_steps > 0 ? double(s.step) / double(s.total_steps) : 0.0;
+  constexpr int kWidth = 24;
+  const int filled = static_cast<int>(frac * kWidth);
+  std::string bar(filled, '#');
+  bar.resize(kWidth, '.');
+  const double eta = s.step > 0 ? s.elapsed_s / double(s.step) * double(s.total_steps - s.step) : NAN;
+  std::fprintf(stderr, "\r\033[Kepoch %lld [%s] %lld/%lld  %.1f img/s  loss %.4f  lr %.2e  ETA %s",
+               (long long)s.epoch, bar.c_str(), (long long)s.step, (long long)s.total_steps, s.img_per_s, s.loss,
+               s.lr, format_duration(eta).c_str());
+  std::fflush(stderr);
+  drawn_ = true;
+}
+
+void Progress::finish() {
+  if (tty_ && drawn_) std::fputs("\n", stderr);
+  drawn_ = false;
+}
+
+void PhaseTimer::mark(const std::string& phase) {
+  const auto now = Clock::now();
+  const double dt = std::chrono::duration<double>(now - last_).count();
+  last_ = now;
+  for (auto& [name, sec] : seconds_) {
+    if (name == phase) {
+      sec += dt;
+      return;
+    }
+  }
+  seconds_.emplace_back(phase, dt);
+}
+
+std::string PhaseTimer::summary() const {
+  double total = 0;
+  for (const auto& p : seconds_) total += p.second;
+  std::ostringstream out;
+  for (size_t i = 0; i < seconds_.size(); ++i) {
+    const auto& [name, sec] = seconds_[i];
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%s%s %.0f%% (%.1f ms/step)", i ? ", " : "", name.c_str(),
+                  total > 0 ? 100.0 * sec / total : 0.0, steps_ > 0 ? 1000.0 * sec / double(steps_) : 0.0);
+    out << buf;
+  }
+  return out.str();
+}
+
+void PhaseTimer::reset(int64_t) {
+  seconds_.clear();
+  steps_ = 0;
+}
+
+}  // namespace satclip::core

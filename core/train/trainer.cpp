@@ -1,0 +1,332 @@
+// The training loop: steps, validation, metrics and state-dict checkpoints.
+#include "core/train/trainer.h"
+
+#include <ATen/autocast_mode.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "core/base/error.h"
+#include "core/base/logging.h"
+#include "core/model/state_dict.h"
+#include "core/recipe/config.h"
+#include "core/train/coords_csv.h"
+#include "core/train/losses.h"
+#include "core/train/trainer_state.h"
+
+namespace satclip::core {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr double kMaxLogitScale = 4.605170185988091;  // ln 100 (open_clip's clamp)
+
+// bf16 autocast on CUDA for the forward pass and the loss.
+class AutocastScope {
+ public:
+  explicit AutocastScope(bool on) : on_(on) {
+    if (!on_) return;
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+  }
+  ~AutocastScope() {
+    if (!on_) return;
+    at::autocast::set_autocast_enabled(at::kCUDA, false);
+    at::autocast::clear_cache();
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool on_;
+};
+
+uint64_t mix_seed(int64_t seed, int64_t epoch, int64_t step, int64_t micro, int64_t rank) {
+  uint64_t h = 0x9e3779b97f4a7c15ULL;
+  for (int64_t v : {seed, epoch, step, micro, rank}) {
+    h ^= static_cast<uint64_t>(v) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  }
+  return h;
+}
+
+// --debug: names the first non-finite row of an embedding with its sample index.
+void check_finite_rows(const torch::Tensor& t, const torch::Tensor& index, const std::string& what, int64_t step) {
+  const auto bad = (~torch::isfinite(t.detach())).any(1).to(torch::kCPU);
+  if (!bad.any().item<bool>()) return;
+  const int64_t row = bad.nonzero()[0][0].item<int64_t>();
+  SATCLIP_FAIL(cat("step ", step, ": non-finite values in ", what, " of sample ", index[row].item<int64_t>(),
+                   " (batch row ", row, ")"),
+               "check that tile in the shards (satclip-pack validates its inputs) and the learning rates");
+}
+
+// The name of the first trainable parameter whose gradient holds a NaN or Inf, or "".
+std::string first_nonfinite_grad(SatClip& model) {
+  for (const auto& p : model->named_parameters()) {
+    const auto& g = p.value().grad();
+    if (g.defined() && !torch::isfinite(g).all().item<bool>()) return p.key();
+  }
+  return "";
+}
+
+}  // namespace
+
+Trainer::Trainer(Recipe recipe, const dist::Runtime& runtime, dist::Communicator& comm, TrainOptions options)
+    : s_(std::make_unique<State>()) {
+  auto& s = *s_;
+  s.recipe = std::move(recipe);
+  s.runtime = runtime;
+  s.comm = &comm;
+  s.options = options;
+  if (options.debug) {
+    SATCLIP_CHECK(comm.size() == 1, cat("--debug runs one process on one device, but this job has ", comm.size(), " ranks"),
+                  "run `satclip-ddp RECIPE --debug` without mpirun (or with mpirun -n 1)");
+    if (s.recipe.train.max_steps == 0) s.recipe.train.max_steps = kDebugSteps;
+  }
+  s.plan = plan_batches(s.recipe, comm.size());
+  const bool synthetic_pending = s.recipe.data.path == "synthetic" && options.dry_run;
+  if (synthetic_pending) {  // a dry run does not write the synthetic sample: sizes from the recipe
+    s.val_size = std::llround(double(s.recipe.data.synthetic_count) * s.recipe.data.val_fraction);
+    s.train_size = s.recipe.data.synthetic_count - s.val_size;
+  } else {
+    s.data = open_train_data(s.recipe, s.plan, &comm);
+    s.train_size = static_cast<int64_t>(s.data.split.train.size());
+    s.val_size = static_cast<int64_t>(s.data.split.val.size());
+  }
+  plan_steps(s);
+  build_model(s);
+  if (options.dry_run) return;
+  prepare_run_dir(s);
+  init_logging({runtime.rank, runtime.world_size, s.recipe.output.dir, s.recipe.run.log_level});
+  if (s.recipe.train.precision == "bf16" && !runtime.device.is_cuda()) {
+    spdlog::warn("train.precision=bf16 autocasts on CUDA only; this run on {} uses fp32", runtime.device.str());
+  }
+  auto& v = s.val_set;
+  v.dataset = s.data.dataset;
+  v.indices = s.data.split.val;
+  v.transforms = transform_options(s.recipe.data);
+  v.loader = loader_options(s.recipe.data, s.plan.per_rank, runtime.device.is_cuda());
+  v.device = runtime.device;
+  v.chunk = s.plan.global();
+  if (!s.recipe.train.val_gallery.empty()) {
+    const auto coords = read_coords_csv(s.recipe.train.val_gallery);
+    SATCLIP_CHECK(!coords.empty(), cat("train.val_gallery = ", s.recipe.train.val_gallery, ": no locations"),
+                  "give a CSV with a lat,lon header and one location per line");
+    v.gallery_latlon = torch::empty({int64_t(coords.size()), 2}, torch::kDouble);
+    for (size_t i = 0; i < coords.size(); ++i) {
+      v.gallery_latlon[i][0] = coords[i].lat;
+      v.gallery_latlon[i][1] = coords[i].lon;
+    }
+  }
+}
+
+Trainer::~Trainer() = default;
+
+namespace {
+
+struct StepOutcome {
+  double loss = 0;
+  bool skipped = false;
+};
+
+StepOutcome train_step(Trainer::State& s, data::Loader& loader, int64_t epoch, int64_t step, PhaseTimer& timer) {
+  const auto& r = s.recipe;
+  dist::Communicator& loss_comm = r.loss.gather ? *s.comm : static_cast<dist::Communicator&>(s.local);
+  const bool bf16 = r.train.precision == "bf16" && s.runtime.device.is_cuda();
+  s.optimizer->zero_grad();
+  double loss_sum = 0;
+  for (int64_t micro = 0; micro < s.plan.grad_accum; ++micro) {
+    data::Batch batch;
+    SATCLIP_CHECK(loader.next(batch), cat("the loader ran out of batches at step ", step), "");
+    timer.mark("data");
+    const auto p = data::prepare_batch(batch, transform_options(r.data), s.runtime.device,
+                                       mix_seed(r.run.seed, epoch, step, micro, s.runtime.rank), /*training=*/true);
+    torch::Tensor objective;
+    {
+      AutocastScope autocast(bf16);
+      const auto e = s.model->forward(p.images, torch::stack({p.lat, p.lon}, 1).to(torch::kFloat));
+      timer.mark("forward");
+      if (s.options.debug) {
+        check_finite_rows(e.image, batch.index, "the image embeddings", step);
+        check_finite_rows(e.location, batch.index, "the location embeddings", step);
+      }
+      objective = contrastive_loss(r.loss, e.image, e.location, s.model->logit_scale, loss_comm).objective;
+      timer.mark("gather+loss");
+    }
+    const auto scaled = objective.to(torch::kFloat) / double(s.plan.grad_accum);
+    if (s.reducer && micro + 1 < s.plan.grad_accum) {
+      auto no_sync = s.reducer->no_sync();
+      scaled.backward();
+    } else {
+      scaled.backward();
+    }
+    loss_sum += objective.detach().to(torch::kCPU, torch::kDouble).item<double>();
+  }
+  if (s.reducer) s.reducer->finish();
+  // One collective: the mean loss over ranks and whether any rank saw a non-finite loss or gradient.
+  torch::Tensor sq = torch::zeros({}, torch::kDouble);
+  for (const auto& g : s.groups) {
+    for (const auto& prm : g.params) {
+      if (prm.grad().defined()) sq += prm.grad().detach().to(torch::kDouble).pow(2).sum().to(torch::kCPU);
+    }
+  }
+  const double loss_mean = loss_sum / double(s.plan.grad_accum);
+  const double grad_norm = std::sqrt(sq.item<double>());
+  auto flags = torch::tensor({loss_mean, std::isfinite(loss_mean) ? 0.0 : 1.0, std::isfinite(grad_norm) ? 0.0 : 1.0},
+                             torch::kDouble);
+  s.comm->all_reduce(flags, dist::ReduceOp::kSum);
+  timer.mark("backward+reduce");
+  StepOutcome out;
+  out.loss = flags[0].item<double>() / s.comm->size();
+  if (flags[1].item<double>() > 0 || flags[2].item<double>() > 0) {
+    const std::string tensor = flags[1].item<double>() > 0 ? "the loss" : "the gradient of " + first_nonfinite_grad(s.model);
+    SATCLIP_CHECK(r.train.nonfinite == "skip" && !s.options.debug, cat("step ", step, ": non-finite values in ", tensor),
+                  "lower the learning rates or set optim.clip_norm; train.nonfinite=skip skips such steps");
+    spdlog::warn("step {}: non-finite values in {}; step skipped (train.nonfinite=skip)", step, tensor);
+    s.optimizer->zero_grad();
+    out.skipped = true;
+    return out;
+  }
+  if (r.optim.clip_norm > 0 && grad_norm > r.optim.clip_norm) {
+    torch::NoGradGuard no_grad;
+    const double f = r.optim.clip_norm / (grad_norm + 1e-6);
+    for (const auto& g : s.groups) {
+      for (const auto& prm : g.params) {
+        if (prm.grad().defined()) prm.grad().mul_(f);
+      }
+    }
+  }
+  apply_lr(*s.optimizer, s.groups, s.schedule->factor(step));
+  s.optimizer->step();
+  if (s.model->logit_scale.defined()) {
+    torch::NoGradGuard no_grad;
+    s.model->logit_scale.clamp_(0.0, kMaxLogitScale);
+  }
+  timer.mark("optimizer");
+  return out;
+}
+
+}  // namespace
+
+namespace {
+
+// Validation + its metrics line, the plateau schedule, and best.pt (rank 0).
+ValResult run_validation(Trainer::State& s, int64_t epoch, int64_t step) {
+  const auto t0 = Clock::now();
+  ValResult v = validate(s.model, s.recipe.loss, s.val_set, *s.comm);
+  const auto& m = v.retrieval;
+  spdlog::info("validation after step {}: loss {:.4f}, top-1 {:.2f}% top-5 {:.2f}% (chance {:.2f}%), "
+               "within 25/200/750/2500 km {:.1f}/{:.1f}/{:.1f}/{:.1f}%, median {:.0f} km, n {} ({:.1f} s)",
+               step, v.loss, 100 * m.top1, 100 * m.top5, m.n ? 100.0 / double(m.n) : 0.0, 100 * m.within[0],
+               100 * m.within[1], 100 * m.within[2], 100 * m.within[3], m.median_km, m.n,
+               std::chrono::duration<double>(Clock::now() - t0).count());
+  if (s.metrics) {
+    s.metrics->write("val", {{"epoch", double(epoch)}, {"step", double(step)}, {"loss", v.loss}, {"top1", m.top1},
+                             {"top5", m.top5}, {"acc_25km", m.within[0]}, {"acc_200km", m.within[1]},
+                             {"acc_750km", m.within[2]}, {"acc_2500km", m.within[3]}, {"median_km", m.median_km},
+                             {"n", double(m.n)}});
+  }
+  if (s.schedule->on_validation(v.loss)) {
+    spdlog::info("validation loss did not improve: learning rates x {} (plateau)", s.recipe.optim.plateau_factor);
+  }
+  if (!s.has_best || v.loss < s.best_val) {
+    s.best_val = v.loss;
+    s.has_best = true;
+    if (s.runtime.is_main()) save_state_dict(*s.model, s.recipe.output.dir + "/checkpoints/best.pt");
+  }
+  return v;
+}
+
+void save_last(Trainer::State& s) {
+  if (s.runtime.is_main()) save_state_dict(*s.model, s.recipe.output.dir + "/checkpoints/last.pt");
+}
+
+}  // namespace
+
+FitResult Trainer::fit() {
+  auto& s = *s_;
+  const auto& r = s.recipe;
+  SATCLIP_CHECK(!s.options.dry_run, "fit() after a dry-run set-up", "");
+  spdlog::info("recipe {}\n{}", r.source.empty() ? "(built in)" : r.source, recipe_table(r));
+  spdlog::info("data {}: {} train, {} validation tiles", s.data.shards, s.train_size, s.val_size);
+  spdlog::info("global batch {} = {} per rank x {} ranks x {} accumulation; {} steps per epoch, {} steps",
+               s.plan.per_step(), s.plan.per_rank, s.plan.world, s.plan.grad_accum, s.steps_per_epoch, s.total_steps);
+  spdlog::info("{} on {}, communicator {}", dist::describe(s.runtime), s.runtime.device.str(), s.comm->backend());
+  for (const auto& line : s.weight_reports) spdlog::info("weights: {}", line);
+
+  data::SamplerOptions so;
+  so.seed = static_cast<uint64_t>(r.run.seed);
+  so.drop_last = r.data.drop_last;
+  const data::DistributedSampler sampler(s.train_size, s.runtime.rank, s.runtime.world_size, so);
+  const int64_t per_epoch_samples = s.steps_per_epoch * s.plan.grad_accum * s.plan.per_rank;
+  Progress progress(s.runtime.is_main());
+  PhaseTimer timer;
+  FitResult result;
+  int64_t step = 0, last_val_step = -1;
+  const auto start = Clock::now();
+  auto interval_start = start;
+  int64_t interval_steps = 0;
+  for (int64_t epoch = 0; epoch < r.train.epochs && step < s.total_steps; ++epoch) {
+    std::vector<int64_t> indices;
+    for (int64_t pos : sampler.indices(epoch)) {
+      if (int64_t(indices.size()) == per_epoch_samples) break;
+      indices.push_back(s.data.split.train[pos]);
+    }
+    data::Loader loader(s.data.dataset, indices, loader_options(r.data, s.plan.per_rank, s.runtime.device.is_cuda()));
+    timer.start();
+    for (int64_t k = 0; k < s.steps_per_epoch && step < s.total_steps; ++k) {
+      ++step;
+      const auto out = train_step(s, loader, epoch, step, timer);
+      timer.count_step();
+      ++interval_steps;
+      result.last_loss = out.loss;
+      result.steps = step;
+      const double now_s = std::chrono::duration<double>(Clock::now() - start).count();
+      const double dt = std::chrono::duration<double>(Clock::now() - interval_start).count();
+      const double img_s = dt > 0 ? double(interval_steps * s.plan.per_step()) / dt : 0.0;
+      const double lr = s.groups.back().lr * s.schedule->factor(step);
+      progress.update({epoch + 1, step, s.total_steps, out.loss, lr, img_s, now_s});
+      if (step % r.train.log_every == 0 || step == s.total_steps || s.options.debug) {
+        if (s.metrics) {
+          s.metrics->write("train", {{"epoch", double(epoch)}, {"step", double(step)}, {"loss", out.loss},
+                                     {"lr", lr}, {"img_per_s", img_s}, {"time_s", now_s}});
+        }
+        if (!progress.interactive() || s.options.debug) {
+          spdlog::info("epoch {} step {}/{}: loss {:.5f}, lr {:.3e}, {:.1f} img/s, {} elapsed, ETA {}", epoch + 1, step,
+                       s.total_steps, out.loss, lr, img_s, format_duration(now_s),
+                       format_duration(now_s / double(step) * double(s.total_steps - step)));
+        }
+        spdlog::info("time per step: {}", timer.summary());
+        timer.reset(step);
+        interval_start = Clock::now();
+        interval_steps = 0;
+      }
+      if (r.train.val_every_steps > 0 && step % r.train.val_every_steps == 0 && s.val_size > 0) {
+        progress.finish();
+        result.last_val = run_validation(s, epoch, step);
+        result.validated = true;
+        last_val_step = step;
+      }
+      timer.start();
+    }
+    progress.finish();
+    if ((epoch + 1) % r.train.val_every_epochs == 0 && s.val_size > 0 && last_val_step != step) {
+      result.last_val = run_validation(s, epoch, step);
+      result.validated = true;
+      last_val_step = step;
+    }
+    save_last(s);
+  }
+  if (s.val_size > 0 && last_val_step != step) {
+    result.last_val = run_validation(s, r.train.epochs - 1, step);
+    result.validated = true;
+  }
+  save_last(s);
+  spdlog::info("done: {} steps in {}; run directory {}", step,
+               format_duration(std::chrono::duration<double>(Clock::now() - start).count()), r.output.dir);
+  flush_logs();
+  return result;
+}
+
+}  // namespace satclip::core

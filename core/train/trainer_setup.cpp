@@ -1,0 +1,138 @@
+// Trainer set-up: weights check, model, optimizer, run directory, step plan, and describe().
+#include <filesystem>
+#include <fstream>
+
+#include <spdlog/spdlog.h>
+
+#include "core/base/error.h"
+#include "core/model/pretrained.h"
+#include "core/recipe/config.h"
+#include "core/train/coords_csv.h"
+#include "core/train/trainer_state.h"
+#include "distributed/param_sync.h"
+
+namespace satclip::core {
+
+void check_weight_files(const ModelConfig& m) {
+  const struct {
+    const char* key;
+    const std::string& path;
+    const char* where;
+  } files[] = {
+      {"model.weights", m.weights,
+       "a whole-model state dict, e.g. a checkpoints/last.pt of satclip-ddp or the seed's satclip.pt"},
+      {"model.image_weights", m.image_weights,
+       "torchgeo's ResNet18_Weights.SENTINEL2_ALL_MOCO file resnet18_sentinel2_all_moco-59bfdff9.pth "
+       "(python -c \"from torchgeo.models import ResNet18_Weights as W; import torch; "
+       "print(W.SENTINEL2_ALL_MOCO.url)\" prints its address)"},
+      {"model.location_weights", m.location_weights,
+       "GeoCLIP's location_encoder_weights.pth, shipped in the geoclip pip package "
+       "(pip install geoclip; it lies in site-packages/geoclip/model/weights/)"},
+  };
+  for (const auto& f : files) {
+    if (f.path.empty()) continue;
+    SATCLIP_CHECK(std::filesystem::is_regular_file(f.path),
+                  cat(f.key, " = ", f.path, ": no such file"),
+                  cat("get ", f.where, ", or set ", f.key, "= (empty) to start from random weights"));
+  }
+}
+
+void build_model(Trainer::State& s) {
+  check_weight_files(s.recipe.model);
+  torch::manual_seed(static_cast<uint64_t>(s.recipe.run.seed));
+  s.model = SatClip(s.recipe.model, s.recipe.loss);
+  s.weight_reports = load_pretrained(s.model, s.recipe.model);
+  s.model->to(s.runtime.device);
+  // Rank 0's initial parameters everywhere (random inits agree anyway; this also checks layout).
+  dist::broadcast_parameters(dist::parameters_and_buffers(*s.model), *s.comm);
+  s.groups = make_param_groups(s.model, s.recipe.optim, s.recipe.loss);
+  s.optimizer = make_optimizer(s.groups, s.recipe.optim);
+  if (s.comm->size() > 1 && !s.options.dry_run) {
+    dist::GradReducer::NamedTensors params;
+    for (const auto& p : s.model->named_parameters()) {
+      if (p.value().requires_grad()) params.emplace_back(p.key(), p.value());
+    }
+    dist::GradReducerOptions o;
+    o.first_bucket_bytes = static_cast<int64_t>(s.recipe.distributed.first_bucket_mb * (1 << 20));
+    o.bucket_bytes = static_cast<int64_t>(s.recipe.distributed.bucket_mb * (1 << 20));
+    s.reducer = std::make_unique<dist::GradReducer>(params, *s.comm, o);
+  }
+}
+
+void plan_steps(Trainer::State& s) {
+  data::SamplerOptions so;
+  so.seed = static_cast<uint64_t>(s.recipe.run.seed);
+  so.drop_last = s.recipe.data.drop_last;
+  const data::DistributedSampler sampler(s.train_size, s.runtime.rank, s.runtime.world_size, so);
+  const int64_t per_rank = sampler.samples_per_rank();
+  const int64_t micro = s.recipe.data.drop_last ? per_rank / s.plan.per_rank
+                                                : (per_rank + s.plan.per_rank - 1) / s.plan.per_rank;
+  s.steps_per_epoch = micro / s.plan.grad_accum;
+  SATCLIP_CHECK(s.steps_per_epoch >= 1,
+                cat("one epoch of ", s.train_size, " training tiles gives ", micro, " batch(es) per rank, fewer than "
+                    "train.grad_accum = ", s.plan.grad_accum),
+                "lower train.grad_accum or the batch size, or use more data");
+  s.total_steps = s.steps_per_epoch * s.recipe.train.epochs;
+  if (s.recipe.train.max_steps > 0) s.total_steps = std::min(s.total_steps, s.recipe.train.max_steps);
+  s.schedule = std::make_unique<LrSchedule>(s.recipe.optim, s.total_steps);
+}
+
+void prepare_run_dir(Trainer::State& s) {
+  namespace fs = std::filesystem;
+  const std::string dir = s.recipe.output.dir;
+  if (s.runtime.is_main()) {
+    std::error_code ec;
+    fs::create_directories(fs::path(dir) / "checkpoints", ec);
+    SATCLIP_CHECK(!ec, cat("output.dir = ", dir, ": cannot create it: ", ec.message()),
+                  "choose a writable output.dir");
+    std::ofstream(fs::path(dir) / "config.yaml") << recipe_to_yaml(s.recipe);
+    s.metrics = std::make_unique<MetricsLog>((fs::path(dir) / "metrics.jsonl").string());
+  }
+  s.comm->barrier();
+}
+
+std::string Trainer::describe() {
+  const auto& r = s_->recipe;
+  std::ostringstream out;
+  out << "satclip-ddp dry run: " << (r.source.empty() ? std::string("built-in recipe") : r.source) << "\n"
+      << recipe_table(r) << "\n";
+  out << "data: " << (s_->data.shards.empty() ? r.data.path : s_->data.shards) << ": " << s_->train_size + s_->val_size
+      << " tiles, " << s_->train_size << " train, " << s_->val_size << " validation\n";
+  out << "batch: " << s_->plan.per_rank << " per rank x " << s_->plan.world << " ranks x " << s_->plan.grad_accum
+      << " accumulation = " << s_->plan.per_step() << " samples per step; " << s_->steps_per_epoch
+      << " steps per epoch, " << s_->total_steps << " steps in all\n";
+  int64_t total = 0, trainable = 0;
+  for (const auto& p : s_->model->parameters()) {
+    total += p.numel();
+    if (p.requires_grad()) trainable += p.numel();
+  }
+  auto count_under = [&](const std::string& prefix, bool only_trainable) {
+    int64_t n = 0;
+    for (const auto& p : s_->model->named_parameters()) {
+      if (p.key().rfind(prefix, 0) == 0 && (!only_trainable || p.value().requires_grad())) n += p.value().numel();
+    }
+    return n;
+  };
+  out << "parameters: " << total << " total, " << trainable << " trainable\n";
+  for (const char* part : {"image_encoder.", "location_encoder.", "image_projection.", "loc_projection.", "logit_scale"}) {
+    out << "  " << part << ": " << count_under(part, false) << " (" << count_under(part, true) << " trainable)\n";
+  }
+  out << "optimizer groups (AdamW):\n";
+  for (const auto& g : s_->groups) {
+    out << "  " << g.name << ": " << g.params.size() << " tensors, " << g.numel() << " parameters, lr " << g.lr
+        << ", weight decay " << g.weight_decay << "\n";
+  }
+  for (const auto& line : s_->weight_reports) out << "weights: " << line << "\n";
+  // Rank/device layout: every rank's (local rank, device) gathered to all.
+  auto me = torch::tensor({int64_t(s_->runtime.local_rank), int64_t(s_->runtime.device.is_cuda()),
+                           int64_t(s_->runtime.device.has_index() ? s_->runtime.device.index() : -1)}).view({1, 3});
+  const auto all = s_->comm->all_gather(me);
+  out << "layout: " << s_->comm->size() << " rank(s), communicator " << s_->comm->backend() << "\n";
+  for (int64_t k = 0; k < all.size(0); ++k) {
+    const auto dev = all[k][1].item<int64_t>() ? cat("cuda:", all[k][2].item<int64_t>()) : std::string("cpu");
+    out << "  rank " << k << " (local " << all[k][0].item<int64_t>() << ") on " << dev << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace satclip::core

@@ -1,0 +1,101 @@
+// The trainer's pure pieces: batch plan, learning-rate schedules, great-circle distance and
+// retrieval metrics, the coordinates CSV reader.
+#include <cmath>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <torch/types.h>
+
+#include "core/base/error.h"
+#include "core/train/coords_csv.h"
+#include "core/train/data_setup.h"
+#include "core/train/geo.h"
+#include "core/train/optim.h"
+
+using namespace satclip::core;
+
+TEST(BatchPlan, GlobalBatchDividesAmongRanks) {
+  Recipe r;
+  r.data.batch_size = 8;
+  EXPECT_EQ(plan_batches(r, 4).per_rank, 8);
+  r.data.global_batch_size = 96;
+  r.train.grad_accum = 2;
+  const auto p = plan_batches(r, 3);
+  EXPECT_EQ(p.per_rank, 32);
+  EXPECT_EQ(p.per_step(), 192);
+  try {
+    plan_batches(r, 5);
+    FAIL();
+  } catch (const satclip::Error& e) {
+    EXPECT_NE(e.message().find("data.global_batch_size = 96 does not divide among 5 ranks"), std::string::npos);
+  }
+}
+
+TEST(LrSchedule, CosineWithWarmupAndPlateau) {
+  OptimConfig o;
+  o.scheduler = "cosine";
+  o.warmup_steps = 10;
+  LrSchedule cosine(o, 110);
+  EXPECT_DOUBLE_EQ(cosine.factor(5), 0.5);
+  EXPECT_DOUBLE_EQ(cosine.factor(10), 1.0);
+  EXPECT_NEAR(cosine.factor(60), 0.5, 1e-12);  // half way through the cosine
+  EXPECT_NEAR(cosine.factor(110), 0.0, 1e-12);
+
+  o.scheduler = "plateau";
+  o.warmup_steps = 0;
+  o.plateau_patience = 1;
+  o.plateau_factor = 0.8;
+  LrSchedule plateau(o, 100);
+  EXPECT_FALSE(plateau.on_validation(1.0));
+  EXPECT_FALSE(plateau.on_validation(0.99));  // improvement
+  EXPECT_FALSE(plateau.on_validation(0.99));  // 1 bad epoch = patience: no drop yet
+  EXPECT_TRUE(plateau.on_validation(0.995));  // 2 > patience: drop
+  EXPECT_DOUBLE_EQ(plateau.factor(50), 0.8);
+  EXPECT_FALSE(plateau.on_validation(0.98));
+}
+
+TEST(Geo, HaversineKnownDistances) {
+  EXPECT_NEAR(haversine_km(0, 0, 0, 180), M_PI * kEarthRadiusKm, 1e-6);
+  EXPECT_NEAR(haversine_km(90, 0, -90, 0), M_PI * kEarthRadiusKm, 1e-6);
+  // Zurich - Paris: about 488 km.
+  EXPECT_NEAR(haversine_km(47.3769, 8.5417, 48.8566, 2.3522), 488, 5);
+  EXPECT_DOUBLE_EQ(haversine_km(10, 20, 10, 20), 0.0);
+}
+
+TEST(Geo, RetrievalCountsTopKDistancesAndMedian) {
+  // Gallery of 6 orthogonal-ish embeddings; queries 0..2 retrieve their own row, query 3 the row 1.
+  const auto gallery = torch::eye(6, torch::kFloat);
+  auto queries = gallery.narrow(0, 0, 4).clone();
+  queries[3] = gallery[1] + 0.5 * gallery[3];
+  const auto ll = torch::tensor({0.0, 0.0, 0.0, 10.0, 0.0, 20.0, 0.0, 30.0, 0.0, 40.0, 0.0, 50.0}, torch::kDouble).view({6, 2});
+  const auto m = retrieval_metrics(queries, gallery, {0, 1, 2, 3}, ll.narrow(0, 0, 4), ll);
+  EXPECT_EQ(m.n, 4);
+  EXPECT_DOUBLE_EQ(m.top1, 0.75);
+  EXPECT_DOUBLE_EQ(m.top5, 1.0);
+  const double miss = haversine_km(0, 30, 0, 10);  // ~2224 km
+  EXPECT_DOUBLE_EQ(m.within[0], 0.75);
+  EXPECT_DOUBLE_EQ(m.within[3], 1.0);  // 2224 km <= 2500 km
+  EXPECT_DOUBLE_EQ(m.within[2], 0.75);
+  EXPECT_NEAR(m.median_km, 0.0, 1e-9);
+  EXPECT_GT(miss, 750);
+}
+
+TEST(CoordsCsv, ColumnsInAnyOrderAndBadRowsNamed) {
+  const std::string path = "/tmp/satclip-coords-test.csv";
+  std::ofstream(path) << "id,lon,lat\na,8.5,47.4\nb,200,-10\n\n";
+  const auto c = read_coords_csv(path);
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_DOUBLE_EQ(c[0].lat, 47.4);
+  EXPECT_DOUBLE_EQ(c[1].lon, -160);
+  std::ofstream(path) << "lat,lon\n1,2\nx,3\n";
+  try {
+    read_coords_csv(path);
+    FAIL();
+  } catch (const satclip::Error& e) {
+    EXPECT_NE(e.message().find(path + ":3: lat 'x' is not a number"), std::string::npos) << e.message();
+  }
+  std::ofstream(path) << "lat,lon\n95,2\n";
+  EXPECT_THROW(read_coords_csv(path), satclip::Error);
+  std::ofstream(path) << "x,y\n1,2\n";
+  EXPECT_THROW(read_coords_csv(path), satclip::Error);
+}
