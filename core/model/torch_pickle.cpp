@@ -49,7 +49,7 @@ class Unpickler {
  public:
   Unpickler(caffe2::serialize::PyTorchStreamReader& reader, const std::string& path)
       : reader_(reader), path_(path) {
-    auto [data, size] = reader_.getRecord("data.pkl");
+    auto [data, size] = record("data.pkl");
     bytes_.assign(static_cast<const char*>(data.get()), size);
   }
 
@@ -77,6 +77,7 @@ class Unpickler {
         case 'M': push_int(int64_t(le(2))); break;
         case 0x8a: {  // LONG1
           const int n = u8();
+          SATCLIP_CHECK(n <= 8, cat(path_, ": data.pkl holds a ", n, "-byte integer"), "the file is damaged or not a state dict");
           uint64_t raw = le(n);
           int64_t v = int64_t(raw);
           if (n > 0 && n < 8 && (raw >> (8 * n - 1)) & 1) v = int64_t(raw | (~uint64_t(0) << (8 * n)));
@@ -104,8 +105,8 @@ class Unpickler {
         }
         case 'q': memo_[u8()] = top(); break;
         case 'r': memo_[int64_t(le(4))] = top(); break;
-        case 'h': stack_.push_back(memo_.at(u8())); break;
-        case 'j': stack_.push_back(memo_.at(int64_t(le(4)))); break;
+        case 'h': stack_.push_back(memo(u8())); break;
+        case 'j': stack_.push_back(memo(int64_t(le(4)))); break;
         case 't': {
           auto v = make(Value::Kind::kTuple);
           v->items = pop_to_mark();
@@ -115,6 +116,8 @@ class Unpickler {
         case 0x85: case 0x86: case 0x87: {
           auto v = make(Value::Kind::kTuple);
           const int n = op - 0x84;
+          SATCLIP_CHECK(stack_.size() >= size_t(n), cat(path_, ": malformed data.pkl (a tuple of ", n, " from a stack of ",
+                                                        stack_.size(), ")"), "the file is damaged or not a state dict");
           v->items.assign(stack_.end() - n, stack_.end());
           stack_.resize(stack_.size() - n);
           stack_.push_back(v);
@@ -186,8 +189,30 @@ class Unpickler {
     stack_.push_back(p);
   }
   ValuePtr top() {
-    SATCLIP_CHECK(!stack_.empty(), cat(path_, ": malformed data.pkl"), "");
+    SATCLIP_CHECK(!stack_.empty(), cat(path_, ": malformed data.pkl (stack underflow at byte ", pos_, ")"),
+                  "the file is damaged or not a state dict");
     return stack_.back();
+  }
+  ValuePtr memo(int64_t key) {
+    auto it = memo_.find(key);
+    SATCLIP_CHECK(it != memo_.end(), cat(path_, ": malformed data.pkl (memo entry ", key, " was never stored)"),
+                  "the file is damaged or not a state dict");
+    return it->second;
+  }
+  // A record of the zip archive; a missing or unreadable one is an error naming the file.
+  std::tuple<at::DataPtr, size_t> record(const std::string& name) {
+    try {
+      return reader_.getRecord(name);
+    } catch (const std::exception& e) {
+      std::string what = e.what();
+      SATCLIP_FAIL(cat(path_, ": cannot read record '", name, "' (", what.substr(0, what.find('\n')), ")"),
+                   "the file is truncated or damaged; download or save it again");
+    }
+  }
+  const Value& item(const ValuePtr& v, size_t k, Value::Kind kind, const char* what) {
+    SATCLIP_CHECK(v->kind == Value::Kind::kTuple && k < v->items.size() && v->items[k]->kind == kind,
+                  cat(path_, ": malformed ", what, " in data.pkl (argument ", k, ")"), "the file is damaged or not a state dict");
+    return *v->items[k];
   }
   ValuePtr pop() {
     auto v = top();
@@ -203,18 +228,20 @@ class Unpickler {
 
   ValuePtr load_storage(const ValuePtr& pid) {
     // ('storage', torch.<Type>Storage, key, location, numel)
-    SATCLIP_CHECK(pid->kind == Value::Kind::kTuple && pid->items.size() >= 5, cat(path_, ": bad storage id"), "");
-    const std::string key = pid->items[2]->s;
+    const std::string key = item(pid, 2, Value::Kind::kString, "storage id").s;
     auto it = storages_.find(key);
     if (it == storages_.end()) {
-      const std::string type = pid->items[1]->s.substr(pid->items[1]->s.rfind('.') + 1);
-      const auto dtype = storage_dtype(type, path_);
-      const int64_t numel = pid->items[4]->i;
-      auto [data, size] = reader_.getRecord("data/" + key);
-      auto t = torch::empty({numel}, torch::TensorOptions().dtype(dtype));
-      SATCLIP_CHECK(size_t(numel) * t.element_size() == size, cat(path_, ": storage ", key, " has the wrong size"),
+      const std::string& global = item(pid, 1, Value::Kind::kGlobal, "storage id").s;
+      const auto dtype = storage_dtype(global.substr(global.rfind('.') + 1), path_);
+      const int64_t numel = item(pid, 4, Value::Kind::kInt, "storage id").i;
+      auto [data, size] = record("data/" + key);
+      const auto element = static_cast<int64_t>(c10::elementSize(dtype));
+      // Check the claimed size against the record before allocating anything.
+      SATCLIP_CHECK(numel >= 0 && numel <= int64_t(size) / element && uint64_t(numel * element) == size,
+                    cat(path_, ": storage ", key, " claims ", numel, " elements but its record holds ", size, " bytes"),
                     "the file is damaged");
-      std::memcpy(t.data_ptr(), data.get(), size);
+      auto t = torch::empty({numel}, torch::TensorOptions().dtype(dtype));
+      if (size) std::memcpy(t.data_ptr(), data.get(), size);
       it = storages_.emplace(key, t).first;
     }
     auto v = make(Value::Kind::kTensor);
@@ -222,20 +249,51 @@ class Unpickler {
     return v;
   }
 
+  // A view of a storage as the file describes it; sizes, strides and offset must stay inside it.
+  torch::Tensor rebuild_tensor(const ValuePtr& args) {
+    const auto& storage = item(args, 0, Value::Kind::kTensor, "tensor").tensor;
+    const int64_t offset = item(args, 1, Value::Kind::kInt, "tensor").i;
+    const auto& size_v = item(args, 2, Value::Kind::kTuple, "tensor");
+    const auto& stride_v = item(args, 3, Value::Kind::kTuple, "tensor");
+    SATCLIP_CHECK(size_v.items.size() == stride_v.items.size() && size_v.items.size() <= 16,
+                  cat(path_, ": a tensor with ", size_v.items.size(), " sizes and ", stride_v.items.size(), " strides"),
+                  "the file is damaged");
+    std::vector<int64_t> size, stride;
+    int64_t last = offset;  // the highest element index the view touches
+    bool empty = false;
+    for (size_t d = 0; d < size_v.items.size(); ++d) {
+      const auto& n = *size_v.items[d];
+      const auto& st = *stride_v.items[d];
+      SATCLIP_CHECK(n.kind == Value::Kind::kInt && st.kind == Value::Kind::kInt && n.i >= 0 && st.i >= 0 &&
+                        n.i <= (int64_t(1) << 40) && st.i <= (int64_t(1) << 40),
+                    cat(path_, ": a tensor with size ", n.i, " and stride ", st.i, " in dimension ", d), "the file is damaged");
+      size.push_back(n.i);
+      stride.push_back(st.i);
+      empty = empty || n.i == 0;
+      if (n.i > 0) last += (n.i - 1) * st.i;
+    }
+    SATCLIP_CHECK(offset >= 0 && (empty || last < storage.numel()),
+                  cat(path_, ": a tensor reaching element ", last, " (offset ", offset, ") of a storage of ",
+                      storage.numel()),
+                  "the file is damaged: its sizes, strides or offset exceed the stored data");
+    return storage.as_strided(size, stride, empty ? 0 : offset);
+  }
+
   ValuePtr reduce(const ValuePtr& callable, const ValuePtr& args) {
+    SATCLIP_CHECK(callable->kind == Value::Kind::kGlobal, cat(path_, ": malformed data.pkl (REDUCE of a non-global)"),
+                  "the file is damaged or not a state dict");
     const std::string& name = callable->s;
     if (name == "collections.OrderedDict") return make(Value::Kind::kDict);
     if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") {
-      const auto& a = args->items;
-      std::vector<int64_t> size, stride;
-      for (auto& x : a[2]->items) size.push_back(x->i);
-      for (auto& x : a[3]->items) stride.push_back(x->i);
       auto v = make(Value::Kind::kTensor);
-      v->tensor = a[0]->tensor.as_strided(size, stride, a[1]->i);
+      v->tensor = rebuild_tensor(args);
       return v;
     }
-    if (name == "torch._utils._rebuild_parameter") return args->items.at(0);
-    SATCLIP_FAIL(cat(path_, ": holds a ", name, " object; expected a dict of tensors"),
+    if (name == "torch._utils._rebuild_parameter") {
+      item(args, 0, Value::Kind::kTensor, "parameter");
+      return args->items[0];
+    }
+    SATCLIP_FAIL(cat(path_, ": holds a ", name, " object; expected a dict of tensors (nothing in it was run)"),
                  "save model.state_dict(), not the model object");
   }
 
@@ -268,7 +326,16 @@ std::vector<TorchFileEntry> read_torch_file(const std::string& path) {
                  "save the weights in Python with torch.save(model.state_dict(), path)");
   }
   Unpickler unpickler(*reader, path);
-  const ValuePtr root = unpickler.run();
+  ValuePtr root;
+  try {
+    root = unpickler.run();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {  // e.g. bad_alloc, or a c10::Error from the archive
+    std::string what = e.what();
+    SATCLIP_FAIL(cat(path, ": unreadable state dict (", what.substr(0, what.find('\n')), ")"),
+                 "the file is damaged or not a state dict written by torch.save");
+  }
   SATCLIP_CHECK(root->kind == Value::Kind::kDict, cat(path, ": holds no dict"),
                 "save model.state_dict() (a dict of name -> tensor)");
   std::vector<TorchFileEntry> out;
