@@ -48,5 +48,24 @@ run_ctest() {  # label, log name (verbose, so skipped tests show in the log)
 }
 run_ctest gpu ctest-gpu.log
 run_ctest "mpi|unit" ctest-cpu.log
+
+# The trainer on CUDA: the quickstart recipe for a few hundred steps (fp32 and bf16 autocast), and
+# the same model at batch 256; img/s of the last logged interval (steady state, no validation).
+train_cuda() {  # name, extra --set arguments...
+  local name=$1
+  shift
+  local dir=$build/train-$name
+  rm -rf "$dir"
+  if timeout 300 "$build/core/apps/satclip-ddp" "$root/recipes/quickstart.yaml" --set "output.dir=$dir" \
+       --set run.device=cuda --set train.max_steps=300 --set train.epochs=1000 --set train.log_every=100 \
+       --set train.val_every_epochs=100000 "$@" > "$out/train-$name.log" 2>&1; then
+    say "train $name: $(grep '"event":"train"' "$dir/metrics.jsonl" | tail -n 1 | sed -E 's/.*"step":([0-9]+).*"loss":([0-9.e-]+).*"img_per_s":([0-9.]+).*/step \1, loss \2, \3 img\/s/'); $(grep 'time per step' "$out/train-$name.log" | tail -n 1 | sed 's/.*time per step: /per step: /')"
+  else
+    say "train $name: FAILED"; tail -n 20 "$out/train-$name.log" | tee -a "$summary"; status=1
+  fi
+}
+train_cuda quickstart-fp32 --set train.precision=fp32
+train_cuda quickstart-bf16 --set train.precision=bf16
+train_cuda quickstart-bf16-b256 --set train.precision=bf16 --set data.batch_size=256 --set data.workers=4
 say "== result: $([ $status -eq 0 ] && echo PASS || echo FAIL)"
 exit $status

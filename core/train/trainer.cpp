@@ -165,12 +165,14 @@ StepOutcome train_step(Trainer::State& s, data::Loader& loader, int64_t epoch, i
   }
   if (s.reducer) s.reducer->finish();
   // One collective: the mean loss over ranks and whether any rank saw a non-finite loss or gradient.
-  torch::Tensor sq = torch::zeros({}, torch::kDouble);
+  // The global gradient norm (for clipping, and NaN/Inf detection): per-tensor norms, one sync.
+  std::vector<torch::Tensor> norms;
   for (const auto& g : s.groups) {
     for (const auto& prm : g.params) {
-      if (prm.grad().defined()) sq += prm.grad().detach().to(torch::kDouble).pow(2).sum().to(torch::kCPU);
+      if (prm.grad().defined()) norms.push_back(prm.grad().detach().norm().to(torch::kFloat));
     }
   }
+  const auto sq = norms.empty() ? torch::zeros({}) : torch::stack(norms).to(torch::kCPU, torch::kDouble).pow(2).sum();
   const double loss_mean = loss_sum / double(s.plan.grad_accum);
   const double grad_norm = std::sqrt(sq.item<double>());
   auto flags = torch::tensor({loss_mean, std::isfinite(loss_mean) ? 0.0 : 1.0, std::isfinite(grad_norm) ? 0.0 : 1.0},

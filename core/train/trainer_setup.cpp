@@ -118,6 +118,11 @@ std::string Trainer::describe() {
     out << "  " << part << ": " << count_under(part, false) << " (" << count_under(part, true) << " trainable)\n";
   }
   out << "optimizer groups (AdamW):\n";
+  for (const char* base : {"image", "location", "projection"}) {
+    bool present = false;
+    for (const auto& g : s_->groups) present = present || g.name.rfind(base, 0) == 0;
+    if (!present) out << "  " << base << ": 0 parameters (nothing trainable there)\n";
+  }
   for (const auto& g : s_->groups) {
     out << "  " << g.name << ": " << g.params.size() << " tensors, " << g.numel() << " parameters, lr " << g.lr
         << ", weight decay " << g.weight_decay << "\n";
