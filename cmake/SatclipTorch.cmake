@@ -55,6 +55,11 @@ satclip_feature(CUDA ${_cuda_ok}
   "needs a CUDA build of torch (the default pip wheel) and the CUDA toolkit (nvcc, /usr/local/cuda)")
 
 if(SATCLIP_HAVE_CUDA)
+  # torch's config enables the CUDA language; point it at the toolkit found above, so a machine
+  # whose PATH lacks /usr/local/cuda/bin configures as well.
+  if(NOT CMAKE_CUDA_COMPILER AND CUDAToolkit_NVCC_EXECUTABLE)
+    set(CMAKE_CUDA_COMPILER "${CUDAToolkit_NVCC_EXECUTABLE}" CACHE FILEPATH "CUDA compiler (from the toolkit found)")
+  endif()
   list(APPEND CMAKE_PREFIX_PATH "${SATCLIP_TORCH_PREFIX}")
   find_package(Torch REQUIRED)
   add_library(satclip_torch INTERFACE)

@@ -299,6 +299,7 @@ FitResult Trainer::fit() {
                        s.total_steps, out.loss, lr, img_s, format_duration(now_s),
                        format_duration(now_s / double(step) * double(s.total_steps - step)));
         }
+        progress.finish();  // on a TTY: keep the bar's last state, then the breakdown below it
         spdlog::info("time per step: {}", timer.summary());
         timer.reset(step);
         interval_start = Clock::now();
