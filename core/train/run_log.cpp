@@ -97,7 +97,7 @@ std::string PhaseTimer::summary() const {
   return out.str();
 }
 
-void PhaseTimer::reset(int64_t) {
+void PhaseTimer::reset() {
   seconds_.clear();
   steps_ = 0;
 }

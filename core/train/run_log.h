@@ -62,7 +62,7 @@ class PhaseTimer {
   void start() { last_ = Clock::now(); }
   void mark(const std::string& phase);  // time since the last mark/start goes to `phase`
   std::string summary() const;          // "data 12% (3.1 ms/step), forward ...", in first-seen order
-  void reset(int64_t steps_done);
+  void reset();  // starts a new interval
   int64_t steps() const { return steps_; }
   void count_step() { ++steps_; }
 

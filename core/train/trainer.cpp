@@ -301,7 +301,7 @@ FitResult Trainer::fit() {
         }
         progress.finish();  // on a TTY: keep the bar's last state, then the breakdown below it
         spdlog::info("time per step: {}", timer.summary());
-        timer.reset(step);
+        timer.reset();
         interval_start = Clock::now();
         interval_steps = 0;
       }
