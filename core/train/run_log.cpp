@@ -17,7 +17,7 @@ std::string json_number(double v) {
   return buf;
 }
 
-MetricsLog::MetricsLog(const std::string& path) : file_(std::fopen(path.c_str(), "a")) {
+MetricsLog::MetricsLog(const std::string& path) : file_(std::fopen(path.c_str(), "w")) {
   SATCLIP_CHECK(file_ != nullptr, cat(path, ": cannot open for writing"), "check that output.dir is writable");
 }
 

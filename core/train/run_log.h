@@ -13,10 +13,11 @@
 
 namespace satclip::core {
 
-// Appends JSON lines to a file, flushed after each line so a killed run keeps what it logged.
+// Writes JSON lines to a file, flushed after each line so a killed run keeps what it logged.
 class MetricsLog {
  public:
   MetricsLog() = default;
+  // Starts the file anew (a fresh run replaces an earlier run's metrics in the same folder).
   explicit MetricsLog(const std::string& path);
   ~MetricsLog();
   MetricsLog(const MetricsLog&) = delete;

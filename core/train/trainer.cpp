@@ -218,9 +218,11 @@ ValResult run_validation(Trainer::State& s, int64_t epoch, int64_t step) {
   const auto t0 = Clock::now();
   ValResult v = validate(s.model, s.recipe.loss, s.val_set, *s.comm);
   const auto& m = v.retrieval;
-  spdlog::info("validation after step {}: loss {:.4f}, top-1 {:.2f}% top-5 {:.2f}% (chance {:.2f}%), "
+  const std::string chance = s.val_set.gallery_latlon.defined() ? std::string("external gallery")
+                                                                   : fmt::format("chance {:.2f}%", 100.0 / double(std::max<int64_t>(1, m.n)));
+  spdlog::info("validation after step {}: loss {:.4f}, top-1 {:.2f}% top-5 {:.2f}% ({}), "
                "within 25/200/750/2500 km {:.1f}/{:.1f}/{:.1f}/{:.1f}%, median {:.0f} km, n {} ({:.1f} s)",
-               step, v.loss, 100 * m.top1, 100 * m.top5, m.n ? 100.0 / double(m.n) : 0.0, 100 * m.within[0],
+               step, v.loss, 100 * m.top1, 100 * m.top5, chance, 100 * m.within[0],
                100 * m.within[1], 100 * m.within[2], 100 * m.within[3], m.median_km, m.n,
                std::chrono::duration<double>(Clock::now() - t0).count());
   if (s.metrics) {

@@ -85,8 +85,13 @@ void prepare_run_dir(Trainer::State& s) {
     fs::create_directories(fs::path(dir) / "checkpoints", ec);
     SATCLIP_CHECK(!ec, cat("output.dir = ", dir, ": cannot create it: ", ec.message()),
                   "choose a writable output.dir");
+    const auto metrics = fs::path(dir) / "metrics.jsonl";
+    if (fs::exists(metrics)) {
+      spdlog::warn("output.dir = {} holds an earlier run: starting over (its metrics.jsonl and checkpoints are replaced)",
+                   dir);
+    }
     std::ofstream(fs::path(dir) / "config.yaml") << recipe_to_yaml(s.recipe);
-    s.metrics = std::make_unique<MetricsLog>((fs::path(dir) / "metrics.jsonl").string());
+    s.metrics = std::make_unique<MetricsLog>(metrics.string());
   }
   s.comm->barrier();
 }

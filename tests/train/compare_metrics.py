@@ -3,6 +3,9 @@
     compare_metrics.py same-loss A B REL   train losses of A and B equal at every step (relative <= REL)
     compare_metrics.py identical A B       every train and val figure equal (timings excluded)
     compare_metrics.py top1 A FACTOR       A's last validation top-1 >= FACTOR x chance (1 / n)
+    compare_metrics.py gallery A N         A validated N samples against an external gallery:
+                                           top-k are misses (the gallery lacks the true
+                                           locations), the km accuracies grow with the radius
 """
 import json
 import math
@@ -46,6 +49,16 @@ def main():
         chance = 1.0 / last["n"]
         print(f"top-1 {last['top1']:.4f} vs chance {chance:.4f} over n = {last['n']} ({last['top1'] / chance:.1f}x)")
         assert last["n"] >= 200 and last["top1"] >= factor * chance
+    elif mode == "gallery":
+        val = events(sys.argv[2], "val")
+        assert val, "no validation line"
+        last, n = val[-1], int(sys.argv[3])
+        acc = [last[f"acc_{km}km"] for km in (25, 200, 750, 2500)]
+        print(f"n {last['n']}, top-1 {last['top1']}, top-5 {last['top5']}, within 25/200/750/2500 km {acc}, "
+              f"median {last['median_km']} km")
+        assert last["n"] == n and last["top1"] == 0 and last["top5"] == 0
+        assert acc == sorted(acc) and 0 <= acc[0] and acc[-1] <= 1
+        assert 0 < last["median_km"] < 20100  # at most half the Earth's circumference
     else:
         sys.exit(f"unknown mode {mode}")
 
