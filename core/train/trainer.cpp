@@ -89,6 +89,10 @@ Trainer::Trainer(Recipe recipe, const dist::Runtime& runtime, dist::Communicator
   if (synthetic_pending) {  // a dry run does not write the synthetic sample: sizes from the recipe
     s.val_size = std::llround(double(s.recipe.data.synthetic_count) * s.recipe.data.val_fraction);
     s.train_size = s.recipe.data.synthetic_count - s.val_size;
+    SATCLIP_CHECK(s.train_size >= s.plan.global(),
+                  cat("the synthetic sample's training split has ", s.train_size, " tiles, fewer than one global batch of ",
+                      s.plan.global()),
+                  "raise data.synthetic_count or lower the batch size");
   } else {
     s.data = open_train_data(s.recipe, s.plan, &comm);
     s.train_size = static_cast<int64_t>(s.data.split.train.size());
@@ -114,10 +118,8 @@ Trainer::Trainer(Recipe recipe, const dist::Runtime& runtime, dist::Communicator
     SATCLIP_CHECK(!coords.empty(), cat("train.val_gallery = ", s.recipe.train.val_gallery, ": no locations"),
                   "give a CSV with a lat,lon header and one location per line");
     v.gallery_latlon = torch::empty({int64_t(coords.size()), 2}, torch::kDouble);
-    for (size_t i = 0; i < coords.size(); ++i) {
-      v.gallery_latlon[i][0] = coords[i].lat;
-      v.gallery_latlon[i][1] = coords[i].lon;
-    }
+    double* ll = v.gallery_latlon.data_ptr<double>();
+    for (size_t i = 0; i < coords.size(); ++i) ll[2 * i] = coords[i].lat, ll[2 * i + 1] = coords[i].lon;
   }
 }
 
