@@ -109,7 +109,8 @@ Trainer::Trainer(Recipe recipe, const dist::Runtime& runtime, dist::Communicator
   auto& v = s.val_set;
   v.dataset = s.data.dataset;
   v.indices = s.data.split.val;
-  v.transforms = transform_options(s.recipe.data);
+  s.transforms = transform_options(s.recipe.data);
+  v.transforms = s.transforms;
   v.loader = loader_options(s.recipe.data, s.plan.per_rank, runtime.device.is_cuda());
   v.device = runtime.device;
   v.chunk = s.plan.global();
@@ -142,7 +143,7 @@ StepOutcome train_step(Trainer::State& s, data::Loader& loader, int64_t epoch, i
     data::Batch batch;
     SATCLIP_CHECK(loader.next(batch), cat("the loader ran out of batches at step ", step), "");
     timer.mark("data");
-    const auto p = data::prepare_batch(batch, transform_options(r.data), s.runtime.device,
+    const auto p = data::prepare_batch(batch, s.transforms, s.runtime.device,
                                        mix_seed(r.run.seed, epoch, step, micro, s.runtime.rank), /*training=*/true);
     torch::Tensor objective;
     {
@@ -261,10 +262,6 @@ FitResult Trainer::fit() {
   spdlog::info("{} on {}, communicator {}", dist::describe(s.runtime), s.runtime.device.str(), s.comm->backend());
   for (const auto& line : s.weight_reports) spdlog::info("weights: {}", line);
 
-  data::SamplerOptions so;
-  so.seed = static_cast<uint64_t>(r.run.seed);
-  so.drop_last = r.data.drop_last;
-  const data::DistributedSampler sampler(s.train_size, s.runtime.rank, s.runtime.world_size, so);
   const int64_t per_epoch_samples = s.steps_per_epoch * s.plan.grad_accum * s.plan.per_rank;
   Progress progress(s.runtime.is_main());
   PhaseTimer timer;
@@ -275,7 +272,7 @@ FitResult Trainer::fit() {
   int64_t interval_steps = 0;
   for (int64_t epoch = 0; epoch < r.train.epochs && step < s.total_steps; ++epoch) {
     std::vector<int64_t> indices;
-    for (int64_t pos : sampler.indices(epoch)) {
+    for (int64_t pos : s.sampler->indices(epoch)) {
       if (int64_t(indices.size()) == per_epoch_samples) break;
       indices.push_back(s.data.split.train[pos]);
     }

@@ -63,8 +63,8 @@ void plan_steps(Trainer::State& s) {
   data::SamplerOptions so;
   so.seed = static_cast<uint64_t>(s.recipe.run.seed);
   so.drop_last = s.recipe.data.drop_last;
-  const data::DistributedSampler sampler(s.train_size, s.runtime.rank, s.runtime.world_size, so);
-  const int64_t per_rank = sampler.samples_per_rank();
+  s.sampler = std::make_unique<data::DistributedSampler>(s.train_size, s.runtime.rank, s.runtime.world_size, so);
+  const int64_t per_rank = s.sampler->samples_per_rank();
   const int64_t micro = s.recipe.data.drop_last ? per_rank / s.plan.per_rank
                                                 : (per_rank + s.plan.per_rank - 1) / s.plan.per_rank;
   s.steps_per_epoch = micro / s.plan.grad_accum;

@@ -32,6 +32,8 @@ struct Trainer::State {
   std::unique_ptr<torch::optim::AdamW> optimizer;
   std::unique_ptr<LrSchedule> schedule;
   std::unique_ptr<dist::GradReducer> reducer;
+  std::unique_ptr<data::DistributedSampler> sampler;  // over the training split
+  data::TransformOptions transforms;                  // from the recipe's data section
   int64_t steps_per_epoch = 0, total_steps = 0;
   std::unique_ptr<MetricsLog> metrics;
   ValidationSet val_set;
