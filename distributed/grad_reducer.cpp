@@ -1,5 +1,7 @@
 #include "distributed/grad_reducer.h"
 
+#include <exception>
+
 #include <torch/csrc/autograd/utils/lambda_post_hook.h>
 
 #include "core/base/error.h"
@@ -36,6 +38,9 @@ GradReducer::~GradReducer() {
   for (auto& s : slots_) {
     if (s.accumulator) s.accumulator->del_post_hook(s.hook_key);
   }
+  // While an exception unwinds (e.g. thrown in the middle of backward with buckets in flight), the
+  // other ranks will never complete those reductions: do not wait for them (comm_ abandons them).
+  if (std::uncaught_exceptions() > 0) return;
   for (auto& b : buckets_) {
     try {
       if (b.work) b.work->wait();

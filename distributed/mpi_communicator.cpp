@@ -1,5 +1,7 @@
 #include "distributed/mpi_communicator.h"
 
+#include <exception>
+
 #include <climits>
 #include <numeric>
 
@@ -71,6 +73,13 @@ void MpiCommunicator::init() {
 }
 
 MpiCommunicator::~MpiCommunicator() {
+  if (std::uncaught_exceptions() > 0) {
+    // A failing rank unwinds towards MPI_Abort: the other ranks will never match what is queued or
+    // running, so abandon it (and do not free the communicator: MPI_Comm_free is collective).
+    executor_->abandon();
+    executor_.release();  // NOLINT: leaked on purpose; its thread may still be inside MPI
+    return;
+  }
   executor_.reset();  // drain queued operations first
   int finalized = 0;
   MPI_Finalized(&finalized);

@@ -1,5 +1,7 @@
 #include "distributed/nccl_communicator.h"
 
+#include <exception>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -158,6 +160,12 @@ NcclCommunicator::NcclCommunicator(MPI_Comm bootstrap, int device_index, double 
 
 NcclCommunicator::~NcclCommunicator() {
   watchdog_.reset();
+  if (std::uncaught_exceptions() > 0) {
+    // A failing rank: its kernels may wait on peers that will never join; abort them instead of
+    // synchronising the stream (and skip MPI_Comm_free, which is collective).
+    if (comm_) ncclCommAbort(comm_);
+    return;
+  }
   if (comm_) {
     c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(device_));
     stream_->synchronize();

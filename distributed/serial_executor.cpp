@@ -1,38 +1,63 @@
 #include "distributed/serial_executor.h"
 
+#include <exception>
+
 namespace satclip::dist {
 
-SerialExecutor::SerialExecutor() : thread_([this] { loop(); }) {}
+SerialExecutor::SerialExecutor() : q_(std::make_shared<Queue>()), thread_([q = q_] { loop(q); }) {}
 
 SerialExecutor::~SerialExecutor() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
+  if (std::uncaught_exceptions() > 0) {
+    abandon();
+    return;
   }
-  cv_.notify_one();
-  thread_.join();
+  {
+    std::lock_guard<std::mutex> lock(q_->mutex);
+    q_->stopping = true;
+  }
+  q_->cv.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void SerialExecutor::abandon() {
+  bool busy = false;
+  {
+    std::lock_guard<std::mutex> lock(q_->mutex);
+    q_->stopping = true;
+    q_->tasks.clear();  // their futures now hold std::future_error (broken promise)
+    busy = q_->busy;
+  }
+  q_->cv.notify_one();
+  if (!thread_.joinable()) return;
+  if (busy) {
+    thread_.detach();  // blocked on other ranks; the job is about to be aborted
+  } else {
+    thread_.join();    // idle: it sees `stopping` and an empty queue, and returns at once
+  }
 }
 
 std::future<void> SerialExecutor::submit(std::function<void()> task) {
   std::packaged_task<void()> packaged(std::move(task));
   auto future = packaged.get_future();
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    queue_.push_back(std::move(packaged));
+    std::lock_guard<std::mutex> lock(q_->mutex);
+    q_->tasks.push_back(std::move(packaged));
   }
-  cv_.notify_one();
+  q_->cv.notify_one();
   return future;
 }
 
-void SerialExecutor::loop() {
+void SerialExecutor::loop(std::shared_ptr<Queue> q) {
   for (;;) {
     std::packaged_task<void()> task;
     {
-      std::unique_lock<std::mutex> lock(mutex_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      task = std::move(queue_.front());
-      queue_.pop_front();
+      std::unique_lock<std::mutex> lock(q->mutex);
+      q->busy = false;
+      q->cv.wait(lock, [&] { return q->stopping || !q->tasks.empty(); });
+      if (q->tasks.empty()) return;  // stopping and drained
+      task = std::move(q->tasks.front());
+      q->tasks.pop_front();
+      q->busy = true;
     }
     task();  // exceptions are stored in the task's future
   }

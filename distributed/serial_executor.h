@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -17,20 +18,31 @@ namespace satclip::dist {
 class SerialExecutor {
  public:
   SerialExecutor();
-  ~SerialExecutor();  // finishes the queued tasks, then joins
+  // Normally finishes the queued tasks, then joins. While an exception unwinds (a failing rank on
+  // its way to MPI_Abort) it abandons instead: queued tasks are dropped (their futures report a
+  // broken promise) and a task blocked in a collective that the other ranks will never join is
+  // left running on a detached thread, so that the destructor never waits on other ranks.
+  ~SerialExecutor();
   SerialExecutor(const SerialExecutor&) = delete;
   SerialExecutor& operator=(const SerialExecutor&) = delete;
 
   // Queues `task`; the future carries its exception, if any.
   std::future<void> submit(std::function<void()> task);
 
- private:
-  void loop();
+  // Drops the queued tasks and detaches the thread if a task is running (see the destructor).
+  void abandon();
 
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<std::packaged_task<void()>> queue_;
-  bool stopping_ = false;
+ private:
+  struct Queue {  // shared with the thread, which may outlive the executor once abandoned
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::deque<std::packaged_task<void()>> tasks;
+    bool stopping = false;
+    bool busy = false;
+  };
+  static void loop(std::shared_ptr<Queue> q);
+
+  std::shared_ptr<Queue> q_;
   std::thread thread_;
 };
 

@@ -1,6 +1,7 @@
 // satclip-ddp: data-parallel SatCLIP training.
 //
-//   satclip-ddp [RECIPE.yaml] [--set key.path=value]... [--debug] [--dry-run] [--help] [--version]
+//   satclip-ddp [RECIPE.yaml] [--set key.path=value]... [--resume auto|PATH [--resume-force]]
+//               [--debug] [--dry-run] [--help] [--version]
 //
 // Runs under `mpirun -n N`, `srun --mpi=pmix`, or started directly (world size 1). Without a
 // recipe it trains the embedded quickstart recipe (recipes/quickstart.yaml).
@@ -10,7 +11,9 @@
 #include <spdlog/spdlog.h>
 
 #include "core/apps/cli.h"
+#include "core/base/error.h"
 #include "core/base/logging.h"
+#include "core/base/stop_signal.h"
 #include "core/recipe/config.h"
 #include "core/recipe/embedded.h"
 #include "core/train/trainer.h"
@@ -21,7 +24,7 @@
 namespace {
 
 const char* kUsage =
-    "usage: satclip-ddp [RECIPE.yaml] [--set key.path=value]... [--debug] [--dry-run]\n"
+    "usage: satclip-ddp [RECIPE.yaml] [--set key.path=value]... [--resume auto|PATH] [--debug] [--dry-run]\n"
     "       mpirun -n N satclip-ddp RECIPE.yaml ...\n"
     "\n"
     "Trains a SatCLIP-style model (image encoder + location encoder, contrastive loss) with data\n"
@@ -31,16 +34,26 @@ const char* kUsage =
     "  --set key.path=value  override a recipe key (repeatable; `satclip-recipe keys` lists them)\n"
     "  --dry-run             print the resolved recipe, data and split sizes, batches, parameter\n"
     "                        counts per optimizer group and the rank/device layout, then exit\n"
+    "  --resume auto|PATH    continue from a checkpoint: auto = the newest complete one in\n"
+    "                        output.dir/checkpoints (a fresh start when there is none); PATH = a\n"
+    "                        checkpoints/step-<N> folder or a run directory (its newest checkpoint)\n"
+    "  --resume-force        resume even when the checkpoint's model/data recipe keys differ\n"
     "  --debug               one process on one device, train.max_steps 20 unless set, NaN/Inf\n"
     "                        checks on loss, embeddings and gradients, timings of every step\n"
     "  --version             print the version and exit\n"
     "\n"
-    "Outputs in output.dir: config.yaml, metrics.jsonl, log-rank<N>.txt, checkpoints/last.pt and\n"
-    "best.pt (PyTorch state dicts). Exit status 0 only on success.\n";
+    "Outputs in output.dir: config.yaml, metrics.jsonl, log-rank<N>.txt, checkpoints/step-<N>/\n"
+    "(resumable: model, optimizer, RNG, position; every checkpoint.every_steps and at epoch ends),\n"
+    "checkpoints/latest, checkpoints/last.pt and best.pt (PyTorch state dicts).\n"
+    "\n"
+    "SIGTERM or SIGUSR1 (to any rank), or a first Ctrl-C: all ranks stop after the current step and\n"
+    "write a checkpoint; a second Ctrl-C aborts at once.\n"
+    "Exit status: 0 finished; 75 stopped by a signal after writing a checkpoint (requeue with\n"
+    "--resume auto); 1 or 2 an error (the message names the rank, key or file).\n";
 
 int body(int argc, char** argv) {
   auto overrides = satclip::cli::take_overrides(argc, argv);
-  const satclip::cli::Args args(argc, argv, {}, {"debug", "dry-run", "version"});
+  const satclip::cli::Args args(argc, argv, {"resume"}, {"debug", "dry-run", "version", "resume-force"});
   if (args.help()) {
     std::fputs(kUsage, stdout);
     return 0;
@@ -51,6 +64,7 @@ int body(int argc, char** argv) {
   }
   SATCLIP_CHECK(args.positional().size() <= 1, "more than one recipe given", "usage: satclip-ddp [RECIPE.yaml] [options]");
   satclip::dist::MpiSession mpi(&argc, &argv);
+  satclip::install_stop_handlers();  // a stop signal during set-up stops after the first step
   return satclip::dist::run_or_abort([&] {
     const auto process = satclip::dist::query_mpi_process();
     satclip::init_logging({process.rank, process.world_size, "", "info"});
@@ -67,6 +81,10 @@ int body(int argc, char** argv) {
     satclip::core::TrainOptions options;
     options.debug = args.has("debug");
     options.dry_run = args.has("dry-run");
+    options.resume = args.str("resume");
+    options.resume_force = args.has("resume-force");
+    SATCLIP_CHECK(!options.resume_force || !options.resume.empty(), "--resume-force without --resume",
+                  "add --resume auto or --resume PATH");
     satclip::core::Trainer trainer(recipe, runtime, *comm, options);
     if (options.dry_run) {
       const std::string report = trainer.describe();
@@ -74,6 +92,7 @@ int body(int argc, char** argv) {
       return 0;
     }
     const auto result = trainer.fit();
+    if (result.stop_signal != 0) return satclip::kExitCheckpointed;
     if (runtime.is_main() && result.validated) {
       const auto& m = result.last_val.retrieval;
       std::printf("final: loss %.4f, validation loss %.4f, top-1 %.2f%% (chance %.2f%%), top-5 %.2f%%, median %.0f km\n",

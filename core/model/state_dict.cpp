@@ -45,12 +45,16 @@ StateDict read_state_dict(const std::string& path) {
   return out;
 }
 
-void save_state_dict(const torch::nn::Module& module, const std::string& path) {
+StateDict module_state(const torch::nn::Module& module) {
   StateDict tensors;
   for (const auto& p : module.named_parameters(true)) tensors.emplace_back(p.key(), p.value());
   for (const auto& b : module.named_buffers(true)) tensors.emplace_back(b.key(), b.value());
+  return tensors;
+}
+
+void save_state_dict(const torch::nn::Module& module, const std::string& path) {
   const std::string tmp = path + ".partial";
-  write_torch_file(tmp, tensors);
+  write_torch_file(tmp, module_state(module));
   std::filesystem::rename(tmp, path);
 }
 

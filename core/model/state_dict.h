@@ -15,6 +15,9 @@ using StateDict = std::vector<std::pair<std::string, torch::Tensor>>;
 // Reads a state dict file; errors name the file and what was found instead.
 StateDict read_state_dict(const std::string& path);
 
+// `module`'s parameters, then its buffers, by full dotted name (the tensors themselves, not copies).
+StateDict module_state(const torch::nn::Module& module);
+
 // Writes `module`'s parameters and buffers (full dotted names, CPU, contiguous) as a torch.save
 // compatible file that Python's torch.load / load_state_dict(strict=True) accepts. Atomic
 // (temporary file + rename).

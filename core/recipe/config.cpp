@@ -1,6 +1,7 @@
 #include "core/recipe/config.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <sstream>
@@ -224,6 +225,32 @@ std::string recipe_to_yaml(const Recipe& recipe) {
   YAML::Emitter out;
   out << root;
   return std::string(out.c_str()) + "\n";
+}
+
+std::vector<std::string> recipe_identity(const Recipe& recipe) {
+  static const char* const kFree[] = {"data.batch_size", "data.global_batch_size", "data.workers", "data.prefetch"};
+  Recipe copy = recipe;
+  std::vector<std::string> lines;
+  for (const auto& f : recipe_fields(copy)) {
+    const bool identity = f.path.rfind("model.", 0) == 0 || f.path.rfind("loss.", 0) == 0 ||
+                          f.path.rfind("data.", 0) == 0 || f.path == "run.seed";
+    if (!identity || std::find(std::begin(kFree), std::end(kFree), f.path) != std::end(kFree)) continue;
+    YAML::Emitter e;
+    e << YAML::Flow << f.value();
+    lines.push_back(f.path + ": " + e.c_str());
+  }
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+std::string recipe_identity_hash(const Recipe& recipe) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (const auto& line : recipe_identity(recipe)) {
+    for (const char c : line + "\n") h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
 }
 
 std::string recipe_table(const Recipe& recipe) {

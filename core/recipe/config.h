@@ -37,6 +37,13 @@ std::string recipe_to_yaml(const Recipe& recipe);
 // The resolved recipe as an aligned two-column table for the log.
 std::string recipe_table(const Recipe& recipe);
 
+// The keys that decide the model, the loss and the data a checkpoint was trained on, as sorted
+// "key: value" lines: model.*, loss.*, run.seed and data.* except the batch sizes, workers and
+// prefetch (which a resumed run may change). A resume compares them.
+std::vector<std::string> recipe_identity(const Recipe& recipe);
+// A 16-hex-digit hash of recipe_identity().
+std::string recipe_identity_hash(const Recipe& recipe);
+
 // Every key as a markdown table: key, type, allowed values, default (from the Recipe structs).
 std::string recipe_keys_markdown();
 

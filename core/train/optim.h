@@ -46,6 +46,16 @@ class LrSchedule {
   bool on_validation(double loss);
   double plateau_factor() const { return plateau_scale_; }
 
+  // What a checkpoint keeps (the plateau's memory); total_steps comes from the recipe.
+  struct State {
+    double best = 0;
+    bool has_best = false;
+    int64_t bad = 0;
+    double plateau_scale = 1.0;
+  };
+  State state() const { return {best_, has_best_, bad_, plateau_scale_}; }
+  void restore(const State& s) { best_ = s.best, has_best_ = s.has_best, bad_ = s.bad, plateau_scale_ = s.plateau_scale; }
+
  private:
   OptimConfig optim_;
   int64_t total_;

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <sstream>
 
 #include "core/base/error.h"
@@ -13,11 +15,41 @@ std::string json_number(double v) {
   if (!std::isfinite(v)) return "null";
   if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<int64_t>(v));
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
+  // The shortest of 15 or 17 significant digits that reads back as the same double, so that
+  // losses can be compared exactly between runs.
+  std::snprintf(buf, sizeof buf, "%.15g", v);
+  if (std::strtod(buf, nullptr) != v) std::snprintf(buf, sizeof buf, "%.17g", v);
   return buf;
 }
 
-MetricsLog::MetricsLog(const std::string& path) : file_(std::fopen(path.c_str(), "w")) {
+int64_t trim_metrics(const std::string& path, int64_t max_step) {
+  std::ifstream in(path);
+  if (!in) return 0;
+  std::vector<std::string> keep;
+  std::string line;
+  int64_t dropped = 0;
+  while (std::getline(in, line)) {
+    const auto at = line.find("\"step\":");
+    const long long step = at == std::string::npos ? 0 : std::strtoll(line.c_str() + at + 7, nullptr, 10);
+    if (step <= max_step) {
+      keep.push_back(line);
+    } else {
+      ++dropped;
+    }
+  }
+  in.close();
+  if (dropped == 0) return 0;
+  const std::string tmp = path + ".partial";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const auto& l : keep) out << l << "\n";
+    SATCLIP_CHECK(out.good(), cat(tmp, ": write failed"), "check free space in output.dir");
+  }
+  SATCLIP_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, cat("cannot replace ", path), "");
+  return dropped;
+}
+
+MetricsLog::MetricsLog(const std::string& path, bool append) : file_(std::fopen(path.c_str(), append ? "a" : "w")) {
   SATCLIP_CHECK(file_ != nullptr, cat(path, ": cannot open for writing"), "check that output.dir is writable");
 }
 

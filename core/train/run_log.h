@@ -17,8 +17,9 @@ namespace satclip::core {
 class MetricsLog {
  public:
   MetricsLog() = default;
-  // Starts the file anew (a fresh run replaces an earlier run's metrics in the same folder).
-  explicit MetricsLog(const std::string& path);
+  // Starts the file anew (a fresh run replaces an earlier run's metrics in the same folder), or
+  // appends to it (a resumed run).
+  explicit MetricsLog(const std::string& path, bool append = false);
   ~MetricsLog();
   MetricsLog(const MetricsLog&) = delete;
   MetricsLog& operator=(const MetricsLog&) = delete;
@@ -29,6 +30,10 @@ class MetricsLog {
  private:
   std::FILE* file_ = nullptr;
 };
+
+// Keeps only the lines of the metrics file `path` whose "step" is at most `max_step` (a resumed run
+// trains the later steps again); returns how many lines were dropped. A missing file is empty.
+int64_t trim_metrics(const std::string& path, int64_t max_step);
 
 // A number as JSON (integers without a fraction, non-finite as null).
 std::string json_number(double v);

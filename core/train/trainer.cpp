@@ -5,15 +5,18 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
 
 #include "core/base/error.h"
+#include "core/base/stop_signal.h"
 #include "core/base/logging.h"
 #include "core/model/state_dict.h"
 #include "core/recipe/config.h"
 #include "core/train/coords_csv.h"
+#include "core/train/checkpoint_dir.h"
 #include "core/train/losses.h"
 #include "core/train/trainer_state.h"
 
@@ -103,6 +106,13 @@ Trainer::Trainer(Recipe recipe, const dist::Runtime& runtime, dist::Communicator
   if (options.dry_run) return;
   prepare_run_dir(s);
   init_logging({runtime.rank, runtime.world_size, s.recipe.output.dir, s.recipe.run.log_level});
+  resume_run(s);
+  open_metrics(s);
+  if (const char* dir = std::getenv("SATCLIP_SAMPLE_LOG"); dir && *dir) {  // tests: every sample consumed
+    const auto path = cat(dir, "/samples-rank", runtime.rank, ".txt");
+    s.sample_log.reset(std::fopen(path.c_str(), "a"));
+    SATCLIP_CHECK(s.sample_log != nullptr, cat("SATCLIP_SAMPLE_LOG: cannot open ", path), "");
+  }
   if (s.recipe.train.precision == "bf16" && !runtime.device.is_cuda()) {
     spdlog::warn("train.precision=bf16 autocasts on CUDA only; this run on {} uses fp32", runtime.device.str());
   }
@@ -131,6 +141,7 @@ namespace {
 struct StepOutcome {
   double loss = 0;
   bool skipped = false;
+  bool stop = false;  // some rank received a stop signal
 };
 
 StepOutcome train_step(Trainer::State& s, data::Loader& loader, int64_t epoch, int64_t step, PhaseTimer& timer) {
@@ -143,6 +154,13 @@ StepOutcome train_step(Trainer::State& s, data::Loader& loader, int64_t epoch, i
     data::Batch batch;
     SATCLIP_CHECK(loader.next(batch), cat("the loader ran out of batches at step ", step), "");
     timer.mark("data");
+    if (s.sample_log) {
+      std::string line = cat(epoch, " ", step, " ", micro);
+      const auto idx = batch.index.to(torch::kCPU);
+      for (int64_t i = 0; i < idx.numel(); ++i) line += cat(" ", idx[i].item<int64_t>());
+      std::fprintf(s.sample_log.get(), "%s\n", line.c_str());
+      std::fflush(s.sample_log.get());
+    }
     const auto p = data::prepare_batch(batch, s.transforms, s.runtime.device,
                                        mix_seed(r.run.seed, epoch, step, micro, s.runtime.rank), /*training=*/true);
     torch::Tensor objective;
@@ -178,12 +196,15 @@ StepOutcome train_step(Trainer::State& s, data::Loader& loader, int64_t epoch, i
   const auto sq = norms.empty() ? torch::zeros({}) : torch::stack(norms).to(torch::kCPU, torch::kDouble).pow(2).sum();
   const double loss_mean = loss_sum / double(s.plan.grad_accum);
   const double grad_norm = std::sqrt(sq.item<double>());
-  auto flags = torch::tensor({loss_mean, std::isfinite(loss_mean) ? 0.0 : 1.0, std::isfinite(grad_norm) ? 0.0 : 1.0},
+  // ... and whether a rank received a stop signal, so that all ranks stop after the same step.
+  auto flags = torch::tensor({loss_mean, std::isfinite(loss_mean) ? 0.0 : 1.0, std::isfinite(grad_norm) ? 0.0 : 1.0,
+                              stop_signal() != 0 ? 1.0 : 0.0},
                              torch::kDouble);
   s.comm->all_reduce(flags, dist::ReduceOp::kSum);
   timer.mark("backward+reduce");
   StepOutcome out;
   out.loss = flags[0].item<double>() / s.comm->size();
+  out.stop = flags[3].item<double>() > 0;
   if (flags[1].item<double>() > 0 || flags[2].item<double>() > 0) {
     const std::string tensor = flags[1].item<double>() > 0 ? "the loss" : "the gradient of " + first_nonfinite_grad(s.model);
     SATCLIP_CHECK(r.train.nonfinite == "skip" && !s.options.debug, cat("step ", step, ": non-finite values in ", tensor),
@@ -216,8 +237,8 @@ StepOutcome train_step(Trainer::State& s, data::Loader& loader, int64_t epoch, i
 
 namespace {
 
-// Validation + its metrics line, the plateau schedule, and best.pt (rank 0).
-ValResult run_validation(Trainer::State& s, int64_t epoch, int64_t step) {
+// Validation + its metrics line, the plateau schedule, and best.pt (rank 0). Sets `new_best`.
+ValResult run_validation(Trainer::State& s, int64_t epoch, int64_t step, bool& new_best) {
   const auto t0 = Clock::now();
   ValResult v = validate(s.model, s.recipe.loss, s.val_set, *s.comm);
   const auto& m = v.retrieval;
@@ -237,7 +258,8 @@ ValResult run_validation(Trainer::State& s, int64_t epoch, int64_t step) {
   if (s.schedule->on_validation(v.loss)) {
     spdlog::info("validation loss did not improve: learning rates x {} (plateau)", s.recipe.optim.plateau_factor);
   }
-  if (!s.has_best || v.loss < s.best_val) {
+  new_best = !s.has_best || v.loss < s.best_val;
+  if (new_best) {
     s.best_val = v.loss;
     s.has_best = true;
     if (s.runtime.is_main()) save_state_dict(*s.model, s.recipe.output.dir + "/checkpoints/best.pt");
@@ -245,8 +267,14 @@ ValResult run_validation(Trainer::State& s, int64_t epoch, int64_t step) {
   return v;
 }
 
-void save_last(Trainer::State& s) {
-  if (s.runtime.is_main()) save_state_dict(*s.model, s.recipe.output.dir + "/checkpoints/last.pt");
+std::vector<std::pair<std::string, double>> checkpoint_metrics(const FitResult& r, double lr) {
+  std::vector<std::pair<std::string, double>> m = {{"loss", r.last_loss}, {"lr", lr}};
+  if (r.validated) {
+    const auto& v = r.last_val;
+    m.insert(m.end(), {{"val_loss", v.loss}, {"top1", v.retrieval.top1}, {"top5", v.retrieval.top5},
+                       {"median_km", v.retrieval.median_km}, {"val_n", double(v.retrieval.n)}});
+  }
+  return m;
 }
 
 }  // namespace
@@ -255,6 +283,7 @@ FitResult Trainer::fit() {
   auto& s = *s_;
   const auto& r = s.recipe;
   SATCLIP_CHECK(!s.options.dry_run, "fit() after a dry-run set-up", "");
+  install_stop_handlers();
   spdlog::info("recipe {}\n{}", r.source.empty() ? "(built in)" : r.source, recipe_table(r));
   spdlog::info("data {}: {} train, {} validation tiles", s.data.shards, s.train_size, s.val_size);
   spdlog::info("global batch {} = {} per rank x {} ranks x {} accumulation; {} steps per epoch, {} steps",
@@ -262,23 +291,26 @@ FitResult Trainer::fit() {
   spdlog::info("{} on {}, communicator {}", dist::describe(s.runtime), s.runtime.device.str(), s.comm->backend());
   for (const auto& line : s.weight_reports) spdlog::info("weights: {}", line);
 
-  const int64_t per_epoch_samples = s.steps_per_epoch * s.plan.grad_accum * s.plan.per_rank;
   Progress progress(s.runtime.is_main());
   PhaseTimer timer;
   FitResult result;
-  int64_t step = 0, last_val_step = -1;
+  int64_t step = s.start.step;
+  result.steps = step;
   const auto start = Clock::now();
   auto interval_start = start;
   int64_t interval_steps = 0;
-  for (int64_t epoch = 0; epoch < r.train.epochs && step < s.total_steps; ++epoch) {
+  for (int64_t epoch = s.start.epoch; epoch < r.train.epochs && step < s.total_steps; ++epoch) {
+    const int64_t cursor0 = epoch == s.start.epoch ? s.start.cursor : 0;
+    const int64_t epoch_steps = steps_from(s, cursor0);
+    const int64_t samples = epoch_steps * s.plan.grad_accum * s.plan.per_rank;
     std::vector<int64_t> indices;
-    for (int64_t pos : s.sampler->indices(epoch)) {
-      if (int64_t(indices.size()) == per_epoch_samples) break;
+    for (int64_t pos : s.sampler->indices(epoch, cursor0)) {
+      if (int64_t(indices.size()) == samples) break;
       indices.push_back(s.data.split.train[pos]);
     }
     data::Loader loader(s.data.dataset, indices, loader_options(r.data, s.plan.per_rank, s.runtime.device.is_cuda()));
     timer.start();
-    for (int64_t k = 0; k < s.steps_per_epoch && step < s.total_steps; ++k) {
+    for (int64_t k = 0; k < epoch_steps && step < s.total_steps; ++k) {
       ++step;
       const auto out = train_step(s, loader, epoch, step, timer);
       timer.count_step();
@@ -296,9 +328,10 @@ FitResult Trainer::fit() {
                                      {"lr", lr}, {"img_per_s", img_s}, {"time_s", now_s}});
         }
         if (!progress.interactive() || s.options.debug) {
+          const double done = double(step - s.start.step);
           spdlog::info("epoch {} step {}/{}: loss {:.5f}, lr {:.3e}, {:.1f} img/s, {} elapsed, ETA {}", epoch + 1, step,
                        s.total_steps, out.loss, lr, img_s, format_duration(now_s),
-                       format_duration(now_s / double(step) * double(s.total_steps - step)));
+                       format_duration(now_s / done * double(s.total_steps - step)));
         }
         progress.finish();  // on a TTY: keep the bar's last state, then the breakdown below it
         spdlog::info("time per step: {}", timer.summary());
@@ -306,27 +339,57 @@ FitResult Trainer::fit() {
         interval_start = Clock::now();
         interval_steps = 0;
       }
-      if (r.train.val_every_steps > 0 && step % r.train.val_every_steps == 0 && s.val_size > 0) {
+      // Validation: every val_every_steps, at the end of every val_every_epochs-th epoch, and
+      // after the last step.
+      const bool epoch_end = k + 1 == epoch_steps, last = step == s.total_steps;
+      const bool validate_now = s.val_size > 0 &&
+                                ((r.train.val_every_steps > 0 && step % r.train.val_every_steps == 0) ||
+                                 (epoch_end && (epoch + 1) % r.train.val_every_epochs == 0) || last);
+      bool new_best = false;
+      if (validate_now) {
         progress.finish();
-        result.last_val = run_validation(s, epoch, step);
+        result.last_val = run_validation(s, epoch, step, new_best);
         result.validated = true;
-        last_val_step = step;
+      }
+      // Checkpoint: every checkpoint.every_steps, at epoch ends, after the last step, at a new
+      // best validation loss, and when a rank received a stop signal. At an epoch end the
+      // position is the next epoch's start.
+      const bool due = (r.checkpoint.every_steps > 0 && step % r.checkpoint.every_steps == 0) || epoch_end || last ||
+                       new_best || out.stop;
+      if (due) {
+        progress.finish();
+        save_checkpoint(s, step, epoch_end ? epoch + 1 : epoch,
+                        epoch_end ? 0 : cursor0 + (k + 1) * s.plan.per_step(), new_best, checkpoint_metrics(result, lr));
+        result.checkpoint = s.recipe.output.dir + "/checkpoints/" + checkpoint_name(step);
+      }
+      if (out.stop) {
+        result.stop_signal = stop_signal() != 0 ? stop_signal() : -1;
+        if (stop_signal() != 0) {
+          spdlog::warn("{} received: stopping after step {}", signal_name(stop_signal()), step);
+        } else {
+          spdlog::warn("another rank received a stop signal: stopping after step {}", step);
+        }
+        break;
       }
       timer.start();
     }
     progress.finish();
-    if ((epoch + 1) % r.train.val_every_epochs == 0 && s.val_size > 0 && last_val_step != step) {
-      result.last_val = run_validation(s, epoch, step);
-      result.validated = true;
-      last_val_step = step;
-    }
-    save_last(s);
+    if (result.stop_signal != 0) break;
   }
-  if (s.val_size > 0 && last_val_step != step) {
-    result.last_val = run_validation(s, r.train.epochs - 1, step);
-    result.validated = true;
+  if (s.runtime.is_main()) {
+    save_state_dict(*s.model, s.recipe.output.dir + "/checkpoints/last.pt");
+    const std::string failed = s.writer ? s.writer->wait() : "";
+    SATCLIP_CHECK(failed.empty() || result.stop_signal == 0,
+                  cat("stopping on a signal, but the checkpoint failed: ", failed),
+                  "free space or fix output.dir; the previous checkpoint is still usable with --resume auto");
   }
-  save_last(s);
+  if (result.stop_signal != 0) {
+    s.comm->barrier();  // every rank exits with the same status once the checkpoint is on disk
+    spdlog::warn("checkpoint {} written; exit status {} (resume with --resume auto)", result.checkpoint,
+                 kExitCheckpointed);
+    flush_logs();
+    return result;
+  }
   spdlog::info("done: {} steps in {}; run directory {}", step,
                format_duration(std::chrono::duration<double>(Clock::now() - start).count()), r.output.dir);
   flush_logs();

@@ -25,6 +25,11 @@ struct TrainOptions {
   bool debug = false;
   // Set up everything but the data loading and training; describe() then says what would run.
   bool dry_run = false;
+  // "auto": the newest complete checkpoint in output.dir (a fresh start when there is none); a
+  // path: that checkpoint, or the newest one under that run directory. "" starts fresh.
+  std::string resume;
+  // Resume even when the checkpoint's model/data recipe keys differ from this recipe's.
+  bool resume_force = false;
 };
 constexpr int64_t kDebugSteps = 20;
 
@@ -33,6 +38,8 @@ struct FitResult {
   double last_loss = 0;
   bool validated = false;
   ValResult last_val;
+  int stop_signal = 0;     // a stop signal ended the run early, after writing `checkpoint`
+  std::string checkpoint;  // the last checkpoint written
 };
 
 class Trainer {
@@ -47,7 +54,9 @@ class Trainer {
   // The --dry-run report: resolved recipe, dataset and split sizes, batches, parameter counts per
   // optimizer group, and the rank/device layout. Collective (gathers the layout).
   std::string describe();
-  // Trains to the end (train.epochs, or train.max_steps). Collective.
+  // Trains to the end (train.epochs, or train.max_steps), writing checkpoints; on SIGTERM, SIGUSR1
+  // or SIGINT on any rank, stops at the next step boundary after a checkpoint (stop_signal set).
+  // Collective.
   FitResult fit();
 
   struct State;  // defined in trainer_state.h (internal to core/train)

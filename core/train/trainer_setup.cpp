@@ -1,4 +1,6 @@
 // Trainer set-up: weights check, model, optimizer, run directory, step plan, and describe().
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -59,17 +61,21 @@ void build_model(Trainer::State& s) {
   }
 }
 
+int64_t steps_from(const Trainer::State& s, int64_t cursor) {
+  const int64_t per_rank = s.sampler->samples_per_rank(cursor);
+  const int64_t micro = s.recipe.data.drop_last ? per_rank / s.plan.per_rank
+                                                : (per_rank + s.plan.per_rank - 1) / s.plan.per_rank;
+  return micro / s.plan.grad_accum;
+}
+
 void plan_steps(Trainer::State& s) {
   data::SamplerOptions so;
   so.seed = static_cast<uint64_t>(s.recipe.run.seed);
   so.drop_last = s.recipe.data.drop_last;
   s.sampler = std::make_unique<data::DistributedSampler>(s.train_size, s.runtime.rank, s.runtime.world_size, so);
-  const int64_t per_rank = s.sampler->samples_per_rank();
-  const int64_t micro = s.recipe.data.drop_last ? per_rank / s.plan.per_rank
-                                                : (per_rank + s.plan.per_rank - 1) / s.plan.per_rank;
-  s.steps_per_epoch = micro / s.plan.grad_accum;
+  s.steps_per_epoch = steps_from(s, 0);
   SATCLIP_CHECK(s.steps_per_epoch >= 1,
-                cat("one epoch of ", s.train_size, " training tiles gives ", micro, " batch(es) per rank, fewer than "
+                cat("one epoch of ", s.train_size, " training tiles gives fewer batches per rank than "
                     "train.grad_accum = ", s.plan.grad_accum),
                 "lower train.grad_accum or the batch size, or use more data");
   s.total_steps = s.steps_per_epoch * s.recipe.train.epochs;
@@ -83,17 +89,35 @@ void prepare_run_dir(Trainer::State& s) {
   if (s.runtime.is_main()) {
     std::error_code ec;
     fs::create_directories(fs::path(dir) / "checkpoints", ec);
-    SATCLIP_CHECK(!ec, cat("output.dir = ", dir, ": cannot create it: ", ec.message()),
-                  "choose a writable output.dir");
-    const auto metrics = fs::path(dir) / "metrics.jsonl";
-    if (fs::exists(metrics)) {
-      spdlog::warn("output.dir = {} holds an earlier run: starting over (its metrics.jsonl and checkpoints are replaced)",
-                   dir);
+    SATCLIP_CHECK(!ec, cat("output.dir = ", dir, ": cannot create it or its checkpoints/ folder: ", ec.message()),
+                  "choose a writable output.dir (--set output.dir=...)");
+    // Unwritable (read-only mount, permissions, full disk) is an error now, not at the first checkpoint.
+    for (const auto& folder : {fs::path(dir), fs::path(dir) / "checkpoints"}) {
+      const auto probe = folder / cat(".write-test-", ::getpid());
+      const bool ok = static_cast<bool>(std::ofstream(probe) << "ok\n");
+      fs::remove(probe, ec);
+      SATCLIP_CHECK(ok, cat("output.dir = ", dir, ": cannot write into ", folder.string()),
+                    "choose a writable output.dir (--set output.dir=...), or fix its permissions or free space");
     }
     std::ofstream(fs::path(dir) / "config.yaml") << recipe_to_yaml(s.recipe);
-    s.metrics = std::make_unique<MetricsLog>(metrics.string());
   }
   s.comm->barrier();
+}
+
+void open_metrics(Trainer::State& s) {
+  if (!s.runtime.is_main()) return;
+  const auto path = std::filesystem::path(s.recipe.output.dir) / "metrics.jsonl";
+  if (s.start.step > 0) {
+    const int64_t dropped = trim_metrics(path.string(), s.start.step);
+    if (dropped > 0) spdlog::info("metrics.jsonl: {} line(s) after step {} dropped (they are trained again)", dropped, s.start.step);
+    s.metrics = std::make_unique<MetricsLog>(path.string(), /*append=*/true);
+    return;
+  }
+  if (std::filesystem::exists(path)) {
+    spdlog::warn("output.dir = {} holds an earlier run: starting over (its metrics.jsonl is replaced; "
+                 "--resume auto continues it instead)", s.recipe.output.dir);
+  }
+  s.metrics = std::make_unique<MetricsLog>(path.string());
 }
 
 std::string Trainer::describe() {

@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <cstdio>
+
 #include "core/model/satclip.h"
+#include "core/train/checkpoint.h"
 #include "core/train/data_setup.h"
 #include "core/train/optim.h"
 #include "core/train/run_log.h"
@@ -16,6 +19,16 @@
 #include "datasets/sampler.h"
 
 namespace satclip::core {
+
+// Where training starts: step 0, or a checkpoint's position.
+struct StartPoint {
+  int64_t step = 0, epoch = 0, cursor = 0;  // cursor: global sample position inside `epoch`
+  std::string from;                         // the checkpoint directory, "" for a fresh run
+};
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
 
 struct Trainer::State {
   Recipe recipe;
@@ -39,6 +52,9 @@ struct Trainer::State {
   ValidationSet val_set;
   double best_val = 0;
   bool has_best = false;
+  StartPoint start;
+  std::unique_ptr<CheckpointWriter> writer;           // rank 0
+  std::unique_ptr<std::FILE, FileCloser> sample_log;  // SATCLIP_SAMPLE_LOG: every consumed index
 };
 
 // Set-up steps (trainer_setup.cpp).
@@ -46,5 +62,18 @@ void check_weight_files(const ModelConfig& model);
 void build_model(Trainer::State& s);
 void prepare_run_dir(Trainer::State& s);
 void plan_steps(Trainer::State& s);
+// Optimizer steps in an epoch entered at global sample position `cursor`.
+int64_t steps_from(const Trainer::State& s, int64_t cursor);
+// metrics.jsonl: a fresh file, or (resuming) the earlier lines up to the start step, appended to.
+void open_metrics(Trainer::State& s);
+
+// Checkpoints (trainer_checkpoint.cpp).
+// --resume: finds the checkpoint (rank 0 decides, every rank reads it), checks the recipe, and
+// restores model, optimizer, schedule, RNG states and the start position. Collective.
+void resume_run(Trainer::State& s);
+// Snapshots the state at the end of step `step` (position: epoch + cursor to continue from) and
+// hands it to the background writer (rank 0). Collective (gathers RNG states).
+void save_checkpoint(Trainer::State& s, int64_t step, int64_t epoch, int64_t cursor, bool is_best,
+                     const std::vector<std::pair<std::string, double>>& metrics);
 
 }  // namespace satclip::core

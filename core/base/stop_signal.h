@@ -1,0 +1,23 @@
+// Graceful stop on a signal: SIGTERM, SIGUSR1 and the first SIGINT ask the program to stop at the
+// next safe point (for the trainer: the next step boundary, after writing a checkpoint); a second
+// SIGINT ends the process at once (exit status 130).
+//
+// The handlers only set an atomic flag (async-signal-safe); the program polls stop_signal().
+#pragma once
+
+namespace satclip {
+
+// Installs the handlers (idempotent).
+void install_stop_handlers();
+
+// The first stop signal received (SIGTERM, SIGUSR1 or SIGINT), or 0 when none arrived.
+int stop_signal();
+
+// "SIGTERM", "SIGUSR1", "SIGINT" or "signal N".
+const char* signal_name(int sig);
+
+// The exit status of a run that stopped on a signal after writing a checkpoint ("checkpointed,
+// requeue me"; EX_TEMPFAIL in sysexits.h).
+constexpr int kExitCheckpointed = 75;
+
+}  // namespace satclip

@@ -1,0 +1,223 @@
+// Trainer checkpoints: the snapshot written at step boundaries and --resume.
+#include <ATen/Context.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "core/base/error.h"
+#include "core/recipe/config.h"
+#include "core/train/checkpoint_dir.h"
+#include "core/train/trainer_state.h"
+
+namespace satclip::core {
+namespace {
+
+std::string checkpoints_root(const Trainer::State& s) { return s.recipe.output.dir + "/checkpoints"; }
+
+torch::Tensor host_copy(const torch::Tensor& t) { return t.detach().to(torch::kCPU, false, /*copy=*/true); }
+
+// Every rank's generator state for `device`, gathered: [world, bytes] uint8 on the CPU.
+torch::Tensor gather_rng(Trainer::State& s, const torch::Device& device) {
+  const auto state = at::globalContext().defaultGenerator(device).get_state();
+  return s.comm->all_gather(state.view({1, -1}).to(s.runtime.device)).to(torch::kCPU);
+}
+
+// Rank 0's string on every rank.
+std::string broadcast_string(Trainer::State& s, const std::string& text) {
+  auto n = torch::tensor({int64_t(text.size())}, torch::kLong).to(s.runtime.device);
+  s.comm->broadcast(n, 0);
+  const int64_t size = n.item<int64_t>();
+  auto bytes = torch::zeros({std::max<int64_t>(size, 1)}, torch::kByte);
+  if (s.runtime.is_main()) std::copy(text.begin(), text.end(), bytes.data_ptr<uint8_t>());
+  bytes = bytes.to(s.runtime.device);
+  s.comm->broadcast(bytes, 0);
+  bytes = bytes.to(torch::kCPU);
+  return std::string(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), size_t(size));
+}
+
+const torch::Tensor* find(const StateDict& d, const std::string& name) {
+  for (const auto& [k, t] : d) {
+    if (k == name) return &t;
+  }
+  return nullptr;
+}
+
+// The recipe-key differences between a checkpoint and this run ("key: then -> now"), or none.
+std::vector<std::string> identity_changes(const Recipe& now, const std::string& then_yaml, const std::string& origin) {
+  const auto then = recipe_identity(load_recipe_text(then_yaml, origin));
+  const auto cur = recipe_identity(now);
+  std::vector<std::string> changes;
+  for (const auto& line : cur) {
+    const auto key = line.substr(0, line.find(": "));
+    auto it = std::find_if(then.begin(), then.end(), [&](const std::string& l) { return l.rfind(key + ": ", 0) == 0; });
+    const std::string before = it == then.end() ? "(absent)" : it->substr(key.size() + 2);
+    if (it == then.end() || *it != line) changes.push_back(cat(key, ": ", before, " -> ", line.substr(key.size() + 2)));
+  }
+  return changes;
+}
+
+void restore_optimizer(Trainer::State& s, const StateDict& saved, const std::string& origin) {
+  auto& state = s.optimizer->state();
+  std::vector<std::string> missing;
+  int64_t restored = 0;
+  for (const auto& g : s.groups) {
+    for (size_t i = 0; i < g.params.size(); ++i) {
+      const auto& name = g.names[i];
+      const auto& p = g.params[i];
+      const auto* avg = find(saved, name + ".exp_avg");
+      const auto* sq = find(saved, name + ".exp_avg_sq");
+      const auto* step = find(saved, name + ".step");
+      if (!avg || !sq || !step) {
+        missing.push_back(name);
+        continue;
+      }
+      SATCLIP_CHECK(avg->sizes() == p.sizes() && sq->sizes() == p.sizes() && step->numel() == 1 &&
+                        step->scalar_type() == torch::kLong,
+                    cat(origin, ": the optimizer state of ", name, " has shape ", avg->sizes(), ", the parameter ",
+                        p.sizes()),
+                    "resume with the recipe that wrote the checkpoint");
+      auto st = std::make_unique<torch::optim::AdamWParamState>();
+      st->step(step->item<int64_t>());
+      st->exp_avg(avg->to(p.device(), p.scalar_type()).clone());
+      st->exp_avg_sq(sq->to(p.device(), p.scalar_type()).clone());
+      state[p.unsafeGetTensorImpl()] = std::move(st);
+      ++restored;
+    }
+  }
+  if (!missing.empty() && restored > 0) {
+    SATCLIP_CHECK(s.options.resume_force,
+                  cat(origin, ": no optimizer state for ", missing.size(), " trainable parameter(s), e.g. ",
+                      missing.front()),
+                  "the checkpoint trained other parameters; resume with its recipe, or pass --resume-force to start "
+                  "their optimizer state fresh");
+    spdlog::warn("--resume-force: optimizer state starts fresh for {} parameter(s)", missing.size());
+  }
+}
+
+void restore_rng(Trainer::State& s, const Checkpoint& c) {
+  const int64_t from = s.runtime.rank % c.meta.world_size;
+  const auto set = [&](const char* kind, const torch::Device& device) {
+    const auto* t = find(c.rng, cat(kind, ".rank", from));
+    if (!t) return;
+    auto gen = at::globalContext().defaultGenerator(device);
+    const auto expected = gen.get_state();
+    SATCLIP_CHECK(t->numel() == expected.numel() && t->scalar_type() == torch::kByte,
+                  cat(c.meta.step, ": the ", kind, " generator state of rank ", from, " has ", t->numel(),
+                      " bytes, this build's has ", expected.numel()),
+                  "resume with the satclip-ddp build that wrote the checkpoint, or on the same kind of device");
+    gen.set_state(t->contiguous());
+  };
+  set("cpu", torch::Device(torch::kCPU));
+  if (s.runtime.device.is_cuda()) set("cuda", s.runtime.device);
+}
+
+}  // namespace
+
+void save_checkpoint(Trainer::State& s, int64_t step, int64_t epoch, int64_t cursor, bool is_best,
+                     const std::vector<std::pair<std::string, double>>& metrics) {
+  const auto cpu_rng = gather_rng(s, torch::Device(torch::kCPU));
+  const auto cuda_rng = s.runtime.device.is_cuda() ? gather_rng(s, s.runtime.device) : torch::Tensor();
+  if (!s.runtime.is_main()) return;
+  Checkpoint c;
+  auto& m = c.meta;
+  m.step = step;
+  m.epoch = epoch;
+  m.cursor = cursor;
+  m.world_size = s.comm->size();
+  m.global_batch = s.plan.per_step();
+  m.total_steps = s.total_steps;
+  m.recipe_hash = recipe_identity_hash(s.recipe);
+  m.has_best_val = s.has_best;
+  m.best_val = s.best_val;
+  m.is_best = is_best;
+  m.schedule = s.schedule->state();
+  m.metrics = metrics;
+  c.recipe_yaml = recipe_to_yaml(s.recipe);
+  for (const auto& [name, t] : module_state(*s.model)) c.model.emplace_back(name, host_copy(t));
+  for (const auto& g : s.groups) {
+    for (size_t i = 0; i < g.params.size(); ++i) {
+      const auto it = s.optimizer->state().find(g.params[i].unsafeGetTensorImpl());
+      if (it == s.optimizer->state().end()) continue;
+      const auto& st = static_cast<const torch::optim::AdamWParamState&>(*it->second);
+      c.optimizer.emplace_back(g.names[i] + ".exp_avg", host_copy(st.exp_avg()));
+      c.optimizer.emplace_back(g.names[i] + ".exp_avg_sq", host_copy(st.exp_avg_sq()));
+      c.optimizer.emplace_back(g.names[i] + ".step", torch::tensor(st.step(), torch::kLong));
+    }
+  }
+  for (int64_t k = 0; k < cpu_rng.size(0); ++k) {
+    c.rng.emplace_back(cat("cpu.rank", k), cpu_rng[k].clone());
+    if (cuda_rng.defined()) c.rng.emplace_back(cat("cuda.rank", k), cuda_rng[k].clone());
+  }
+  if (!s.writer) s.writer = std::make_unique<CheckpointWriter>(checkpoints_root(s), s.recipe.checkpoint.keep);
+  s.writer->submit(std::move(c));
+}
+
+void resume_run(Trainer::State& s) {
+  const std::string& arg = s.options.resume;
+  if (arg.empty()) return;
+  // Rank 0 chooses (and verifies); "!" + message on failure, so that every rank fails alike.
+  std::string choice;
+  if (s.runtime.is_main()) {
+    std::vector<std::string> skipped;
+    try {
+      choice = arg == "auto" ? find_newest_checkpoint(checkpoints_root(s), &skipped)
+                             : resolve_checkpoint_path(arg, &skipped);
+    } catch (const Error& e) {
+      choice = "!" + e.message() + "\n" + e.hint();
+    }
+    for (const auto& why : skipped) spdlog::warn("--resume {}: skipping a damaged checkpoint: {}", arg, why);
+  }
+  choice = broadcast_string(s, choice);
+  if (!choice.empty() && choice[0] == '!') {
+    const auto nl = choice.find('\n');
+    SATCLIP_FAIL(choice.substr(1, nl - 1), choice.substr(nl + 1));
+  }
+  if (choice.empty()) {
+    spdlog::info("--resume auto: no checkpoint in {}; starting fresh", checkpoints_root(s));
+    return;
+  }
+  const Checkpoint c = read_checkpoint(choice);
+  const auto& m = c.meta;
+  if (m.recipe_hash != recipe_identity_hash(s.recipe)) {
+    const auto changes = identity_changes(s.recipe, c.recipe_yaml, choice + "/recipe.yaml");
+    std::string list;
+    for (const auto& ch : changes) list += "\n  " + ch;
+    SATCLIP_CHECK(s.options.resume_force,
+                  cat(choice, " was trained with another model/data recipe:", list),
+                  "resume with the checkpoint's recipe (its recipe.yaml), or pass --resume-force to load it anyway");
+    spdlog::warn("--resume-force: the checkpoint's recipe differs:{}", list);
+  }
+  const auto report = load_state_dict(*s.model, c.model, LoadOptions{}, choice + "/model.pt");
+  SATCLIP_CHECK(report.clean(), cat(choice, "/model.pt does not fit the model: ", report.summary()),
+                "resume with the checkpoint's recipe (its recipe.yaml)");
+  restore_optimizer(s, c.optimizer, choice + "/optimizer.pt");
+  restore_rng(s, c);
+  SATCLIP_CHECK(m.cursor <= s.train_size,
+                cat(choice, ": position ", m.cursor, " is beyond the training split of ", s.train_size, " tiles"),
+                "resume with the data the checkpoint was trained on");
+  if (m.global_batch != s.plan.per_step()) {
+    spdlog::warn("the global batch changes from {} (checkpoint, {} ranks) to {} ({} ranks); set "
+                 "data.global_batch_size to keep it", m.global_batch, m.world_size, s.plan.per_step(), s.comm->size());
+  }
+  s.start = {m.step, m.epoch, m.cursor, choice};
+  if (s.start.epoch < s.recipe.train.epochs && steps_from(s, s.start.cursor) == 0) {
+    s.start.epoch += 1, s.start.cursor = 0;  // the rest of that epoch is shorter than one step
+  }
+  // The remaining steps at this world size: the rest of this epoch, then whole epochs.
+  int64_t total = s.start.step;
+  if (s.start.epoch < s.recipe.train.epochs) {
+    total += steps_from(s, s.start.cursor) + (s.recipe.train.epochs - s.start.epoch - 1) * s.steps_per_epoch;
+  }
+  if (s.recipe.train.max_steps > 0) total = std::min(total, s.recipe.train.max_steps);
+  s.total_steps = std::max(total, s.start.step);
+  s.schedule = std::make_unique<LrSchedule>(s.recipe.optim, s.total_steps);
+  s.schedule->restore(m.schedule);
+  s.best_val = m.best_val;
+  s.has_best = m.has_best_val;
+  spdlog::info("resuming from {}: step {}, epoch {}, sample {} of that epoch (written at {} rank(s), {})", choice,
+               m.step, m.epoch + 1, m.cursor, m.world_size, m.saved_at);
+}
+
+}  // namespace satclip::core
