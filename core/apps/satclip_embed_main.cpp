@@ -3,6 +3,7 @@
 //   satclip-embed --checkpoint PATH (--coords FILE.csv | --shards DIR) --out FILE.{csv,h5}
 //                 [--stage projection|encoder] [--recipe R] [--device cpu|cuda|auto]
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -10,6 +11,7 @@
 #include "core/apps/embed_output.h"
 #include "core/base/error.h"
 #include "core/recipe/config.h"
+#include "core/train/checkpoint_dir.h"
 #include "core/train/coords_csv.h"
 #include "core/train/data_setup.h"
 #include "core/train/embed.h"
@@ -28,7 +30,8 @@ const char* kUsage =
     "the image embeddings of every tile. Output: CSV lat,lon,e0..e{D-1}, or HDF5 /lat, /lon,\n"
     "/embeddings [N, D] float32.\n"
     "\n"
-    "  --checkpoint  a satclip-ddp checkpoint (checkpoints/last.pt, best.pt) or any state dict in the\n"
+    "  --checkpoint  a satclip-ddp checkpoint (a checkpoints/step-<N> folder, a run directory for its\n"
+    "                newest checkpoint, checkpoints/last.pt or best.pt) or any state dict in the\n"
     "                seed's format (torch.save of SatCLIP.state_dict()); the architecture is inferred\n"
     "                from its tensor names and shapes\n"
     "  --stage       projection (default: the embedding the contrastive loss aligns) or encoder (the\n"
@@ -43,7 +46,9 @@ int body(int argc, char** argv) {
     return 0;
   }
   using namespace satclip::core;
-  const std::string checkpoint = args.required("checkpoint"), out = args.required("out");
+  std::string checkpoint = args.required("checkpoint");
+  const std::string out = args.required("out");
+  if (std::filesystem::is_directory(checkpoint)) checkpoint = resolve_checkpoint_path(checkpoint) + "/model.pt";
   SATCLIP_CHECK(args.has("coords") != args.has("shards"), "give exactly one of --coords and --shards", "see --help");
   const std::string stage_name = args.str("stage", "projection");
   SATCLIP_CHECK(stage_name == "projection" || stage_name == "encoder",

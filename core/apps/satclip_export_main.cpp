@@ -1,0 +1,79 @@
+// satclip-export: a checkpoint's weights as a PyTorch state dict, and what the checkpoint holds.
+//
+//   satclip-export --checkpoint PATH [--out model.pt] [--info]
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "core/apps/cli.h"
+#include "core/base/error.h"
+#include "core/train/checkpoint.h"
+#include "core/train/checkpoint_dir.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: satclip-export --checkpoint PATH [--out model.pt] [--info]\n"
+    "\n"
+    "Checks a satclip-ddp checkpoint (every file against its recorded size and hash) and\n"
+    "  --out FILE  writes its weights as a PyTorch state dict: torch.load(FILE) and the seed's\n"
+    "              SatCLIP.load_state_dict(..., strict=True) accept it (also satclip-embed)\n"
+    "  --info      prints its step, epoch, position, world size, metrics at save time and recipe\n"
+    "\n"
+    "  --checkpoint  a checkpoints/step-<N> folder, or a run directory (output.dir) or its\n"
+    "                checkpoints/ folder: then the newest complete checkpoint there, skipping\n"
+    "                damaged ones (named on stderr)\n"
+    "Exit status 0 on success, 2 when the checkpoint is missing, incomplete or damaged.\n";
+
+void copy_file_atomically(const std::string& from, const std::string& to) {
+  const std::string tmp = to + ".partial";
+  {
+    std::ifstream in(from, std::ios::binary);
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    SATCLIP_CHECK(in.good(), satclip::cat(from, ": cannot open"), "");
+    SATCLIP_CHECK(out.good(), satclip::cat(tmp, ": cannot create"), "check that the folder of --out is writable");
+    out << in.rdbuf();
+    out.close();
+    if (!out.good()) {
+      std::remove(tmp.c_str());
+      SATCLIP_FAIL(satclip::cat(to, ": write failed"), "check free space");
+    }
+  }
+  SATCLIP_CHECK(std::rename(tmp.c_str(), to.c_str()) == 0, satclip::cat("cannot rename ", tmp, " to ", to), "");
+}
+
+int body(int argc, char** argv) {
+  const satclip::cli::Args args(argc, argv, {"checkpoint", "out"}, {"info"});
+  if (args.help()) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  using namespace satclip::core;
+  SATCLIP_CHECK(args.has("out") || args.has("info"), "nothing to do: give --out FILE, --info or both", "see --help");
+  std::vector<std::string> skipped;
+  const std::string dir = resolve_checkpoint_path(args.required("checkpoint"), &skipped);
+  for (const auto& why : skipped) std::fprintf(stderr, "warning: skipping a damaged checkpoint: %s\n", why.c_str());
+  const Checkpoint c = read_checkpoint(dir, /*tensors=*/false);
+  if (args.has("out")) {
+    copy_file_atomically(dir + "/model.pt", args.str("out"));
+    std::fprintf(stderr, "wrote %s (the weights of %s)\n", args.str("out").c_str(), dir.c_str());
+  }
+  if (args.has("info")) {
+    const auto& m = c.meta;
+    std::printf("checkpoint: %s\nstep: %lld\nepoch: %lld\nposition: sample %lld of that epoch\n", dir.c_str(),
+                (long long)m.step, (long long)m.epoch + 1, (long long)m.cursor);
+    std::printf("world size: %lld\nglobal batch: %lld\ntotal steps: %lld\nsaved at: %s\nrecipe hash: %s\n",
+                (long long)m.world_size, (long long)m.global_batch, (long long)m.total_steps, m.saved_at.c_str(),
+                m.recipe_hash.c_str());
+    if (m.has_best_val) std::printf("best validation loss so far: %.6g%s\n", m.best_val, m.is_best ? " (this one)" : "");
+    std::printf("metrics at save time:\n");
+    for (const auto& [k, v] : m.metrics) std::printf("  %s: %.6g\n", k.c_str(), v);
+    std::printf("recipe:\n%s", c.recipe_yaml.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return satclip::cli::run_cli("satclip-export", body, argc, argv); }
