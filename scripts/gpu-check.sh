@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU host check: builds with CUDA + NCCL (GDAL optional), runs the `gpu` tests (NCCL at world
 # size 1, MPI with CUDA tensors at np 2, all_gather_with_grad and GradReducer on CUDA) and the
-# CPU MPI tests, and writes a short summary to $OUT (or build-gpu/) .
+# CPU MPI tests, the trainer on CUDA, a checkpoint resume on CUDA, and writes a short summary to
+# $OUT (or build-gpu/).
 #
 # The GPU host has no package registry: nothing is installed here. It uses the Python on PATH
 # (torch with CUDA) unless SATCLIP_PYTHON says otherwise. See ../shared/reference/GPU_HOST.md.
@@ -67,5 +68,31 @@ train_cuda() {  # name, extra --set arguments...
 train_cuda quickstart-fp32 --set train.precision=fp32
 train_cuda quickstart-bf16 --set train.precision=bf16
 train_cuda quickstart-bf16-b256 --set train.precision=bf16 --set data.batch_size=256 --set data.workers=4
+
+# Checkpoints on CUDA (CUDA generator states, device -> host copies): 40 steps with a checkpoint
+# every 20, resumed from step 20 into another directory; the losses of steps 21..40 compared.
+resume_cuda() {
+  local a=$build/resume-a b=$build/resume-b
+  rm -rf "$a" "$b"
+  local common=(--set run.device=cuda --set train.max_steps=40 --set train.epochs=1000 --set train.log_every=1
+                --set checkpoint.every_steps=20 --set train.val_every_epochs=100000)
+  if timeout 300 "$build/core/apps/satclip-ddp" "$root/recipes/quickstart.yaml" --set "output.dir=$a" "${common[@]}" \
+       > "$out/resume-a.log" 2>&1 &&
+     timeout 300 "$build/core/apps/satclip-ddp" "$root/recipes/quickstart.yaml" --set "output.dir=$b" "${common[@]}" \
+       --resume "$a/checkpoints/step-00000020" > "$out/resume-b.log" 2>&1; then
+    say "resume on cuda: $("$python" - "$a" "$b" <<'PYEOF'
+import json, sys
+def losses(d):
+    return {j["step"]: j["loss"] for j in map(json.loads, open(d + "/metrics.jsonl")) if j["event"] == "train"}
+a, b = losses(sys.argv[1]), losses(sys.argv[2])
+rel = max(abs(a[s] - b[s]) / abs(a[s]) for s in range(21, 41))
+print(f"steps 21..40 max relative loss difference {rel:.2e} ({sum(a[s] == b[s] for s in range(21, 41))}/20 identical)")
+PYEOF
+)"
+  else
+    say "resume on cuda: FAILED"; tail -n 20 "$out/resume-a.log" "$out/resume-b.log" | tee -a "$summary"; status=1
+  fi
+}
+resume_cuda
 say "== result: $([ $status -eq 0 ] && echo PASS || echo FAIL)"
 exit $status

@@ -1,5 +1,6 @@
 #include "core/model/state_dict.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -54,7 +55,12 @@ StateDict module_state(const torch::nn::Module& module) {
 
 void save_state_dict(const torch::nn::Module& module, const std::string& path) {
   const std::string tmp = path + ".partial";
-  write_torch_file(tmp, module_state(module));
+  try {
+    write_torch_file(tmp, module_state(module));
+  } catch (const std::exception& e) {  // e.g. a full disk: name the file, leave no partial behind
+    std::remove(tmp.c_str());
+    SATCLIP_FAIL(cat(path, ": write failed: ", e.what()), "free space or fix the folder's permissions");
+  }
   std::filesystem::rename(tmp, path);
 }
 

@@ -2,8 +2,11 @@
 // format with pickle protocol 2, using only globals torch.load(weights_only=True) accepts.
 #include <caffe2/serialize/inline_container.h>
 
+#include <cerrno>
 #include <climits>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 
 #include "core/base/error.h"
 #include "core/model/torch_pickle.h"
@@ -66,10 +69,8 @@ std::string storage_name(torch::ScalarType t) {
   }
 }
 
-}  // namespace
-
-void write_torch_file(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors) {
-  caffe2::serialize::PyTorchStreamWriter writer(path);
+void write_records(caffe2::serialize::PyTorchStreamWriter& writer,
+                   const std::vector<std::pair<std::string, torch::Tensor>>& tensors) {
   PickleWriter p;
   p.op(char(0x80));
   p.op(2);
@@ -109,6 +110,34 @@ void write_torch_file(const std::string& path, const std::vector<std::pair<std::
                        size_t(storages[i].numel()) * storages[i].element_size());
   }
   writer.writeEndOfFile();
+}
+
+}  // namespace
+
+void write_torch_file(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors) {
+  // Our own file and write function: PyTorchStreamWriter throws from its destructor when a write
+  // failed (a full disk would terminate the process), so the function reports success to it,
+  // remembers the first error, and the error is raised here, naming the file, once it is done.
+  std::FILE* file = std::fopen(path.c_str(), "wb");
+  SATCLIP_CHECK(file != nullptr, cat(path, ": cannot create: ", std::strerror(errno)),
+                "check that the folder exists and is writable");
+  int error = 0;
+  try {
+    caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t n) -> size_t {
+      if (error == 0 && n > 0 && std::fwrite(data, 1, n, file) != n) error = errno != 0 ? errno : EIO;
+      return n;
+    });
+    write_records(writer, tensors);
+  } catch (...) {  // e.g. a dtype torch.save cannot store
+    std::fclose(file);
+    std::remove(path.c_str());
+    throw;
+  }
+  if (std::fclose(file) != 0 && error == 0) error = errno != 0 ? errno : EIO;
+  if (error != 0) {
+    std::remove(path.c_str());
+    SATCLIP_FAIL(cat(path, ": write failed: ", std::strerror(error)), "free space or fix the folder's permissions");
+  }
 }
 
 }  // namespace satclip::core

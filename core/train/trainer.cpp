@@ -377,11 +377,13 @@ FitResult Trainer::fit() {
     if (result.stop_signal != 0) break;
   }
   if (s.runtime.is_main()) {
-    save_state_dict(*s.model, s.recipe.output.dir + "/checkpoints/last.pt");
+    // The last checkpoint must be on disk before the run reports success (or 75).
     const std::string failed = s.writer ? s.writer->wait() : "";
-    SATCLIP_CHECK(failed.empty() || result.stop_signal == 0,
-                  cat("stopping on a signal, but the checkpoint failed: ", failed),
+    SATCLIP_CHECK(failed.empty(),
+                  cat(result.stop_signal ? "stopping on a signal, but " : "training finished, but ",
+                      "the last checkpoint was not written: ", failed),
                   "free space or fix output.dir; the previous checkpoint is still usable with --resume auto");
+    save_state_dict(*s.model, s.recipe.output.dir + "/checkpoints/last.pt");
   }
   if (result.stop_signal != 0) {
     s.comm->barrier();  // every rank exits with the same status once the checkpoint is on disk
