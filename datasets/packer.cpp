@@ -6,10 +6,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -32,6 +34,7 @@ struct Item {
   std::string reason, detail;  // empty reason: ok
   Tile tile;
   std::vector<uint8_t> deflated;
+  std::exception_ptr error;    // anything else a worker hit, rethrown by the writing thread
 };
 
 struct Shape {
@@ -67,6 +70,10 @@ void examine(const IndexRecord& r, const std::string& images, const Shape& shape
   } catch (const Error& e) {
     item.reason = "unreadable GeoTIFF";
     item.detail = e.message();
+    return;
+  } catch (const std::bad_alloc&) {  // a header claiming absurd dimensions
+    item.reason = "unreadable GeoTIFF";
+    item.detail = "its header asks for more memory than there is";
     return;
   }
   const Tile& t = item.tile;
@@ -193,7 +200,11 @@ PackReport pack_s2(const PackOptions& o) {
           j = next_record++;
         }
         Item item;
-        examine(records[j], o.images, shape, comp, item);
+        try {
+          examine(records[j], o.images, shape, comp, item);
+        } catch (...) {  // never let an exception end a worker thread (std::terminate)
+          item.error = std::current_exception();
+        }
         item.done = true;
         {
           std::lock_guard<std::mutex> lock(mutex);
@@ -236,6 +247,7 @@ PackReport pack_s2(const PackOptions& o) {
           item = std::move(slots[written % window]);
           slots[written % window] = Item();
         }
+        if (item.error) std::rethrow_exception(item.error);
         const IndexRecord& r = records[written];
         if (item.reason.empty()) {
           writer.append(item.tile.data.data(), comp.kind == Compression::Kind::kGzip ? &item.deflated : nullptr,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # (g) An unwritable output.dir is an error at start (naming it), not at the first checkpoint.
 # Non-root: a chmod 555 folder. Root ignores permissions, so a read-only bind mount in a private
-# mount namespace (unshare -m) is used instead.
+# mount namespace (unshare -m) is used instead, or, where that is not possible (e.g. in a chroot),
+# the immutable attribute (chattr +i, removed again on exit).
 source "$(dirname "$0")/lib.sh"
 dir="$WORK/ro"
 mkdir -p "$dir"
@@ -10,8 +11,11 @@ if [ "$(id -u)" -ne 0 ]; then
   wrap=()
 elif unshare -m true 2>/dev/null; then
   wrap=(unshare -m sh -c 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" && exec "$@"' "$dir")
+elif chattr +i "$dir" 2>/dev/null; then
+  trap 'chattr -i "$dir"' EXIT
+  wrap=()
 else
-  fail "running as root without unshare -m: cannot make a read-only folder"
+  fail "running as root, and neither unshare -m nor chattr +i works here: cannot make a read-only folder"
 fi
 t0=$SECONDS
 rc=0
