@@ -1,0 +1,9 @@
+// Fuzz target: satclip-embed's coordinates CSV (lat/lon columns in any order).
+#include "core/train/coords_csv.h"
+#include "tests/fuzz/fuzz_target.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  satclip::fuzz::TempFile file(data, size, ".csv");
+  satclip::fuzz::expect_clean([&] { satclip::core::read_coords_csv(file.path()); });
+  return 0;
+}
