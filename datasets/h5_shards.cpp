@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <sstream>
 
 #include <zlib.h>
@@ -78,6 +79,17 @@ ShardWriter::ShardWriter(std::string path, int channels, int height, int width,
                          const std::vector<std::string>& bands, Compression compression)
     : path_(std::move(path)), partial_(path_ + ".partial"), c_(channels), h_(height), w_(width),
       compression_(compression) {
+  try {
+    create(bands);
+  } catch (...) {  // no destructor for a throwing constructor: close and remove the partial file
+    close();
+    std::error_code ec;
+    std::filesystem::remove(partial_, ec);
+    throw;
+  }
+}
+
+void ShardWriter::create(const std::vector<std::string>& bands) {
   h5_quiet();
   file_ = H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   H5_CHECK(file_, cat(partial_, ": cannot create the shard"));
@@ -168,11 +180,31 @@ void ShardWriter::finish() {
 
 namespace {
 
-std::vector<double> read_doubles(hid_t file, const char* name, const std::string& path) {
+// Opens /name and checks, before anything is allocated or read, that it is a 1-D dataset of
+// `expected` values of the type class `cls` (a hostile file may claim billions of entries).
+hid_t open_column(hid_t file, const char* name, const std::string& path, int64_t expected, H5T_class_t cls) {
   hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
   SATCLIP_CHECK(ds >= 0, cat(path, ": no dataset /", name), "this is not a satclip shard; pack again");
   hid_t space = H5Dget_space(ds);
-  const hssize_t n = H5Sget_simple_extent_npoints(space);
+  hid_t type = H5Dget_type(ds);
+  const int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+  const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+  const H5T_class_t got = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
+  if (type >= 0) H5Tclose(type);
+  if (space >= 0) H5Sclose(space);
+  if (rank != 1 || n != expected || got != cls) {
+    H5Dclose(ds);
+    SATCLIP_FAIL(cat(path, ": /", name, " is not a 1-D ", cls == H5T_STRING ? "string" : "float", " dataset of ",
+                     expected, " entries (rank ", rank, ", ", n, " entries)"),
+                 "the shard is damaged or was not written by satclip-pack; pack again");
+  }
+  return ds;
+}
+
+std::vector<double> read_doubles(hid_t file, const char* name, const std::string& path, int64_t expected) {
+  hid_t ds = open_column(file, name, path, expected, H5T_FLOAT);
+  hid_t space = H5Dget_space(ds);
+  const hssize_t n = expected;
   std::vector<double> v(n > 0 ? n : 0);
   const herr_t rc = n > 0 ? H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) : 0;
   H5Sclose(space);
@@ -182,11 +214,10 @@ std::vector<double> read_doubles(hid_t file, const char* name, const std::string
   return v;
 }
 
-std::vector<std::string> read_strings(hid_t file, const char* name, const std::string& path) {
-  hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
-  SATCLIP_CHECK(ds >= 0, cat(path, ": no dataset /", name), "this is not a satclip shard; pack again");
+std::vector<std::string> read_strings(hid_t file, const char* name, const std::string& path, int64_t expected) {
+  hid_t ds = open_column(file, name, path, expected, H5T_STRING);
   hid_t space = H5Dget_space(ds);
-  const hssize_t n = H5Sget_simple_extent_npoints(space);
+  const hssize_t n = expected;
   hid_t type = H5Tcopy(H5T_C_S1);
   H5Tset_size(type, H5T_VARIABLE);
   hid_t ftype = H5Dget_type(ds);
@@ -211,7 +242,20 @@ std::vector<std::string> read_strings(hid_t file, const char* name, const std::s
 
 ShardReader::ShardReader(const std::string& path, const Manifest& m, int64_t expected_count)
     : path_(path), compression_(Compression::parse(m.compression)) {
+  try {
+    open(m, expected_count);
+  } catch (...) {  // the destructor does not run for a constructor that throws: close here
+    close_handles();
+    throw;
+  }
+}
+
+void ShardReader::open(const Manifest& m, int64_t expected_count) {
+  const std::string& path = path_;
   h5_quiet();
+  hbool_t threadsafe = 0;
+  H5is_library_threadsafe(&threadsafe);
+  h5_threadsafe_ = threadsafe != 0;
   const auto hint = "re-run satclip-pack; the shard directory is incomplete or damaged";
   SATCLIP_CHECK(std::filesystem::exists(path), cat(path, ": the shard listed in manifest.json is missing"), hint);
   SATCLIP_CHECK(H5Fis_hdf5(path.c_str()) > 0, cat(path, ": not an HDF5 file (or truncated)"), hint);
@@ -243,9 +287,9 @@ ShardReader::ShardReader(const std::string& path, const Manifest& m, int64_t exp
                     "], the manifest says [N, ", m.channels, ", ", m.height, ", ", m.width, "]"), hint);
   SATCLIP_CHECK(int64_t(dims[0]) == expected_count,
                 cat(path, ": holds ", dims[0], " tiles, the manifest says ", expected_count), hint);
-  lat_ = read_doubles(file_, "lat", path);
-  lon_ = read_doubles(file_, "lon", path);
-  fn_ = read_strings(file_, "fn", path);
+  lat_ = read_doubles(file_, "lat", path, expected_count);
+  lon_ = read_doubles(file_, "lon", path, expected_count);
+  fn_ = read_strings(file_, "fn", path, expected_count);
   SATCLIP_CHECK(int64_t(lat_.size()) == expected_count && int64_t(lon_.size()) == expected_count &&
                     int64_t(fn_.size()) == expected_count,
                 cat(path, ": /lat, /lon and /fn do not all hold ", expected_count, " entries"), hint);
@@ -279,10 +323,14 @@ ShardReader::ShardReader(const std::string& path, const Manifest& m, int64_t exp
   SATCLIP_CHECK(fd_ >= 0, cat(path, ": cannot open for reading"), "check permissions");
 }
 
-ShardReader::~ShardReader() {
+ShardReader::~ShardReader() { close_handles(); }
+
+void ShardReader::close_handles() {
   if (fd_ >= 0) ::close(fd_);
   if (images_ >= 0) H5Dclose(images_);
   if (file_ >= 0) H5Fclose(file_);
+  fd_ = -1;
+  images_ = file_ = -1;
 }
 
 void ShardReader::read_tile(int64_t i, uint16_t* dst, std::vector<uint8_t>& scratch) const {
@@ -309,6 +357,11 @@ void ShardReader::read_tile(int64_t i, uint16_t* dst, std::vector<uint8_t>& scra
       return;
     }
     case Compression::Kind::kSzip: {
+      // H5Dread from several loader threads is safe only in a thread-safe HDF5 build; otherwise
+      // every HDF5 call of the process is serialised here.
+      static std::mutex h5_lock;
+      std::unique_lock<std::mutex> lock(h5_lock, std::defer_lock);
+      if (!h5_threadsafe_) lock.lock();
       h5_quiet();
       H5_CHECK(tile_io(images_, i, dst, /*write=*/false), cat(path_, ": reading tile ", i));
       return;

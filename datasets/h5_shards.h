@@ -50,6 +50,7 @@ class ShardWriter {
   void finish();
 
  private:
+  void create(const std::vector<std::string>& bands);
   void close();
   std::string path_, partial_;
   int c_, h_, w_;
@@ -81,8 +82,12 @@ class ShardReader {
   void read_tile(int64_t i, uint16_t* dst, std::vector<uint8_t>& scratch) const;
 
  private:
+  void open(const Manifest& manifest, int64_t expected_count);
+  void close_handles();
+
   std::string path_;
   Compression compression_;
+  bool h5_threadsafe_ = false;  // H5is_library_threadsafe(): else szip reads are serialised
   size_t tile_bytes_ = 0;
   int fd_ = -1;
   hid_t file_ = -1, images_ = -1;

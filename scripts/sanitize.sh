@@ -18,13 +18,14 @@ targets=(${SATCLIP_SANITIZE_TARGETS:-test_config test_loader_unit test_pack test
 tests=${SATCLIP_SANITIZE_TESTS:-'^(test_config|test_loader_unit|test_pack|test_sampler|test_train_logic|state_dict_.*|test_grad_reducer_np2|fuzz_replay_.*)$'}
 say() { echo "[sanitize] $*"; }
 t0=$SECONDS
+mkdir -p "$build"
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSATCLIP_PYTHON="$python" \
     -DSATCLIP_SANITIZE="$kind" -DSATCLIP_WITH_CUDA=OFF -DSATCLIP_WITH_NCCL=OFF -DSATCLIP_BUILD_BENCHMARKS=OFF \
-    > "$build.configure.log" 2>&1 || { tail -30 "$build.configure.log"; exit 1; }
+    > "$build/satclip-configure.log" 2>&1 || { tail -30 "$build/satclip-configure.log"; exit 1; }
 fi
-cmake --build "$build" -j "$jobs" --target "${targets[@]}" > "$build.build.log" 2>&1 ||
-  { grep -E "error" -A3 "$build.build.log" | head -40; exit 1; }
+cmake --build "$build" -j "$jobs" --target "${targets[@]}" > "$build/satclip-build.log" 2>&1 ||
+  { grep -E "error" -A3 "$build/satclip-build.log" | head -40; exit 1; }
 say "-fsanitize=$kind build of ${#targets[@]} test targets: $((SECONDS - t0)) s"
 # libtorch's and Open MPI's process-lifetime allocations are not leaks; libtorch is not
 # instrumented (its ODR-duplicated symbols are not ours).

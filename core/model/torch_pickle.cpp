@@ -45,6 +45,46 @@ torch::ScalarType storage_dtype(const std::string& name, const std::string& path
   return it->second;
 }
 
+// The pickle opcodes torch.save emits (protocol 2, plus protocol 4's framing), by their Python names.
+enum Op : uint8_t {
+  kProto = 0x80,  // PROTO
+  kFrame = 0x95,  // FRAME
+  kMemoize = 0x94,  // MEMOIZE
+  kStop = '.',  // STOP
+  kMark = '(',  // MARK
+  kEmptyDict = '}',  // EMPTY_DICT
+  kEmptyList = ']',  // EMPTY_LIST
+  kEmptyTuple = ')',  // EMPTY_TUPLE
+  kNone = 'N',  // NONE
+  kNewTrue = 0x88,  // NEWTRUE
+  kNewFalse = 0x89,  // NEWFALSE
+  kBinInt = 'J',  // BININT
+  kBinInt1 = 'K',  // BININT1
+  kBinInt2 = 'M',  // BININT2
+  kLong1 = 0x8a,  // LONG1
+  kBinFloat = 'G',  // BINFLOAT
+  kBinUnicode = 'X',  // BINUNICODE
+  kShortBinUnicode = 0x8c,  // SHORT_BINUNICODE
+  kBinString = 'T',  // BINSTRING
+  kShortBinString = 'U',  // SHORT_BINSTRING
+  kGlobal = 'c',  // GLOBAL
+  kBinPut = 'q',  // BINPUT
+  kLongBinPut = 'r',  // LONG_BINPUT
+  kBinGet = 'h',  // BINGET
+  kLongBinGet = 'j',  // LONG_BINGET
+  kTuple = 't',  // TUPLE
+  kTuple1 = 0x85,  // TUPLE1
+  kTuple2 = 0x86,  // TUPLE2
+  kTuple3 = 0x87,  // TUPLE3
+  kSetItem = 's',  // SETITEM
+  kSetItems = 'u',  // SETITEMS
+  kAppend = 'a',  // APPEND
+  kAppends = 'e',  // APPENDS
+  kBinPersId = 'Q',  // BINPERSID
+  kReduce = 'R',  // REDUCE
+  kBuild = 'b',  // BUILD
+};
+
 class Unpickler {
  public:
   Unpickler(caffe2::serialize::PyTorchStreamReader& reader, const std::string& path)
@@ -57,25 +97,25 @@ class Unpickler {
     for (;;) {
       const uint8_t op = u8();
       switch (op) {
-        case 0x80: u8(); break;                                   // PROTO
-        case 0x95: take(8); break;                                // FRAME
-        case 0x94: memo_[int64_t(memo_.size())] = top(); break;   // MEMOIZE
-        case '.': return pop();                                   // STOP
-        case '(': stack_.push_back(make(Value::Kind::kMark)); break;
-        case '}': stack_.push_back(make(Value::Kind::kDict)); break;
-        case ']': stack_.push_back(make(Value::Kind::kList)); break;
-        case ')': stack_.push_back(make(Value::Kind::kTuple)); break;
-        case 'N': stack_.push_back(make(Value::Kind::kNone)); break;
-        case 0x88: case 0x89: {
+        case kProto: u8(); break;                                   // PROTO
+        case kFrame: take(8); break;                                // FRAME
+        case kMemoize: memo_[int64_t(memo_.size())] = top(); break;   // MEMOIZE
+        case kStop: return pop();                                   // STOP
+        case kMark: stack_.push_back(make(Value::Kind::kMark)); break;
+        case kEmptyDict: stack_.push_back(make(Value::Kind::kDict)); break;
+        case kEmptyList: stack_.push_back(make(Value::Kind::kList)); break;
+        case kEmptyTuple: stack_.push_back(make(Value::Kind::kTuple)); break;
+        case kNone: stack_.push_back(make(Value::Kind::kNone)); break;
+        case kNewTrue: case kNewFalse: {
           auto v = make(Value::Kind::kBool);
           v->i = op == 0x88;
           stack_.push_back(v);
           break;
         }
-        case 'J': push_int(int32_t(le(4))); break;
-        case 'K': push_int(u8()); break;
-        case 'M': push_int(int64_t(le(2))); break;
-        case 0x8a: {  // LONG1
+        case kBinInt: push_int(int32_t(le(4))); break;
+        case kBinInt1: push_int(u8()); break;
+        case kBinInt2: push_int(int64_t(le(2))); break;
+        case kLong1: {  // LONG1
           const int n = u8();
           SATCLIP_CHECK(n <= 8, cat(path_, ": data.pkl holds a ", n, "-byte integer"), "the file is damaged or not a state dict");
           uint64_t raw = le(n);
@@ -84,7 +124,7 @@ class Unpickler {
           push_int(v);
           break;
         }
-        case 'G': {  // BINFLOAT, big-endian
+        case kBinFloat: {  // BINFLOAT, big-endian
           uint64_t bits = 0;
           for (int k = 0; k < 8; ++k) bits = (bits << 8) | u8();
           auto v = make(Value::Kind::kFloat);
@@ -92,28 +132,28 @@ class Unpickler {
           stack_.push_back(v);
           break;
         }
-        case 'X': push_string(take(le(4))); break;    // BINUNICODE
-        case 0x8c: push_string(take(u8())); break;    // SHORT_BINUNICODE
-        case 'T': push_string(take(le(4))); break;    // BINSTRING
-        case 'U': push_string(take(u8())); break;     // SHORT_BINSTRING
-        case 'c': {                                   // GLOBAL
+        case kBinUnicode: push_string(take(le(4))); break;    // BINUNICODE
+        case kShortBinUnicode: push_string(take(u8())); break;    // SHORT_BINUNICODE
+        case kBinString: push_string(take(le(4))); break;    // BINSTRING
+        case kShortBinString: push_string(take(u8())); break;     // SHORT_BINSTRING
+        case kGlobal: {                                   // GLOBAL
           auto v = make(Value::Kind::kGlobal);
           const std::string module = line();
           v->s = module + "." + line();
           stack_.push_back(v);
           break;
         }
-        case 'q': memo_[u8()] = top(); break;
-        case 'r': memo_[int64_t(le(4))] = top(); break;
-        case 'h': stack_.push_back(memo(u8())); break;
-        case 'j': stack_.push_back(memo(int64_t(le(4)))); break;
-        case 't': {
+        case kBinPut: memo_[u8()] = top(); break;
+        case kLongBinPut: memo_[int64_t(le(4))] = top(); break;
+        case kBinGet: stack_.push_back(memo(u8())); break;
+        case kLongBinGet: stack_.push_back(memo(int64_t(le(4)))); break;
+        case kTuple: {
           auto v = make(Value::Kind::kTuple);
           v->items = pop_to_mark();
           stack_.push_back(v);
           break;
         }
-        case 0x85: case 0x86: case 0x87: {
+        case kTuple1: case kTuple2: case kTuple3: {
           auto v = make(Value::Kind::kTuple);
           const int n = op - 0x84;
           SATCLIP_CHECK(stack_.size() >= size_t(n), cat(path_, ": malformed data.pkl (a tuple of ", n, " from a stack of ",
@@ -123,33 +163,33 @@ class Unpickler {
           stack_.push_back(v);
           break;
         }
-        case 's': {
+        case kSetItem: {
           auto value = pop(), key = pop();
           top()->entries.emplace_back(key, value);
           break;
         }
-        case 'u': {
+        case kSetItems: {
           auto items = pop_to_mark();
           for (size_t k = 0; k + 1 < items.size(); k += 2) top()->entries.emplace_back(items[k], items[k + 1]);
           break;
         }
-        case 'a': {
+        case kAppend: {
           auto v = pop();
           top()->items.push_back(v);
           break;
         }
-        case 'e': {
+        case kAppends: {
           auto items = pop_to_mark();
           for (auto& v : items) top()->items.push_back(v);
           break;
         }
-        case 'Q': stack_.push_back(load_storage(pop())); break;  // BINPERSID
-        case 'R': {                                              // REDUCE
+        case kBinPersId: stack_.push_back(load_storage(pop())); break;  // BINPERSID
+        case kReduce: {                                              // REDUCE
           auto args = pop(), callable = pop();
           stack_.push_back(reduce(callable, args));
           break;
         }
-        case 'b': pop(); break;  // BUILD: object state (OrderedDict._metadata), not needed
+        case kBuild: pop(); break;  // BUILD: object state (OrderedDict._metadata), not needed
         default:
           SATCLIP_FAIL(cat(path_, ": unsupported pickle opcode 0x", std::hex, int(op), " in data.pkl"),
                        "save the file with torch.save(state_dict, path) (PyTorch 1.6 or later)");
