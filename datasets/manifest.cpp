@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <numeric>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
@@ -63,7 +62,21 @@ void write_manifest(const std::string& path, const Manifest& m) {
   std::filesystem::rename(tmp, path);
 }
 
+namespace {
+Manifest parse_manifest(const std::string& path);
+}  // namespace
+
 Manifest read_manifest(const std::string& path) {
+  try {
+    return parse_manifest(path);
+  } catch (const YAML::Exception& e) {  // a value of the wrong kind somewhere in a crafted file
+    SATCLIP_FAIL(cat(path, ": unexpected manifest structure (", e.msg, ")"), "pack the dataset again");
+  }
+}
+
+namespace {
+
+Manifest parse_manifest(const std::string& path) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);  // JSON is valid YAML
@@ -98,14 +111,26 @@ Manifest read_manifest(const std::string& path) {
                     m.height, "x", m.width, ")"), "pack the dataset again");
   const YAML::Node shards = root["shards"];
   SATCLIP_CHECK(shards.IsSequence() && shards.size() > 0, cat(path, ": 'shards' is missing or empty"), "pack again");
+  SATCLIP_CHECK(shards.size() <= 100000, cat(path, ": ", shards.size(), " shards listed"), "pack again");
+  constexpr int64_t kMaxCount = int64_t{1} << 40;
+  int64_t sum = 0;
   for (const auto& s : shards) {
-    m.shards.push_back({get<std::string>(s, "file", path), get<int64_t>(s, "count", path)});
+    SATCLIP_CHECK(s.IsMap(), cat(path, ": an entry of 'shards' is not an object"), "pack the dataset again");
+    const auto file = get<std::string>(s, "file", path);
+    const auto count = get<int64_t>(s, "count", path);
+    SATCLIP_CHECK(!file.empty() && file.find('/') == std::string::npos && file != "." && file != "..",
+                  cat(path, ": shard file name '", file, "' is not a plain file name in the manifest's folder"),
+                  "pack the dataset again");
+    SATCLIP_CHECK(count >= 0 && count <= kMaxCount, cat(path, ": shard ", file, " has count ", count),
+                  "pack the dataset again");
+    m.shards.push_back({file, count});
+    sum += count;  // at most shards.size() x 2^40: no overflow
   }
-  const int64_t sum = std::accumulate(m.shards.begin(), m.shards.end(), int64_t{0},
-                                      [](int64_t a, const ShardEntry& e) { return a + e.count; });
   SATCLIP_CHECK(sum == m.count, cat(path, ": shard counts add up to ", sum, " but count is ", m.count),
                 "the manifest is damaged; pack again");
   return m;
 }
+
+}  // namespace
 
 }  // namespace satclip::data

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <algorithm>
 #include <memory>
 
 #include "core/base/error.h"
@@ -26,7 +27,12 @@ struct Value {
   std::vector<ValuePtr> items;                        // tuple, list
   std::vector<std::pair<ValuePtr, ValuePtr>> entries;  // dict
   torch::Tensor tensor;                               // storage (1-D) or tensor
+  int depth = 0;                                      // nesting depth of containers below
 };
+
+// A state dict nests a few levels; a crafted pickle could nest a million (and overflow the stack
+// when freed, or in any recursive walk).
+constexpr int kMaxNesting = 64;
 
 ValuePtr make(Value::Kind k) {
   auto v = std::make_shared<Value>();
@@ -149,7 +155,7 @@ class Unpickler {
         case kLongBinGet: stack_.push_back(memo(int64_t(le(4)))); break;
         case kTuple: {
           auto v = make(Value::Kind::kTuple);
-          v->items = pop_to_mark();
+          for (auto& item : pop_to_mark()) adopt(*v, item);
           stack_.push_back(v);
           break;
         }
@@ -158,29 +164,29 @@ class Unpickler {
           const int n = op - 0x84;
           SATCLIP_CHECK(stack_.size() >= size_t(n), cat(path_, ": malformed data.pkl (a tuple of ", n, " from a stack of ",
                                                         stack_.size(), ")"), "the file is damaged or not a state dict");
-          v->items.assign(stack_.end() - n, stack_.end());
+          for (auto it = stack_.end() - n; it != stack_.end(); ++it) adopt(*v, *it);
           stack_.resize(stack_.size() - n);
           stack_.push_back(v);
           break;
         }
         case kSetItem: {
           auto value = pop(), key = pop();
-          top()->entries.emplace_back(key, value);
+          add_entry(*top(), key, value);
           break;
         }
         case kSetItems: {
           auto items = pop_to_mark();
-          for (size_t k = 0; k + 1 < items.size(); k += 2) top()->entries.emplace_back(items[k], items[k + 1]);
+          for (size_t k = 0; k + 1 < items.size(); k += 2) add_entry(*top(), items[k], items[k + 1]);
           break;
         }
         case kAppend: {
           auto v = pop();
-          top()->items.push_back(v);
+          adopt(*top(), v);
           break;
         }
         case kAppends: {
           auto items = pop_to_mark();
-          for (auto& v : items) top()->items.push_back(v);
+          for (auto& v : items) adopt(*top(), v);
           break;
         }
         case kBinPersId: stack_.push_back(load_storage(pop())); break;  // BINPERSID
@@ -233,6 +239,23 @@ class Unpickler {
                   "the file is damaged or not a state dict");
     return stack_.back();
   }
+  // Adds `child` to the container `parent` (items), enforcing kMaxNesting.
+  void adopt(Value& parent, const ValuePtr& child) {
+    nest(parent, *child);
+    parent.items.push_back(child);
+  }
+  void add_entry(Value& dict, const ValuePtr& key, const ValuePtr& value) {
+    nest(dict, *key);
+    nest(dict, *value);
+    dict.entries.emplace_back(key, value);
+  }
+  void nest(Value& parent, const Value& child) {
+    parent.depth = std::max(parent.depth, child.depth + 1);
+    SATCLIP_CHECK(parent.depth <= kMaxNesting,
+                  cat(path_, ": malformed data.pkl (containers nested more than ", kMaxNesting, " deep)"),
+                  "the file is damaged or crafted; a state dict nests a few levels");
+  }
+
   ValuePtr memo(int64_t key) {
     auto it = memo_.find(key);
     SATCLIP_CHECK(it != memo_.end(), cat(path_, ": malformed data.pkl (memo entry ", key, " was never stored)"),

@@ -80,6 +80,14 @@ class Evil:
         return (os.system, (self.command,))
 
 
+class EvalCall:
+    def __init__(self, code):
+        self.code = code
+
+    def __reduce__(self):
+        return (eval, (self.code,))
+
+
 class StoragePid:
     def __init__(self, key, numel):
         self.key, self.numel = key, numel
@@ -138,6 +146,9 @@ def hostile(folder):
     torch_zip(out / "bad_memo.pt", b"\x80\x02h\x07.", {})
     torch_zip(out / "pop_mark_missing.pt", b"\x80\x02K\x01t.", {})
     torch_zip(out / "huge_long.pt", b"\x80\x02\x8a\xff" + b"\x01" * 255 + b".", {})
+    torch_zip(out / "eval.pt", pickled({"w": EvalCall(f"open('{marker}', 'w')")}), {})
+    # A million nested tuples: parsing and freeing must not recurse a million deep.
+    torch_zip(out / "deep_nesting.pt", b"\x80\x02" + b"(" * 1_000_000 + b"t" * 1_000_000 + b".", {})
     print(f"wrote {len(list(out.glob('*.pt')))} hostile files into {out}")
 
 
