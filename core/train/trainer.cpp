@@ -267,16 +267,6 @@ ValResult run_validation(Trainer::State& s, int64_t epoch, int64_t step, bool& n
   return v;
 }
 
-std::vector<std::pair<std::string, double>> checkpoint_metrics(const FitResult& r, double lr) {
-  std::vector<std::pair<std::string, double>> m = {{"loss", r.last_loss}, {"lr", lr}};
-  if (r.validated) {
-    const auto& v = r.last_val;
-    m.insert(m.end(), {{"val_loss", v.loss}, {"top1", v.retrieval.top1}, {"top5", v.retrieval.top5},
-                       {"median_km", v.retrieval.median_km}, {"val_n", double(v.retrieval.n)}});
-  }
-  return m;
-}
-
 }  // namespace
 
 FitResult Trainer::fit() {

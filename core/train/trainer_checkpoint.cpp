@@ -115,6 +115,16 @@ void restore_rng(Trainer::State& s, const Checkpoint& c) {
 
 }  // namespace
 
+std::vector<std::pair<std::string, double>> checkpoint_metrics(const FitResult& r, double lr) {
+  std::vector<std::pair<std::string, double>> m = {{"loss", r.last_loss}, {"lr", lr}};
+  if (r.validated) {
+    const auto& v = r.last_val;
+    m.insert(m.end(), {{"val_loss", v.loss}, {"top1", v.retrieval.top1}, {"top5", v.retrieval.top5},
+                       {"median_km", v.retrieval.median_km}, {"val_n", double(v.retrieval.n)}});
+  }
+  return m;
+}
+
 void save_checkpoint(Trainer::State& s, int64_t step, int64_t epoch, int64_t cursor, bool is_best,
                      const std::vector<std::pair<std::string, double>>& metrics) {
   const auto cpu_rng = gather_rng(s, torch::Device(torch::kCPU));

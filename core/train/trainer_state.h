@@ -71,6 +71,8 @@ void open_metrics(Trainer::State& s);
 // --resume: finds the checkpoint (rank 0 decides, every rank reads it), checks the recipe, and
 // restores model, optimizer, schedule, RNG states and the start position. Collective.
 void resume_run(Trainer::State& s);
+// The metrics a checkpoint records: the last loss and lr, and the last validation if any.
+std::vector<std::pair<std::string, double>> checkpoint_metrics(const FitResult& r, double lr);
 // Snapshots the state at the end of step `step` (position: epoch + cursor to continue from) and
 // hands it to the background writer (rank 0). Collective (gathers RNG states).
 void save_checkpoint(Trainer::State& s, int64_t step, int64_t epoch, int64_t cursor, bool is_best,

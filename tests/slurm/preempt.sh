@@ -7,7 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 recipe=$1 ref=$2 dir="$WORK/run"
 job=$(SATCLIP_LAUNCHER=srun submit "$recipe" --set "output.dir=$dir") || fail "sbatch failed"
-wait_step "$dir" 12
+wait_step "$dir" 12 120
 scancel --signal=USR1 --batch "$job" || fail "scancel --signal=USR1 --batch failed"
 state=$(wait_job "$job" 400)
 out="$WORK/job-$job.out"

@@ -23,19 +23,8 @@ start() {
   job=$!
 }
 
-# wait_step DIR N: until DIR/metrics.jsonl has a train line at step >= N (60 s at most).
-wait_step() {
-  for _ in $(seq 600); do
-    if [ -f "$1/metrics.jsonl" ] && "$PY" - "$1/metrics.jsonl" "$2" <<'PYEOF'
-import json, sys
-steps = [json.loads(l).get("step", 0) for l in open(sys.argv[1]) if l.strip()]
-sys.exit(0 if steps and max(steps) >= int(sys.argv[2]) else 1)
-PYEOF
-    then return 0; fi
-    sleep 0.1
-  done
-  fail "$1 did not reach step $2 within 60 s"
-}
+# wait_step DIR N [SECONDS] (tests/support/wait_step.sh).
+source "$(dirname "${BASH_SOURCE[0]}")/../../support/wait_step.sh"
 
 # ranks DIR: the pids of the satclip-ddp processes writing into DIR, rank 0 first.
 ranks() { pgrep -f -- "output.dir=$1( |\$)" | while read -r p; do
