@@ -61,6 +61,7 @@ if ((${#missing[@]})); then
   step "apt-get update" "${sudo_cmd[@]}" apt-get update
   step "apt-get install ${#missing[@]} packages (${missing[*]})" \
     "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  step "apt-get clean (the downloaded packages)" "${sudo_cmd[@]}" apt-get clean
 else
   say "system packages: present"
 fi
@@ -74,16 +75,16 @@ elif [ -x "$root/.venv/bin/python" ] && has_torch "$root/.venv/bin/python"; then
   python=$root/.venv/bin/python
 else
   step "python venv $root/.venv" "$(command -v python3)" -m venv "$root/.venv"
-  step "pip: upgrade pip" "$root/.venv/bin/python" -m pip install --upgrade pip
+  step "pip: upgrade pip" "$root/.venv/bin/python" -m pip install --no-cache-dir --upgrade pip
   step "pip: $torch_req numpy h5py (a few GB: torch, CUDA runtime and NCCL wheels)" \
-    "$root/.venv/bin/python" -m pip install "$torch_req" numpy h5py
+    "$root/.venv/bin/python" -m pip install --no-cache-dir "$torch_req" numpy h5py
   python=$root/.venv/bin/python
 fi
 # The tests' independent references (timm, geoclip, scipy, h5py, matplotlib), pinned to the same torch.
 if [ "$python" = "$root/.venv/bin/python" ] &&
    ! "$python" -c "import timm, geoclip, scipy, h5py, matplotlib" >/dev/null 2>&1; then
   step "pip: test references and plotting ($(grep -v '^#' "$root/tests/reference/requirements.txt" | xargs))" \
-    "$python" -m pip install "$torch_req" -r "$root/tests/reference/requirements.txt" h5py matplotlib
+    "$python" -m pip install --no-cache-dir "$torch_req" -r "$root/tests/reference/requirements.txt" h5py matplotlib
 fi
 say "torch $("$python" -c 'import torch; print(torch.__version__)') from $python"
 

@@ -6,6 +6,7 @@ pass() { echo "PASS: $*"; }
 : "${SLURM_CONF:?}" "${SATCLIP_HOME:?}" "${DDP:?}" "${PY:?}" "${WORK:?}"
 [ -f "$SLURM_CONF" ] || fail "no test cluster ($SLURM_CONF missing: the slurm_cluster_start fixture failed)"
 rm -rf "$WORK" && mkdir -p "$WORK"
+source "$(dirname "${BASH_SOURCE[0]}")/../support/tidy_on_success.sh"
 export SATCLIP_BIN=$DDP SATCLIP_HOME
 
 # job_field JOB FIELD: a field of `scontrol show job` (e.g. JobState, ExitCode, Restarts).

@@ -7,6 +7,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 pass() { echo "PASS: $*"; }
 : "${DDP:?}" "${EXPORT:?}" "${MPIEXEC:?}" "${PY:?}" "${RECIPE:?}" "${WORK:?}"
 rm -rf "$WORK" && mkdir -p "$WORK"
+source "$(dirname "${BASH_SOURCE[0]}")/../../support/tidy_on_success.sh"
 
 # run NP DIR [ARGS...]: satclip-ddp on RECIPE into DIR (log: DIR.log); returns its exit status.
 run() {
