@@ -180,6 +180,8 @@ void ShardWriter::finish() {
 
 namespace {
 
+constexpr size_t kMaxNameBytes = 4096;  // per /fn entry
+
 // Opens /name and checks, before anything is allocated or read, that it is a 1-D dataset of
 // `expected` values of the type class `cls` (a hostile file may claim billions of entries).
 hid_t open_column(hid_t file, const char* name, const std::string& path, int64_t expected, H5T_class_t cls) {
@@ -216,25 +218,11 @@ std::vector<double> read_doubles(hid_t file, const char* name, const std::string
 
 std::vector<std::string> read_strings(hid_t file, const char* name, const std::string& path, int64_t expected) {
   hid_t ds = open_column(file, name, path, expected, H5T_STRING);
-  hid_t space = H5Dget_space(ds);
-  const hssize_t n = expected;
-  hid_t type = H5Tcopy(H5T_C_S1);
-  H5Tset_size(type, H5T_VARIABLE);
-  hid_t ftype = H5Dget_type(ds);
-  H5Tset_cset(type, H5Tget_cset(ftype));
-  H5Tclose(ftype);
-  std::vector<char*> ptrs(n > 0 ? n : 0, nullptr);
-  const herr_t rc = n > 0 ? H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) : 0;
-  std::vector<std::string> out;
-  if (rc >= 0) {
-    for (char* p : ptrs) out.emplace_back(p ? p : "");
-    if (n > 0) H5Dvlen_reclaim(type, space, H5P_DEFAULT, ptrs.data());
-  }
-  H5Tclose(type);
-  H5Sclose(space);
+  std::string error;
+  auto out = h5_read_strings(ds, expected, kMaxNameBytes, error);
   H5Dclose(ds);
-  SATCLIP_CHECK(rc >= 0, cat(path, ": cannot read /", name, " (", h5_error_detail(), ")"),
-                "the shard is damaged or truncated; pack again");
+  SATCLIP_CHECK(error.empty(), cat(path, ": cannot read /", name, ": ", error),
+                "the shard is damaged or was not written by satclip-pack; pack again");
   return out;
 }
 
@@ -261,15 +249,20 @@ void ShardReader::open(const Manifest& m, int64_t expected_count) {
   SATCLIP_CHECK(H5Fis_hdf5(path.c_str()) > 0, cat(path, ": not an HDF5 file (or truncated)"), hint);
   file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   SATCLIP_CHECK(file_ >= 0, cat(path, ": HDF5 cannot open it (", h5_error_detail(), ")"), hint);
+  // The version first: it is an integer, and version 1 stored its strings in HDF5's global heap,
+  // which this reader never touches.
   bool ok = false;
+  const int version = h5_read_int_attr(file_, "version", ok);
+  const auto foreign = "this HDF5 file was not written by satclip-pack; point data.path at satclip-pack's output";
+  SATCLIP_CHECK(ok, cat(path, ": not a satclip shard (no integer attribute 'version')"), foreign);
+  SATCLIP_CHECK(version == kShardVersion,
+                cat(path, ": shard version ", version, ", this build reads version ", kShardVersion),
+                version == 1 ? kUpgradeHint : hint);
   const std::string format = h5_read_string_attr(file_, "format", ok);
   SATCLIP_CHECK(ok && format == kShardFormat,
                 cat(path, ": not a satclip shard (attribute 'format' is '", format, "', expected '",
-                    kShardFormat, "')"),
-                "this HDF5 file was not written by satclip-pack; point data.path at satclip-pack's output");
-  const int version = h5_read_int_attr(file_, "version", ok);
-  SATCLIP_CHECK(ok && version == kShardVersion,
-                cat(path, ": shard version ", version, ", this build reads version ", kShardVersion), hint);
+                    kShardFormat, "' as a fixed-length string)"),
+                foreign);
   images_ = H5Dopen2(file_, "images", H5P_DEFAULT);
   SATCLIP_CHECK(images_ >= 0, cat(path, ": no dataset /images"), hint);
   hid_t type = H5Dget_type(images_);

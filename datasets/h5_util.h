@@ -1,6 +1,7 @@
 // Small HDF5 helpers: quiet error printing, error text, checked calls, string attributes.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -16,15 +17,20 @@ void h5_quiet();
 // The innermost message on HDF5's error stack, or "".
 std::string h5_error_detail();
 
+// String attributes and datasets are fixed-length, zero-padded UTF-8: no variable-length strings.
 void h5_write_string_attr(hid_t obj, const char* name, const std::string& value);
 void h5_write_int_attr(hid_t obj, const char* name, int value);
-// Reads a string attribute; `ok` false when it is missing or not a string.
+// Reads a scalar fixed-length string attribute; `ok` false when it is missing, not one value, or
+// not a fixed-length string of at most 64 KiB.
 std::string h5_read_string_attr(hid_t obj, const char* name, bool& ok);
 int h5_read_int_attr(hid_t obj, const char* name, bool& ok);
 
-// Writes a 1-D dataset of doubles / variable-length strings.
+// Writes a 1-D dataset of doubles / fixed-length strings (as wide as the longest).
 void h5_write_doubles(hid_t file, const char* name, const std::vector<double>& v);
 void h5_write_strings(hid_t file, const char* name, const std::vector<std::string>& v);
+// Reads `n` fixed-length strings of at most `max_width` bytes from the 1-D dataset `ds` (its extent
+// already checked to be `n`). On failure returns {} with `error` saying why.
+std::vector<std::string> h5_read_strings(hid_t ds, int64_t n, size_t max_width, std::string& error);
 
 }  // namespace satclip::data
 

@@ -63,12 +63,12 @@ void write_manifest(const std::string& path, const Manifest& m) {
 }
 
 namespace {
-Manifest parse_manifest(const std::string& path);
+Manifest parse_manifest(const std::string& path, bool also_version_1);
 }  // namespace
 
-Manifest read_manifest(const std::string& path) {
+Manifest read_manifest(const std::string& path, bool also_version_1) {
   try {
-    return parse_manifest(path);
+    return parse_manifest(path, also_version_1);
   } catch (const YAML::Exception& e) {  // a value of the wrong kind somewhere in a crafted file
     SATCLIP_FAIL(cat(path, ": unexpected manifest structure (", e.msg, ")"), "pack the dataset again");
   }
@@ -76,7 +76,7 @@ Manifest read_manifest(const std::string& path) {
 
 namespace {
 
-Manifest parse_manifest(const std::string& path) {
+Manifest parse_manifest(const std::string& path, bool also_version_1) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);  // JSON is valid YAML
@@ -93,9 +93,9 @@ Manifest parse_manifest(const std::string& path) {
   SATCLIP_CHECK(m.format == kShardFormat, cat(path, ": format '", m.format, "', expected '", kShardFormat, "'"),
                 "this is not a satclip shard directory");
   m.version = get<int>(root, "version", path);
-  SATCLIP_CHECK(m.version == kShardVersion,
+  SATCLIP_CHECK(m.version == kShardVersion || (also_version_1 && m.version == 1),
                 cat(path, ": shard format version ", m.version, ", this build reads version ", kShardVersion),
-                "pack the dataset again with this version of satclip-pack");
+                m.version == 1 ? kUpgradeHint : "pack the dataset again with this version of satclip-pack");
   m.bands = get<std::vector<std::string>>(root, "bands", path);
   m.channels = get<int>(root, "channels", path);
   m.height = get<int>(root, "height", path);

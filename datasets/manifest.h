@@ -9,7 +9,11 @@
 namespace satclip::data {
 
 constexpr const char* kShardFormat = "satclip-s2-shards";
-constexpr int kShardVersion = 1;
+// Version 2 (fixed-length strings only) replaced version 1 (variable-length strings, which live
+// in HDF5's global heap: libhdf5 1.10 hangs or allocates GBs on crafted ones).
+constexpr int kShardVersion = 2;
+constexpr const char* kUpgradeHint =
+    "version 1 shard directories are converted in place, in seconds, by: satclip-pack --upgrade DIR";
 
 struct ShardEntry {
   std::string file;  // relative to the manifest's directory
@@ -32,7 +36,8 @@ struct Manifest {
 // Writes `m` as JSON to `path` (through a temporary file and a rename).
 void write_manifest(const std::string& path, const Manifest& m);
 
-// Reads and checks a manifest; errors name the file and the key.
-Manifest read_manifest(const std::string& path);
+// Reads and checks a manifest; errors name the file and the key. `also_version_1` (for
+// satclip-pack --upgrade only) accepts a version 1 manifest too.
+Manifest read_manifest(const std::string& path, bool also_version_1 = false);
 
 }  // namespace satclip::data

@@ -6,7 +6,9 @@
 #include "core/apps/cli.h"
 #include "core/base/error.h"
 #include "core/base/logging.h"
+#include "datasets/manifest.h"
 #include "datasets/packer.h"
+#include "datasets/shard_upgrade.h"
 
 namespace {
 
@@ -14,6 +16,7 @@ const char* kUsage =
     "usage: satclip-pack --index index.csv --images DIR --out DIR [--shards N]\n"
     "                    [--compression none|gzip[:L]|szip] [--threads T] [--limit N]\n"
     "                    [--progress bar|lines]\n"
+    "       satclip-pack --upgrade DIR\n"
     "\n"
     "Reads index.csv by column name (fn, lat, lon), reads and checks every tile with GDAL in\n"
     "parallel, and writes OUT/shard-<k>-of-<N>.h5, OUT/skipped.csv (fn, reason, detail) and, last,\n"
@@ -24,16 +27,26 @@ const char* kUsage =
     "  --compression C   none (default: fastest to read), gzip, gzip:L (L = 1..9), szip\n"
     "  --threads T       reader threads (default: all cores)\n"
     "  --limit N         pack only the first N records\n"
-    "  --progress MODE   bar (default on a terminal) or lines\n";
+    "  --progress MODE   bar (default on a terminal) or lines\n"
+    "  --upgrade DIR     convert a shard directory of format version 1 (variable-length strings)\n"
+    "                    to version 2 in place; only names and attributes are rewritten (seconds)\n";
 
 int body(int argc, char** argv) {
   satclip::cli::Args args(argc, argv,
-                          {"index", "images", "out", "shards", "compression", "threads", "limit", "progress"});
+                          {"index", "images", "out", "shards", "compression", "threads", "limit", "progress", "upgrade"});
   if (args.help()) {
     std::fputs(kUsage, stdout);
     return 0;
   }
   satclip::init_logging({});
+  if (args.has("upgrade")) {
+    const std::string dir = args.required("upgrade");
+    const auto r = satclip::data::upgrade_shard_dir(dir);
+    std::printf("%s: %d shard(s) upgraded to version %d, %d already current%s\n", dir.c_str(), r.shards_upgraded,
+                satclip::data::kShardVersion, r.shards_already_current,
+                r.manifest_upgraded ? ", manifest.json rewritten" : "");
+    return 0;
+  }
   satclip::data::PackOptions o;
   o.index = args.required("index");
   o.images = args.required("images");

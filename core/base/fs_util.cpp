@@ -4,8 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <vector>
 
 #include "core/base/error.h"
 
@@ -43,6 +46,29 @@ void copy_tree(const std::string& from, const std::string& to) {
   g_to = to;
   SATCLIP_CHECK(::nftw(from.c_str(), copy_entry, 16, FTW_PHYS) == 0,
                 cat("copying ", from, " to ", to, " failed"), "check that the target does not exist yet");
+}
+
+FileDigest file_digest(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  SATCLIP_CHECK(f != nullptr, cat(path, ": cannot open: ", std::strerror(errno)), "");
+  FileDigest d;
+  d.hash = 0xcbf29ce484222325ULL;
+  std::vector<unsigned char> buf(1 << 20);
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) {
+    d.size += n;
+    for (size_t i = 0; i < n; ++i) d.hash = (d.hash ^ buf[i]) * 0x100000001b3ULL;
+  }
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  SATCLIP_CHECK(!failed, cat(path, ": read error"), "");
+  return d;
+}
+
+std::string hex16(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
 }
 
 }  // namespace satclip

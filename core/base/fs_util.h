@@ -5,6 +5,7 @@
 // helpers use POSIX nftw() instead. Use them in every target that links torch.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace satclip {
@@ -15,5 +16,16 @@ bool remove_tree(const std::string& path);
 
 // Copies the folder `from` (files and subfolders) to `to`, which must not exist yet.
 void copy_tree(const std::string& from, const std::string& to);
+
+// Size and FNV-1a 64 hash of a file's bytes (integrity of checkpoints and caches); throws
+// satclip::Error naming the file when it cannot be read.
+struct FileDigest {
+  uint64_t size = 0;
+  uint64_t hash = 0;
+};
+FileDigest file_digest(const std::string& path);
+
+// `v` as 16 lower-case hex digits.
+std::string hex16(uint64_t v);
 
 }  // namespace satclip

@@ -62,15 +62,16 @@ void SatClipImpl::train(bool on) {
   if (image_frozen) image_encoder->train(false);  // BatchNorm keeps its running statistics
 }
 
-torch::Tensor SatClipImpl::encode_image(const torch::Tensor& images) {
-  torch::Tensor features;
+torch::Tensor SatClipImpl::image_features(const torch::Tensor& images) {
   if (image_frozen) {
     torch::NoGradGuard no_grad;  // nothing to train there: save the activations' memory
-    features = image_encoder->forward(images);
-  } else {
-    features = image_encoder->forward(images);
+    return image_encoder->forward(images);
   }
-  return image_projection.forward(features);
+  return image_encoder->forward(images);
+}
+
+torch::Tensor SatClipImpl::encode_image(const torch::Tensor& images) {
+  return project_image_features(image_features(images));
 }
 
 torch::Tensor SatClipImpl::encode_location(const torch::Tensor& lat_lon) {

@@ -47,6 +47,15 @@ struct SatClipImpl : torch::nn::Module {
   // images [B, in_bands, S, S] float; lat_lon [B, 2] degrees.
   Embeddings forward(const torch::Tensor& images, const torch::Tensor& lat_lon);
   torch::Tensor encode_image(const torch::Tensor& images);
+  // The image encoder's output (no grad when frozen), and the image projection of such
+  // features: encode_image(x) == project_image_features(image_features(x)). The feature cache
+  // stores image_features of a frozen encoder.
+  torch::Tensor image_features(const torch::Tensor& images);
+  torch::Tensor project_image_features(const torch::Tensor& features) { return image_projection.forward(features); }
+  // forward() with the image encoder's output given (the feature cache).
+  Embeddings forward_features(const torch::Tensor& features, const torch::Tensor& lat_lon) {
+    return {project_image_features(features), encode_location(lat_lon)};
+  }
   torch::Tensor encode_location(const torch::Tensor& lat_lon);
 
   // Sets train/eval mode; a frozen image encoder always stays in eval mode.

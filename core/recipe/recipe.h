@@ -34,6 +34,8 @@ struct DataConfig {
   std::string crop = "resize";          // resize, random, center
   bool flips = true;
   double coord_jitter_deg = 0.0;
+  std::string feature_cache = "off";   // off, auto (output.dir/../feature-cache) or a directory
+  int64_t feature_cache_views = 1;      // augmented views per tile in the cache (random crop/flips)
 };
 
 struct ModelConfig {

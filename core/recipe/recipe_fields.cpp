@@ -190,6 +190,8 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       enum_field("data.crop", r.data.crop, {"resize", "random", "center"}),
       bool_field("data.flips", r.data.flips),
       num_field("data.coord_jitter_deg", r.data.coord_jitter_deg, 0.0, 1.0),
+      described(str_field("data.feature_cache", r.data.feature_cache), "off, auto or a directory"),
+      int_field("data.feature_cache_views", r.data.feature_cache_views, 1, 64),
 
       enum_field("model.image_encoder", r.model.image_encoder, {"resnet18", "resnet50"}),
       int_field("model.in_bands", r.model.in_bands, 1, 64),

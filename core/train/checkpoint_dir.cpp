@@ -59,34 +59,6 @@ bool safe_file_name(const std::string& n) {
   });
 }
 
-struct FileDigest {
-  uint64_t size = 0;
-  uint64_t hash = 0;
-};
-
-FileDigest digest(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  SATCLIP_CHECK(f != nullptr, cat(path, ": cannot open: ", errno_text()), "");
-  FileDigest d;
-  d.hash = 0xcbf29ce484222325ULL;
-  std::vector<unsigned char> buf(1 << 20);
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) {
-    d.size += n;
-    for (size_t i = 0; i < n; ++i) d.hash = (d.hash ^ buf[i]) * 0x100000001b3ULL;
-  }
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  SATCLIP_CHECK(!failed, cat(path, ": read error"), "");
-  return d;
-}
-
-std::string hex(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 // Writes `text` to `path` via a temporary file, fsync and rename; then syncs the folder.
 void write_small_file_atomically(const std::string& folder, const std::string& name, const std::string& text) {
   const std::string path = folder + "/" + name, tmp = folder + "/." + name + ".partial";
@@ -157,8 +129,8 @@ std::string write_checkpoint_dir(const std::string& root, const std::string& nam
         SATCLIP_FAIL(cat(path, ": write failed: ", e.what()), "");
       }
       fsync_path(path, false);
-      const auto d = digest(path);
-      marker += cat(file, " ", d.size, " ", hex(d.hash), "\n");
+      const auto d = file_digest(path);
+      marker += cat(file, " ", d.size, " ", hex16(d.hash), "\n");
     }
     fsync_path(partial, true);
     if (exists(final_dir)) {  // the same step written again (a resumed run): replace it safely
@@ -220,8 +192,8 @@ void verify_checkpoint_dir(const std::string& dir) {
     SATCLIP_CHECK(uint64_t(fs.st_size) == size,
                   cat(path, ": ", fs.st_size, " bytes, but the checkpoint recorded ", size, " (truncated or altered)"),
                   "the checkpoint is damaged; use an earlier one");
-    const auto d = digest(path);
-    SATCLIP_CHECK(hex(d.hash) == hash, cat(path, ": content hash ", hex(d.hash), " differs from the recorded ", hash),
+    const auto d = file_digest(path);
+    SATCLIP_CHECK(hex16(d.hash) == hash, cat(path, ": content hash ", hex16(d.hash), " differs from the recorded ", hash),
                   "the checkpoint is damaged (bit rot or an edit); use an earlier one");
   }
   SATCLIP_CHECK(count > 0, cat(marker, ": lists no files"), "the checkpoint is damaged");

@@ -102,6 +102,7 @@ Trainer::Trainer(Recipe recipe, const dist::Runtime& runtime, dist::Communicator
     s.val_size = static_cast<int64_t>(s.data.split.val.size());
   }
   plan_steps(s);
+  check_feature_cache(s);
   build_model(s);
   if (options.dry_run) return;
   prepare_run_dir(s);
@@ -124,6 +125,7 @@ Trainer::Trainer(Recipe recipe, const dist::Runtime& runtime, dist::Communicator
   v.loader = loader_options(s.recipe.data, s.plan.per_rank, runtime.device.is_cuda());
   v.device = runtime.device;
   v.chunk = s.plan.global();
+  setup_feature_cache(s);
   if (!s.recipe.train.val_gallery.empty()) {
     const auto coords = read_coords_csv(s.recipe.train.val_gallery);
     SATCLIP_CHECK(!coords.empty(), cat("train.val_gallery = ", s.recipe.train.val_gallery, ": no locations"),
@@ -144,15 +146,16 @@ struct StepOutcome {
   bool stop = false;  // some rank received a stop signal
 };
 
-StepOutcome train_step(Trainer::State& s, data::Loader& loader, int64_t epoch, int64_t step, PhaseTimer& timer) {
+StepOutcome train_step(Trainer::State& s, BatchSource& source, int64_t epoch, int64_t step, PhaseTimer& timer) {
   const auto& r = s.recipe;
   dist::Communicator& loss_comm = r.loss.gather ? *s.comm : static_cast<dist::Communicator&>(s.local);
   const bool bf16 = r.train.precision == "bf16" && s.runtime.device.is_cuda();
   s.optimizer->zero_grad();
   double loss_sum = 0;
   for (int64_t micro = 0; micro < s.plan.grad_accum; ++micro) {
-    data::Batch batch;
-    SATCLIP_CHECK(loader.next(batch), cat("the loader ran out of batches at step ", step), "");
+    StepBatch batch;
+    SATCLIP_CHECK(source.next(batch, mix_seed(r.run.seed, epoch, step, micro, s.runtime.rank)),
+                  cat("the loader ran out of batches at step ", step), "");
     timer.mark("data");
     if (s.sample_log) {
       std::string line = cat(epoch, " ", step, " ", micro);
@@ -161,12 +164,11 @@ StepOutcome train_step(Trainer::State& s, data::Loader& loader, int64_t epoch, i
       std::fprintf(s.sample_log.get(), "%s\n", line.c_str());
       std::fflush(s.sample_log.get());
     }
-    const auto p = data::prepare_batch(batch, s.transforms, s.runtime.device,
-                                       mix_seed(r.run.seed, epoch, step, micro, s.runtime.rank), /*training=*/true);
     torch::Tensor objective;
     {
       AutocastScope autocast(bf16);
-      const auto e = s.model->forward(p.images, torch::stack({p.lat, p.lon}, 1).to(torch::kFloat));
+      const auto e = batch.features.defined() ? s.model->forward_features(batch.features, batch.lat_lon)
+                                              : s.model->forward(batch.images, batch.lat_lon);
       timer.mark("forward");
       if (s.options.debug) {
         check_finite_rows(e.image, batch.index, "the image embeddings", step);
@@ -298,11 +300,11 @@ FitResult Trainer::fit() {
       if (int64_t(indices.size()) == samples) break;
       indices.push_back(s.data.split.train[pos]);
     }
-    data::Loader loader(s.data.dataset, indices, loader_options(r.data, s.plan.per_rank, s.runtime.device.is_cuda()));
+    const auto source = epoch_batches(s, epoch, std::move(indices));
     timer.start();
     for (int64_t k = 0; k < epoch_steps && step < s.total_steps; ++k) {
       ++step;
-      const auto out = train_step(s, loader, epoch, step, timer);
+      const auto out = train_step(s, *source, epoch, step, timer);
       timer.count_step();
       ++interval_steps;
       result.last_loss = out.loss;

@@ -9,6 +9,8 @@
 #include <cstdio>
 
 #include "core/model/satclip.h"
+#include "core/train/batch_source.h"
+#include "core/train/feature_cache.h"
 #include "core/train/checkpoint.h"
 #include "core/train/data_setup.h"
 #include "core/train/optim.h"
@@ -55,6 +57,7 @@ struct Trainer::State {
   StartPoint start;
   std::unique_ptr<CheckpointWriter> writer;           // rank 0
   std::unique_ptr<std::FILE, FileCloser> sample_log;  // SATCLIP_SAMPLE_LOG: every consumed index
+  std::shared_ptr<const FeatureCache> features;       // data.feature_cache, or null
 };
 
 // Set-up steps (trainer_setup.cpp).
@@ -66,6 +69,13 @@ void plan_steps(Trainer::State& s);
 int64_t steps_from(const Trainer::State& s, int64_t cursor);
 // metrics.jsonl: a fresh file, or (resuming) the earlier lines up to the start step, appended to.
 void open_metrics(Trainer::State& s);
+// data.feature_cache: checks the recipe (any run, dry runs too), then (not in a dry run) loads or
+// builds the cache and hands it to validation. Collective.
+void check_feature_cache(const Trainer::State& s);
+void setup_feature_cache(Trainer::State& s);
+// The training batches of `epoch` over `indices` (global dataset indices in order): from the
+// feature cache when there is one, else through the loader.
+std::unique_ptr<BatchSource> epoch_batches(Trainer::State& s, int64_t epoch, std::vector<int64_t> indices);
 
 // Checkpoints (trainer_checkpoint.cpp).
 // --resume: finds the checkpoint (rank 0 decides, every rank reads it), checks the recipe, and

@@ -16,7 +16,20 @@ Encoded encode_my_share(SatClip& model, const ValidationSet& set, int rank, int 
   std::vector<int64_t> mine;
   for (size_t i = rank; i < set.indices.size(); i += world) mine.push_back(set.indices[i]);
   std::vector<torch::Tensor> img, loc, ll, idx;
-  if (!mine.empty()) {
+  if (!mine.empty() && set.features) {  // the feature cache: no tiles, no image encoder
+    for (size_t s = 0; s < mine.size(); s += size_t(set.loader.batch_size)) {
+      const std::vector<int64_t> part(mine.begin() + s, mine.begin() + std::min(mine.size(), s + size_t(set.loader.batch_size)));
+      auto lat_lon = torch::empty({int64_t(part.size()), 2}, torch::kDouble);
+      double* p = lat_lon.data_ptr<double>();
+      for (size_t i = 0; i < part.size(); ++i) p[2 * i] = set.dataset->lat(part[i]), p[2 * i + 1] = set.dataset->lon(part[i]);
+      const auto features = set.features->gather(part, /*training=*/false, 0).to(set.device);
+      const auto e = model->forward_features(features, lat_lon.to(set.device, torch::kFloat));
+      img.push_back(e.image.to(torch::kCPU, torch::kFloat));
+      loc.push_back(e.location.to(torch::kCPU, torch::kFloat));
+      ll.push_back(lat_lon);
+      idx.push_back(torch::tensor(part, torch::kLong));
+    }
+  } else if (!mine.empty()) {
     data::Loader loader(set.dataset, mine, set.loader);
     data::Batch batch;
     int64_t k = 0;

@@ -15,6 +15,7 @@
 
 #include "core/model/satclip.h"
 #include "core/recipe/recipe.h"
+#include "core/train/feature_cache.h"
 #include "core/train/geo.h"
 #include "datasets/dataset.h"
 #include "datasets/loader.h"
@@ -31,6 +32,7 @@ struct ValidationSet {
   torch::Device device{torch::kCPU};
   int64_t chunk = 1;              // the loss's chunk: one global batch
   torch::Tensor gallery_latlon;   // [G, 2] degrees, or undefined: the validation locations
+  std::shared_ptr<const FeatureCache> features;  // the frozen encoder's cached output, or null
 };
 
 struct ValResult {

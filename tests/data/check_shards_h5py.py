@@ -10,13 +10,15 @@ import numpy as np
 
 root = pathlib.Path(sys.argv[1])
 manifest = json.loads((root / "out" / "manifest.json").read_text())
-assert manifest["format"] == "satclip-s2-shards" and manifest["version"] == 1, manifest
+assert manifest["format"] == "satclip-s2-shards" and manifest["version"] == 2, manifest
 images, lats, lons, fns = [], [], [], []
 for shard in manifest["shards"]:
     with h5py.File(root / "out" / shard["file"], "r") as f:
-        assert f.attrs["format"] == "satclip-s2-shards"
-        assert int(f.attrs["version"]) == 1
-        assert f.attrs["bands"].split(",")[:3] == ["B01", "B02", "B03"]
+        text = lambda v: v.decode() if isinstance(v, bytes) else str(v)  # fixed-length: bytes
+        assert text(f.attrs["format"]) == "satclip-s2-shards"
+        assert int(f.attrs["version"]) == 2
+        assert f["fn"].dtype.kind == "S", f["fn"].dtype  # format 2: no variable-length strings
+        assert text(f.attrs["bands"]).split(",")[:3] == ["B01", "B02", "B03"]
         d = f["images"]
         assert d.dtype == np.uint16 and d.chunks == (1,) + d.shape[1:], (d.dtype, d.chunks)
         assert d.shape[0] == shard["count"]

@@ -2,6 +2,8 @@
 
     compare_metrics.py same-loss A B REL   train losses of A and B equal at every step (relative <= REL)
     compare_metrics.py identical A B       every train and val figure equal (timings excluded)
+    compare_metrics.py same-val A B REL    the same validations: loss relative <= REL, each accuracy
+                                           within one sample (1 / n: a float difference may flip a tie)
     compare_metrics.py top1 A FACTOR       A's last validation top-1 >= FACTOR x chance (1 / n)
     compare_metrics.py gallery A N         A validated N samples against an external gallery:
                                            top-k are misses (the gallery lacks the true
@@ -33,6 +35,17 @@ def main():
             print(f"step {x['step']:3d}: {x['loss']:.8f} vs {y['loss']:.8f} (relative {err:.2e})")
         print(f"worst relative difference {worst:.3e} (limit {rel:g})")
         assert worst <= rel
+    elif mode == "same-val":
+        a, b, rel = events(sys.argv[2], "val"), events(sys.argv[3], "val"), float(sys.argv[4])
+        assert a and len(a) == len(b), f"{len(a)} vs {len(b)} validation lines"
+        for x, y in zip(a, b):
+            assert x["step"] == y["step"] and x["n"] == y["n"], (x, y)
+            err = abs(x["loss"] - y["loss"]) / max(abs(y["loss"]), 1e-12)
+            print(f"step {x['step']}: val loss {x['loss']:.8f} vs {y['loss']:.8f} (relative {err:.2e})")
+            assert err <= rel, f"validation loss differs by {err:.3e} (limit {rel:g})"
+            for k in ("top1", "top5", "acc_25km", "acc_200km", "acc_750km", "acc_2500km"):
+                print(f"  {k}: {x[k]:.4f} vs {y[k]:.4f}")
+                assert abs(x[k] - y[k]) <= 1.0 / x["n"] + 1e-12, f"{k} differs by more than one sample"
     elif mode == "identical":
         for kind in ("train", "val"):
             a, b = events(sys.argv[2], kind), events(sys.argv[3], kind)

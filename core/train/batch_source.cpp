@@ -1,0 +1,96 @@
+#include "core/train/batch_source.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+
+namespace satclip::core {
+namespace {
+
+class ImageBatches final : public BatchSource {
+ public:
+  ImageBatches(std::shared_ptr<const data::ShardedDataset> dataset, std::vector<int64_t> indices,
+               const data::LoaderOptions& options, const data::TransformOptions& transforms,
+               const torch::Device& device)
+      : loader_(std::move(dataset), std::move(indices), options), transforms_(transforms), device_(device) {}
+
+  bool next(StepBatch& out, uint64_t seed) override {
+    data::Batch batch;
+    if (!loader_.next(batch)) return false;
+    const auto p = data::prepare_batch(batch, transforms_, device_, seed, /*training=*/true);
+    out.images = p.images;
+    out.features = torch::Tensor();
+    out.lat_lon = torch::stack({p.lat, p.lon}, 1).to(torch::kFloat);
+    out.index = batch.index;
+    return true;
+  }
+
+ private:
+  data::Loader loader_;
+  data::TransformOptions transforms_;
+  torch::Device device_;
+};
+
+class FeatureBatches final : public BatchSource {
+ public:
+  FeatureBatches(std::shared_ptr<const FeatureCache> cache, std::shared_ptr<const data::ShardedDataset> dataset,
+                 std::vector<int64_t> indices, int64_t batch_size, const data::TransformOptions& transforms,
+                 const torch::Device& device, uint64_t view_seed)
+      : cache_(std::move(cache)), dataset_(std::move(dataset)), indices_(std::move(indices)),
+        batch_size_(batch_size), jitter_(transforms.coord_jitter_deg), device_(device), view_seed_(view_seed) {}
+
+  bool next(StepBatch& out, uint64_t seed) override {
+    if (pos_ >= indices_.size()) return false;
+    const size_t end = std::min(indices_.size(), pos_ + size_t(batch_size_));
+    const std::vector<int64_t> idx(indices_.begin() + pos_, indices_.begin() + end);
+    pos_ = end;
+    const int64_t n = int64_t(idx.size());
+    auto lat = torch::empty({n}, torch::kDouble), lon = torch::empty({n}, torch::kDouble);
+    double* la = lat.data_ptr<double>();
+    double* lo = lon.data_ptr<double>();
+    for (int64_t i = 0; i < n; ++i) {
+      la[i] = dataset_->lat(idx[size_t(i)]);
+      lo[i] = dataset_->lon(idx[size_t(i)]);
+    }
+    if (jitter_ > 0) {  // the draws prepare_batch makes when no image augmentation precedes them
+      auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+      auto opts = torch::TensorOptions().dtype(torch::kDouble);
+      lat = lat + torch::rand({n}, gen, opts) * jitter_;
+      lon = lon + torch::rand({n}, gen, opts) * jitter_;
+    }
+    out.images = torch::Tensor();
+    out.features = cache_->gather(idx, /*training=*/true, view_seed_).to(device_);
+    out.lat_lon = torch::stack({lat, lon}, 1).to(device_).to(torch::kFloat);
+    out.index = torch::tensor(idx, torch::kLong);
+    return true;
+  }
+
+ private:
+  std::shared_ptr<const FeatureCache> cache_;
+  std::shared_ptr<const data::ShardedDataset> dataset_;
+  std::vector<int64_t> indices_;
+  int64_t batch_size_;
+  double jitter_;
+  torch::Device device_;
+  uint64_t view_seed_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<BatchSource> image_batches(std::shared_ptr<const data::ShardedDataset> dataset,
+                                           std::vector<int64_t> indices, const data::LoaderOptions& options,
+                                           const data::TransformOptions& transforms, const torch::Device& device) {
+  return std::make_unique<ImageBatches>(std::move(dataset), std::move(indices), options, transforms, device);
+}
+
+std::unique_ptr<BatchSource> feature_batches(std::shared_ptr<const FeatureCache> cache,
+                                             std::shared_ptr<const data::ShardedDataset> dataset,
+                                             std::vector<int64_t> indices, int64_t batch_size,
+                                             const data::TransformOptions& transforms, const torch::Device& device,
+                                             uint64_t view_seed) {
+  return std::make_unique<FeatureBatches>(std::move(cache), std::move(dataset), std::move(indices), batch_size,
+                                          transforms, device, view_seed);
+}
+
+}  // namespace satclip::core

@@ -1,0 +1,275 @@
+#include "core/train/feature_cache.h"
+
+#include <sys/stat.h>
+
+#include <ATen/autocast_mode.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "core/base/error.h"
+#include "core/base/fs_util.h"
+#include "core/train/feature_cache_file.h"
+
+namespace satclip::core {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool augmenting(const DataConfig& d) { return d.crop == "random" || d.flips; }
+
+uint64_t mix(uint64_t a, uint64_t b) {  // splitmix64 of a combination
+  uint64_t z = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// FNV-1a over the image encoder's parameters and buffers (names, shapes and bytes).
+std::string encoder_weights_hash(SatClip& model) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  auto eat = [&h](const void* p, size_t n) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ULL;
+  };
+  auto tensors = model->image_encoder->named_parameters();
+  for (const auto& b : model->image_encoder->named_buffers()) tensors.insert(b.key(), b.value());
+  for (const auto& t : tensors) {
+    eat(t.key().data(), t.key().size());
+    const auto c = t.value().detach().to(torch::kCPU).contiguous();
+    for (const int64_t d : c.sizes()) eat(&d, sizeof d);
+    eat(c.data_ptr(), size_t(c.nbytes()));
+  }
+  return hex16(h);
+}
+
+// The dataset's identity: manifest.json's hash, and each shard file's size and modification time
+// (a repacked dataset changes them; hashing every shard would read the whole dataset).
+std::string dataset_hash(const std::string& shard_dir) {
+  uint64_t h = file_digest(shard_dir + "/manifest.json").hash;
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(shard_dir)) {
+    if (e.path().extension() == ".h5") files.push_back(e.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    struct stat st {};
+    if (::stat(f.c_str(), &st) != 0) continue;
+    for (const uint64_t v : {uint64_t(st.st_size), uint64_t(st.st_mtim.tv_sec), uint64_t(st.st_mtim.tv_nsec)}) {
+      h = mix(h, v);
+    }
+  }
+  return hex16(h);
+}
+
+// Encodes this rank's chunks: returns index [m], eval [m, F] and views [m, K, F] (K = req.views).
+struct Encoded {
+  torch::Tensor index, eval, views;
+};
+
+Encoded encode_my_chunks(SatClip& model, const FeatureCacheRequest& req, int rank, int world) {
+  std::vector<int64_t> mine, chunk_of_batch;
+  const int64_t n = int64_t(req.indices.size());
+  for (int64_t c = rank, start = rank * req.chunk; start < n; c += world, start = c * req.chunk) {
+    for (int64_t i = start; i < std::min(n, start + req.chunk); ++i) mine.push_back(req.indices[size_t(i)]);
+    chunk_of_batch.push_back(c);
+  }
+  std::vector<torch::Tensor> idx, eval, views;
+  if (!mine.empty()) {
+    data::LoaderOptions lo = req.loader;
+    lo.batch_size = req.chunk;  // loader batches are exactly this rank's chunks
+    data::Loader loader(req.dataset, mine, lo);
+    data::Batch batch;
+    torch::NoGradGuard no_grad;
+    const bool autocast = req.bf16 && req.device.is_cuda();
+    if (autocast) {
+      at::autocast::set_autocast_enabled(at::kCUDA, true);
+      at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+    }
+    try {
+      for (size_t b = 0; loader.next(batch); ++b) {
+        auto encode = [&](bool training, uint64_t seed) {
+          const auto p = data::prepare_batch(batch, req.transforms, req.device, seed, training);
+          return model->image_features(p.images).to(torch::kCPU, torch::kFloat);
+        };
+        idx.push_back(batch.index.clone());
+        eval.push_back(encode(false, 0));
+        std::vector<torch::Tensor> v;
+        for (int64_t k = 0; k < req.views; ++k) v.push_back(encode(true, mix(req.seed, mix(chunk_of_batch[b], k))));
+        if (req.views > 0) views.push_back(torch::stack(v, 1));
+      }
+    } catch (...) {
+      if (autocast) at::autocast::set_autocast_enabled(at::kCUDA, false);
+      throw;
+    }
+    if (autocast) {
+      at::autocast::set_autocast_enabled(at::kCUDA, false);
+      at::autocast::clear_cache();
+    }
+  }
+  const int64_t dim = model->image_encoder->visual->num_features();
+  auto cat_or = [](std::vector<torch::Tensor>& v, std::vector<int64_t> shape, torch::ScalarType t) {
+    return v.empty() ? torch::empty(shape, torch::TensorOptions().dtype(t)) : torch::cat(v);
+  };
+  return {cat_or(idx, {0}, torch::kLong), cat_or(eval, {0, dim}, torch::kFloat),
+          req.views > 0 ? cat_or(views, {0, req.views, dim}, torch::kFloat) : torch::Tensor()};
+}
+
+FeatureCache build(SatClip& model, const FeatureCacheRequest& req, dist::Communicator& comm) {
+  const bool was_training = model->is_training();
+  model->train(false);
+  Encoded mine = encode_my_chunks(model, req, comm.rank(), comm.size());
+  model->train(was_training);
+  // Collectives run on the run's device (NCCL takes CUDA tensors only); results come back to the CPU.
+  auto gather = [&](const torch::Tensor& t) { return comm.all_gather(t.to(req.device)).to(torch::kCPU); };
+  FeatureCache c;
+  const auto all_index = gather(mine.index);
+  const auto order = all_index.argsort();
+  c.index = all_index.index_select(0, order);
+  c.eval = gather(mine.eval).index_select(0, order);
+  if (req.views > 0) c.views = gather(mine.views).index_select(0, order);
+  c.row.assign(size_t(req.dataset->size()), -1);
+  const int64_t* idx = c.index.data_ptr<int64_t>();
+  for (int64_t i = 0; i < c.index.size(0); ++i) c.row[size_t(idx[i])] = i;
+  return c;
+}
+
+}  // namespace
+
+FeatureCacheSetting feature_cache_setting(const Recipe& recipe) {
+  const std::string& v = recipe.data.feature_cache;
+  FeatureCacheSetting s;
+  if (v.empty() || v == "off") return s;
+  if (v == "auto") {
+    s.mode = FeatureCacheMode::kAuto;
+    s.dir = (fs::absolute(recipe.output.dir).lexically_normal().parent_path() / "feature-cache").string();
+  } else {
+    s.mode = FeatureCacheMode::kPath;
+    s.dir = v;
+  }
+  return s;
+}
+
+void check_feature_cache_recipe(const Recipe& r) {
+  const auto& d = r.data;
+  if (!feature_cache_setting(r).on()) return;
+  SATCLIP_CHECK(r.model.freeze_image_encoder,
+                cat("data.feature_cache = ", d.feature_cache, " needs a frozen image encoder, but ",
+                    "model.freeze_image_encoder is false"),
+                "set data.feature_cache: off to train the image encoder, or freeze it");
+  SATCLIP_CHECK(!(augmenting(d) && d.feature_cache_views < 2),
+                cat("data.feature_cache = ", d.feature_cache, " with random image augmentation (data.crop = ", d.crop,
+                    ", data.flips = ", d.flips ? "true" : "false", ") needs data.feature_cache_views >= 2: ",
+                    "one cached view per tile would drop the augmentation silently"),
+                "set data.feature_cache_views: 4 (or more), or turn the augmentation off (data.crop: resize, "
+                "data.flips: false)");
+  SATCLIP_CHECK(!(!augmenting(d) && d.feature_cache_views > 1),
+                cat("data.feature_cache_views = ", d.feature_cache_views, ", but the image transforms are ",
+                    "deterministic (data.crop = ", d.crop, ", data.flips = false): every view would be the same"),
+                "set data.feature_cache_views: 1");
+}
+
+CacheKey feature_cache_key(const Recipe& r, const std::string& shard_dir, SatClip& model, bool bf16) {
+  const auto& d = r.data;
+  const bool aug = augmenting(d);
+  return {{"dataset", dataset_hash(shard_dir)},
+          {"model.image_encoder", r.model.image_encoder},
+          {"model.in_bands", std::to_string(r.model.in_bands)},
+          {"image_encoder_weights", encoder_weights_hash(model)},
+          {"data.image_size", std::to_string(d.image_size)},
+          {"data.scaling", d.scaling},
+          {"data.band_layout", d.band_layout},
+          {"data.crop", d.crop},
+          {"data.flips", d.flips ? "true" : "false"},
+          {"data.feature_cache_views", std::to_string(aug ? d.feature_cache_views : 0)},
+          {"views_seed", aug ? std::to_string(r.run.seed) : "-"},
+          {"dtype", bf16 ? "bf16-autocast" : "fp32"}};
+}
+
+torch::Tensor FeatureCache::gather(const std::vector<int64_t>& indices, bool training, uint64_t view_seed) const {
+  std::vector<int64_t> rows(indices.size());
+  for (size_t i = 0; i < indices.size(); ++i) {
+    const int64_t g = indices[i];
+    SATCLIP_CHECK(g >= 0 && g < int64_t(row.size()) && row[size_t(g)] >= 0,
+                  cat("the feature cache has no tile ", g), "delete the cache directory; the next run rebuilds it");
+    rows[i] = row[size_t(g)];
+  }
+  const auto r = torch::tensor(rows, torch::kLong);
+  if (!training || !views.defined()) return eval.index_select(0, r);
+  const int64_t k = views.size(1);
+  std::vector<int64_t> flat(indices.size());
+  for (size_t i = 0; i < indices.size(); ++i) flat[i] = rows[i] * k + int64_t(mix(view_seed, uint64_t(indices[i])) % uint64_t(k));
+  return views.reshape({-1, views.size(2)}).index_select(0, torch::tensor(flat, torch::kLong));
+}
+
+std::string feature_cache_mismatch(const std::string& dir, const FeatureCacheRequest& req) {
+  if (!fs::exists(dir + "/cache.yaml")) return cat("no cache in ", dir);
+  try {
+    const CacheInfo info = read_cache_info(dir);
+    std::vector<std::string> diffs;
+    for (const auto& [k, want] : req.key) {
+      auto it = std::find_if(info.key.begin(), info.key.end(), [&](const auto& p) { return p.first == k; });
+      const std::string have = it == info.key.end() ? "(none)" : it->second;
+      if (have != want) diffs.push_back(cat(k, ": ", have, " -> ", want));
+    }
+    if (!diffs.empty()) {
+      std::string s = "it was built for other settings (";
+      for (size_t i = 0; i < diffs.size(); ++i) s += (i ? "; " : "") + diffs[i];
+      return s + ")";
+    }
+    const FileDigest d = file_digest(dir + "/features.h5");
+    if (d.size != info.bytes || d.hash != info.hash) {
+      return cat("features.h5 is damaged or incomplete (", d.size, " bytes, hash ", hex16(d.hash), "; cache.yaml says ",
+                 info.bytes, " bytes, hash ", hex16(info.hash), ")");
+    }
+    const auto index = read_cache_index(dir, info);
+    const int64_t* p = index.data_ptr<int64_t>();
+    int64_t missing = 0;
+    for (const int64_t g : req.indices) missing += !std::binary_search(p, p + index.numel(), g);
+    if (missing > 0) return cat("it lacks ", missing, " of the ", req.indices.size(), " tiles this split needs");
+  } catch (const Error& e) {
+    return e.message();
+  }
+  return "";
+}
+
+std::shared_ptr<const FeatureCache> open_feature_cache(SatClip& model, const FeatureCacheRequest& req,
+                                                       dist::Communicator& comm) {
+  // Rank 0 decides, every rank follows (the same decision everywhere, whatever each one sees).
+  std::string why = comm.rank() == 0 ? feature_cache_mismatch(req.dir, req) : "";
+  auto rebuild = torch::tensor({why.empty() ? 0L : 1L}, torch::kLong).to(req.device);
+  comm.broadcast(rebuild, 0);
+  if (rebuild.item<int64_t>() == 0) {
+    const CacheInfo info = read_cache_info(req.dir);
+    auto cache = std::make_shared<FeatureCache>(read_feature_cache(req.dir, info, req.dataset->size()));
+    spdlog::info("feature cache {}: {} tiles x {} features{} (reused)", req.dir, info.tiles, info.dim,
+                 info.views ? cat(" x ", info.views, " views") : "");
+    return cache;
+  }
+  if (comm.rank() == 0) spdlog::info("building the feature cache in {}: {}", req.dir, why);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto cache = std::make_shared<FeatureCache>(build(model, req, comm));
+  // Rank 0 writes; every rank learns whether that worked, so that none waits for a failed one.
+  std::string failed;
+  if (comm.rank() == 0) {
+    try {
+      write_feature_cache(req.dir, req.key, *cache);
+    } catch (const Error& e) {
+      failed = e.message();
+    }
+  }
+  auto ok = torch::tensor({failed.empty() ? 0L : 1L}, torch::kLong).to(req.device);
+  comm.broadcast(ok, 0);
+  SATCLIP_CHECK(ok.item<int64_t>() == 0,
+                failed.empty() ? std::string("rank 0 could not write the feature cache") : failed,
+                "check that the cache directory is writable and has free space, or set data.feature_cache: off");
+  spdlog::info("feature cache {}: {} tiles x {} features{} built in {:.1f} s", req.dir, cache->index.size(0),
+               cache->dim(), req.views ? cat(" x ", req.views, " views") : "",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  return cache;
+}
+
+}  // namespace satclip::core

@@ -1,0 +1,48 @@
+// The trainer's use of the frozen-encoder feature cache (feature_cache.h): set-up and the
+// per-epoch batch source.
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "core/train/trainer_state.h"
+
+namespace satclip::core {
+
+void check_feature_cache(const Trainer::State& s) { check_feature_cache_recipe(s.recipe); }
+
+void setup_feature_cache(Trainer::State& s) {
+  const auto setting = feature_cache_setting(s.recipe);
+  if (!setting.on()) return;
+  const auto& r = s.recipe;
+  const bool bf16 = r.train.precision == "bf16" && s.runtime.device.is_cuda();
+  FeatureCacheRequest req;
+  req.dir = setting.dir;
+  req.key = feature_cache_key(r, s.data.shards, s.model, bf16);
+  req.indices = s.data.split.train;
+  req.indices.insert(req.indices.end(), s.data.split.val.begin(), s.data.split.val.end());
+  std::sort(req.indices.begin(), req.indices.end());
+  req.views = r.data.crop == "random" || r.data.flips ? r.data.feature_cache_views : 0;
+  req.chunk = 64;
+  req.seed = uint64_t(r.run.seed);
+  req.dataset = s.data.dataset;
+  req.transforms = s.transforms;
+  req.loader = loader_options(r.data, req.chunk, s.runtime.device.is_cuda());
+  req.device = s.runtime.device;
+  req.bf16 = bf16;
+  s.features = open_feature_cache(s.model, req, *s.comm);
+  s.val_set.features = s.features;
+  spdlog::info("training from the feature cache: no tile reading, no image encoder in the step");
+}
+
+std::unique_ptr<BatchSource> epoch_batches(Trainer::State& s, int64_t epoch, std::vector<int64_t> indices) {
+  if (s.features) {
+    const uint64_t view_seed = uint64_t(s.recipe.run.seed) * 0x9e3779b97f4a7c15ULL + uint64_t(epoch);
+    return feature_batches(s.features, s.data.dataset, std::move(indices), s.plan.per_rank, s.transforms,
+                           s.runtime.device, view_seed);
+  }
+  return image_batches(s.data.dataset, std::move(indices),
+                       loader_options(s.recipe.data, s.plan.per_rank, s.runtime.device.is_cuda()), s.transforms,
+                       s.runtime.device);
+}
+
+}  // namespace satclip::core
