@@ -15,6 +15,7 @@
 #include "core/train/coords_csv.h"
 #include "core/train/data_setup.h"
 #include "core/train/embed.h"
+#include "core/train/feature_cache.h"
 #include "datasets/dataset.h"
 #include "datasets/loader.h"
 #include "datasets/transforms.h"
@@ -73,18 +74,24 @@ int body(int argc, char** argv) {
     std::vector<int64_t> all(dataset->size());
     for (int64_t i = 0; i < dataset->size(); ++i) all[i] = i;
     const DataConfig data = recipe ? recipe->data : DataConfig{};
-    satclip::data::Loader loader(dataset, all, loader_options(data, 64, device.is_cuda()));
-    std::vector<torch::Tensor> parts, lls;
-    satclip::data::Batch batch;
+    // The feature cache's encoding pass (eval transform), then the projection head when asked.
+    TileEncoding enc;
+    enc.indices = all;
+    enc.dataset = dataset;
+    enc.transforms = transform_options(data);
+    enc.loader = loader_options(data, enc.chunk, device.is_cuda());
+    enc.device = device;
+    const auto features = encode_tiles(model, enc, /*rank=*/0, /*world=*/1);
+    std::vector<torch::Tensor> parts;
     torch::NoGradGuard no_grad;
-    while (loader.next(batch)) {
-      const auto p = satclip::data::prepare_batch(batch, transform_options(data), device, 0, /*training=*/false);
-      auto e = stage == EmbedStage::kProjection ? model->encode_image(p.images) : model->image_encoder->forward(p.images);
-      parts.push_back(e.to(torch::kCPU, torch::kFloat));
-      lls.push_back(torch::stack({batch.lat, batch.lon}, 1).clone());
+    for (int64_t s = 0; s < features.eval.size(0); s += enc.chunk) {
+      const auto f = features.eval.narrow(0, s, std::min(enc.chunk, features.eval.size(0) - s)).to(device);
+      parts.push_back((stage == EmbedStage::kProjection ? model->project_image_features(f) : f).to(torch::kCPU, torch::kFloat));
     }
-    embeddings = torch::cat(parts);
-    lat_lon = torch::cat(lls);
+    lat_lon = torch::empty({dataset->size(), 2}, torch::kDouble);
+    double* ll = lat_lon.data_ptr<double>();
+    for (int64_t i = 0; i < dataset->size(); ++i) ll[2 * i] = dataset->lat(i), ll[2 * i + 1] = dataset->lon(i);
+    embeddings = parts.empty() ? torch::empty({0, 0}) : torch::cat(parts);
   }
   satclip::cli::write_embeddings(out, format, lat_lon, embeddings);
   std::printf("%s: %lld x %lld embeddings (%s stage)\n", out.c_str(), (long long)embeddings.size(0),

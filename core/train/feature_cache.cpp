@@ -65,12 +65,9 @@ std::string dataset_hash(const std::string& shard_dir) {
   return hex16(h);
 }
 
-// Encodes this rank's chunks: returns index [m], eval [m, F] and views [m, K, F] (K = req.views).
-struct Encoded {
-  torch::Tensor index, eval, views;
-};
+}  // namespace
 
-Encoded encode_my_chunks(SatClip& model, const FeatureCacheRequest& req, int rank, int world) {
+EncodedTiles encode_tiles(SatClip& model, const TileEncoding& req, int rank, int world) {
   std::vector<int64_t> mine, chunk_of_batch;
   const int64_t n = int64_t(req.indices.size());
   for (int64_t c = rank, start = rank * req.chunk; start < n; c += world, start = c * req.chunk) {
@@ -118,10 +115,12 @@ Encoded encode_my_chunks(SatClip& model, const FeatureCacheRequest& req, int ran
           req.views > 0 ? cat_or(views, {0, req.views, dim}, torch::kFloat) : torch::Tensor()};
 }
 
-FeatureCache build(SatClip& model, const FeatureCacheRequest& req, dist::Communicator& comm) {
+namespace {
+
+FeatureCache build(SatClip& model, const TileEncoding& req, dist::Communicator& comm) {
   const bool was_training = model->is_training();
   model->train(false);
-  Encoded mine = encode_my_chunks(model, req, comm.rank(), comm.size());
+  EncodedTiles mine = encode_tiles(model, req, comm.rank(), comm.size());
   model->train(was_training);
   // Collectives run on the run's device (NCCL takes CUDA tensors only); results come back to the CPU.
   auto gather = [&](const torch::Tensor& t) { return comm.all_gather(t.to(req.device)).to(torch::kCPU); };
@@ -228,8 +227,9 @@ std::string feature_cache_mismatch(const std::string& dir, const FeatureCacheReq
     const auto index = read_cache_index(dir, info);
     const int64_t* p = index.data_ptr<int64_t>();
     int64_t missing = 0;
-    for (const int64_t g : req.indices) missing += !std::binary_search(p, p + index.numel(), g);
-    if (missing > 0) return cat("it lacks ", missing, " of the ", req.indices.size(), " tiles this split needs");
+    const auto& need = req.encoding.indices;
+    for (const int64_t g : need) missing += !std::binary_search(p, p + index.numel(), g);
+    if (missing > 0) return cat("it lacks ", missing, " of the ", need.size(), " tiles this split needs");
   } catch (const Error& e) {
     return e.message();
   }
@@ -240,18 +240,19 @@ std::shared_ptr<const FeatureCache> open_feature_cache(SatClip& model, const Fea
                                                        dist::Communicator& comm) {
   // Rank 0 decides, every rank follows (the same decision everywhere, whatever each one sees).
   std::string why = comm.rank() == 0 ? feature_cache_mismatch(req.dir, req) : "";
-  auto rebuild = torch::tensor({why.empty() ? 0L : 1L}, torch::kLong).to(req.device);
+  const TileEncoding& enc = req.encoding;
+  auto rebuild = torch::tensor({why.empty() ? 0L : 1L}, torch::kLong).to(enc.device);
   comm.broadcast(rebuild, 0);
   if (rebuild.item<int64_t>() == 0) {
     const CacheInfo info = read_cache_info(req.dir);
-    auto cache = std::make_shared<FeatureCache>(read_feature_cache(req.dir, info, req.dataset->size()));
+    auto cache = std::make_shared<FeatureCache>(read_feature_cache(req.dir, info, enc.dataset->size()));
     spdlog::info("feature cache {}: {} tiles x {} features{} (reused)", req.dir, info.tiles, info.dim,
                  info.views ? cat(" x ", info.views, " views") : "");
     return cache;
   }
   if (comm.rank() == 0) spdlog::info("building the feature cache in {}: {}", req.dir, why);
   const auto t0 = std::chrono::steady_clock::now();
-  auto cache = std::make_shared<FeatureCache>(build(model, req, comm));
+  auto cache = std::make_shared<FeatureCache>(build(model, enc, comm));
   // Rank 0 writes; every rank learns whether that worked, so that none waits for a failed one.
   std::string failed;
   if (comm.rank() == 0) {
@@ -261,13 +262,13 @@ std::shared_ptr<const FeatureCache> open_feature_cache(SatClip& model, const Fea
       failed = e.message();
     }
   }
-  auto ok = torch::tensor({failed.empty() ? 0L : 1L}, torch::kLong).to(req.device);
+  auto ok = torch::tensor({failed.empty() ? 0L : 1L}, torch::kLong).to(enc.device);
   comm.broadcast(ok, 0);
   SATCLIP_CHECK(ok.item<int64_t>() == 0,
                 failed.empty() ? std::string("rank 0 could not write the feature cache") : failed,
                 "check that the cache directory is writable and has free space, or set data.feature_cache: off");
   spdlog::info("feature cache {}: {} tiles x {} features{} built in {:.1f} s", req.dir, cache->index.size(0),
-               cache->dim(), req.views ? cat(" x ", req.views, " views") : "",
+               cache->dim(), enc.views ? cat(" x ", enc.views, " views") : "",
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return cache;
 }

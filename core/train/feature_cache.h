@@ -61,10 +61,9 @@ struct FeatureCache {
   torch::Tensor gather(const std::vector<int64_t>& indices, bool training, uint64_t view_seed) const;
 };
 
-struct FeatureCacheRequest {
-  std::string dir;
-  CacheKey key;
-  std::vector<int64_t> indices;  // ascending: the tiles to cache (training + validation split)
+// The encoding pass over tiles (the cache's build, and satclip-embed --shards).
+struct TileEncoding {
+  std::vector<int64_t> indices;  // ascending global tile indices
   int64_t views = 0;             // augmented views per tile, 0 when the transforms are deterministic
   int64_t chunk = 64;            // tiles per encoder batch, the same for every world size
   uint64_t seed = 0;             // the views' randomness
@@ -72,7 +71,21 @@ struct FeatureCacheRequest {
   data::TransformOptions transforms;
   data::LoaderOptions loader;    // its batch_size is replaced by `chunk`
   torch::Device device{torch::kCPU};
-  bool bf16 = false;             // encode under bf16 autocast (CUDA); features are stored as float32
+  bool bf16 = false;             // encode under bf16 autocast (CUDA); features are returned as float32
+};
+
+// This rank's share of the pass (chunks rank, rank + world, ...; all of them at world 1), in eval
+// mode without grad: index int64 [m], eval float32 [m, F] (the validation transform), views
+// float32 [m, K, F] (undefined when K = 0). On the CPU.
+struct EncodedTiles {
+  torch::Tensor index, eval, views;
+};
+EncodedTiles encode_tiles(SatClip& model, const TileEncoding& encoding, int rank, int world);
+
+struct FeatureCacheRequest {
+  std::string dir;
+  CacheKey key;
+  TileEncoding encoding;  // indices: the training + validation split
 };
 
 // The key of a recipe and model: the dataset manifest's hash, the image encoder's weights hash,
