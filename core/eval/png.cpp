@@ -2,10 +2,8 @@
 
 #include <zlib.h>
 
-#include <cstdio>
-#include <filesystem>
-
 #include "core/base/error.h"
+#include "core/base/fs_util.h"
 
 namespace satclip::core {
 namespace {
@@ -47,12 +45,7 @@ void write_png(const std::string& path, const RgbImage& img) {
   chunk(file, "IHDR", header);
   chunk(file, "IDAT", packed);
   chunk(file, "IEND", {});
-  const std::string tmp = path + ".partial";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  SATCLIP_CHECK(f != nullptr, cat(tmp, ": cannot create"), "check that the folder exists and is writable");
-  const bool ok = std::fwrite(file.data(), 1, file.size(), f) == file.size();
-  SATCLIP_CHECK(std::fclose(f) == 0 && ok, cat(tmp, ": write failed"), "check free disk space");
-  std::filesystem::rename(tmp, path);
+  write_file_atomically(path, std::string(file.begin(), file.end()));
 }
 
 }  // namespace satclip::core

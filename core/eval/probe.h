@@ -5,8 +5,9 @@
 // Per seed: the stations are ordered by splitmix64(seed * 0x9e3779b97f4a7c15 + i) and the first
 // half trains (probe_split: the same split as tests/reference/probe_reference.py); after
 // torch::manual_seed(seed) an MLP D -> 256 -> 64 -> 1 (ReLU) is built (PyTorch's default Linear
-// initialisation, the same draws as in Python), trained full-batch with Adam (lr 1e-3) on the MSE
-// for `epochs` epochs; the score is the test MSE of y = meanT / max(meanT).
+// initialisation, the same draws as in Python), trained full-batch on the MSE for `epochs` epochs
+// with Adam (lr 1e-3) computed as Python's torch.optim.Adam computes it (see probe.cpp); the score
+// is the test MSE of y = meanT / max(meanT).
 #pragma once
 
 #include <cstdint>

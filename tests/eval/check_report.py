@@ -36,7 +36,7 @@ def main():
             mine, theirs = got[key]["test_mse"], ref[ref_key][: len(got[key]["test_mse"])]
             for seed, (a, b) in enumerate(zip(mine, theirs)):
                 rel = abs(a - b) / b
-                print(f"{key} seed {seed}: C++ {a:.5f}, PyTorch {b:.5f} (relative {rel:.3f}, limit {tol})")
+                print(f"{key} seed {seed}: C++ {a:.6f}, PyTorch {b:.6f} (relative {rel:.1e}, limit {tol})")
                 assert rel <= tol, f"{key} seed {seed} differs by {rel:.3f}"
             print(f"{key}: {got[key]['mean']:.4f} +- {got[key]['std']:.4f}")
     elif mode in ("bands", "not-bands"):
