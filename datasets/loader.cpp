@@ -1,8 +1,24 @@
 #include "datasets/loader.h"
 
+#include <c10/core/impl/VirtualGuardImpl.h>
+
 #include "core/base/error.h"
 
 namespace satclip::data {
+
+void CopyFence::record(const c10::Device& device) {
+  if (!device.is_cuda()) return;
+  const c10::impl::VirtualGuardImpl guard(device.type());
+  const c10::Stream stream = guard.getStream(device);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!event_) event_ = std::make_unique<c10::Event>(device.type());
+  event_->record(stream);
+}
+
+void CopyFence::wait() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (event_) event_->synchronize();
+}
 
 Loader::Loader(std::shared_ptr<const ShardedDataset> dataset, std::vector<int64_t> indices, LoaderOptions o)
     : dataset_(std::move(dataset)), indices_(std::move(indices)), options_(o) {
@@ -27,17 +43,28 @@ Loader::~Loader() {
   for (auto& t : threads_) t.join();
 }
 
-torch::Tensor Loader::acquire_images(int64_t n) {
+Loader::PooledBuffer Loader::acquire_images(int64_t n) {
   const auto& m = dataset_->manifest();
-  std::lock_guard<std::mutex> lock(pool_mutex_);
-  for (const auto& t : pool_) {
-    // Free when only the pool refers to the tensor and its storage (no batch, no view alive).
-    if (t.size(0) == n && t.use_count() == 1 && t.storage().use_count() == 1) return t;
+  PooledBuffer got;
+  {
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    for (const auto& b : pool_) {
+      // Free when only the pool refers to the tensor and its storage (no batch, no view alive);
+      // taking a copy here marks it as used for the other workers.
+      if (b.images.size(0) == n && b.images.use_count() == 1 && b.images.storage().use_count() == 1) {
+        got = b;
+        break;
+      }
+    }
+    if (!got.images.defined()) {
+      got.images = torch::empty({n, m.channels, m.height, m.width},
+                                torch::TensorOptions().dtype(torch::kUInt16).pinned_memory(options_.pin_memory));
+      got.fence = std::make_shared<CopyFence>();
+      if (pool_.size() < size_t(options_.prefetch + options_.workers + 2)) pool_.push_back(got);
+    }
   }
-  auto t = torch::empty({n, m.channels, m.height, m.width},
-                        torch::TensorOptions().dtype(torch::kUInt16).pinned_memory(options_.pin_memory));
-  if (pool_.size() < size_t(options_.prefetch + options_.workers + 2)) pool_.push_back(t);
-  return t;
+  got.fence->wait();  // the last asynchronous copy out of this buffer has finished
+  return got;
 }
 
 Batch Loader::build(int64_t k, std::vector<uint8_t>& scratch) {
@@ -45,7 +72,9 @@ Batch Loader::build(int64_t k, std::vector<uint8_t>& scratch) {
   const int64_t n = std::min<int64_t>(options_.batch_size, int64_t(indices_.size()) - begin);
   Batch b;
   auto opts = torch::TensorOptions().pinned_memory(options_.pin_memory);
-  b.images = acquire_images(n);
+  auto buffer = acquire_images(n);
+  b.images = std::move(buffer.images);
+  b.images_fence = std::move(buffer.fence);
   b.lat = torch::empty({n}, opts.dtype(torch::kDouble));
   b.lon = torch::empty({n}, opts.dtype(torch::kDouble));
   b.index = torch::empty({n}, opts.dtype(torch::kLong));

@@ -2,7 +2,8 @@
 //
 // Batch k of the given index list is built by worker k % workers straight into its own tensor
 // (pinned host memory when the batches go to CUDA) and handed out in order. At most `prefetch`
-// batches exist ahead of the consumer, so memory is bounded.
+// batches exist ahead of the consumer, so memory is bounded. Image buffers are pooled and reused
+// once no batch refers to them and the asynchronous copies out of them have finished (CopyFence).
 #pragma once
 
 #include <condition_variable>
@@ -12,17 +13,36 @@
 #include <thread>
 #include <vector>
 
+#include <c10/core/Event.h>
 #include <torch/torch.h>
 
 #include "datasets/dataset.h"
 
 namespace satclip::data {
 
+// Guards a pooled pinned buffer that a consumer copies from asynchronously (non_blocking to a
+// GPU). Dropping the batch does not wait for such a copy, so without the fence the loader could
+// fill the buffer with the next batch while the copy still reads it (a torn batch). The consumer
+// records the copy (an event on the device's current stream, after enqueueing it); the loader
+// waits for the last recorded event before it writes into the buffer again.
+class CopyFence {
+ public:
+  // After the copies out of the buffer were enqueued on `device`'s current stream; no-op off CUDA.
+  void record(const c10::Device& device);
+  // Blocks until the copies recorded last have finished (at once when none was recorded).
+  void wait();
+
+ private:
+  std::mutex mutex_;
+  std::unique_ptr<c10::Event> event_;
+};
+
 struct Batch {
   torch::Tensor images;  // uint16 [B, C, H, W]
   torch::Tensor lat;     // float64 [B]
   torch::Tensor lon;     // float64 [B]
   torch::Tensor index;   // int64 [B], global dataset indices
+  std::shared_ptr<CopyFence> images_fence;  // the pooled image buffer's fence (see CopyFence)
 };
 
 struct LoaderOptions {
@@ -53,9 +73,14 @@ class Loader {
   };
   void work(int worker);
   Batch build(int64_t k, std::vector<uint8_t>& scratch);
-  // A [n, C, H, W] uint16 buffer nobody else references any more, or a new one. Reusing buffers
-  // avoids faulting in fresh pages for every batch, which otherwise costs as much as the copy.
-  torch::Tensor acquire_images(int64_t n);
+  struct PooledBuffer {
+    torch::Tensor images;
+    std::shared_ptr<CopyFence> fence;
+  };
+  // A [n, C, H, W] uint16 buffer nobody else references any more and no copy reads any more (its
+  // fence waited for), or a new one. Reusing buffers avoids faulting in fresh pages for every
+  // batch, which otherwise costs as much as the copy.
+  PooledBuffer acquire_images(int64_t n);
 
   std::shared_ptr<const ShardedDataset> dataset_;
   std::vector<int64_t> indices_;
@@ -68,7 +93,7 @@ class Loader {
   bool stop_ = false;
   std::vector<std::thread> threads_;
   std::mutex pool_mutex_;
-  std::vector<torch::Tensor> pool_;
+  std::vector<PooledBuffer> pool_;
 };
 
 }  // namespace satclip::data

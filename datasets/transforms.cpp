@@ -35,7 +35,10 @@ Prepared prepare_batch(const Batch& batch, const TransformOptions& o, const torc
   const bool async = batch.images.is_pinned();
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   const int64_t n = batch.images.size(0);
-  torch::Tensor x = batch.images.to(device, /*non_blocking=*/async).to(torch::kFloat);
+  torch::Tensor x = batch.images.to(device, /*non_blocking=*/async);
+  // The loader may refill the pinned buffer once the copy out of it has finished, not before.
+  if (async && batch.images_fence) batch.images_fence->record(device);
+  x = x.to(torch::kFloat);
   if (o.scaling == "divide10000") {
     x = x / 10000.0;
   } else if (o.scaling == "normalize") {

@@ -17,6 +17,9 @@ struct RunConfig {
   std::string log_level = "info";
 };
 
+// data.workers: auto (in YAML), resolved per node by auto_workers (core/train/data_setup.h).
+inline constexpr int64_t kAutoWorkers = -1;
+
 struct DataConfig {
   std::string path;                 // required: shard directory (manifest.json) or "synthetic"
   int64_t synthetic_count = 2048;   // tiles generated when path is "synthetic"
@@ -25,7 +28,7 @@ struct DataConfig {
   int64_t split_seed = 0;
   int64_t batch_size = 32;          // per rank (the PyTorch DDP convention)
   int64_t global_batch_size = 0;    // > 0: per-rank batch = global / world (must divide)
-  int64_t workers = 2;
+  int64_t workers = kAutoWorkers;  // loader threads per rank; auto: from the node's cores (auto_workers)
   int64_t prefetch = 4;
   bool drop_last = true;
   int64_t image_size = 224;
@@ -79,6 +82,7 @@ struct OptimConfig {
   double plateau_factor = 0.8;
   int64_t warmup_steps = 0;
   double clip_norm = 0.0;  // clip the global gradient norm to this; 0 = off
+  std::string fused = "auto";  // ATen's fused AdamW kernel: auto (on CUDA), on, off
 };
 
 struct TrainConfig {
@@ -91,6 +95,7 @@ struct TrainConfig {
   int64_t val_every_steps = 0;     // > 0: also validate every this many steps
   std::string val_gallery;         // CSV of lat,lon for retrieval; empty = the validation locations
   std::string nonfinite = "abort";  // a NaN/Inf loss or gradient: abort (name step and tensor) or skip the step
+  bool allow_tf32 = false;  // CUDA: TF32 matmuls too (cuDNN convolutions use TF32 either way, as in PyTorch)
 };
 
 struct DistributedConfig {

@@ -55,6 +55,23 @@ FieldSpec int_field(const std::string& path, int64_t& ref, int64_t lo, int64_t h
   return f;
 }
 
+// An integer in lo .. hi, or `auto` (stored as kAutoWorkers).
+FieldSpec int_or_auto_field(const std::string& path, int64_t& ref, int64_t lo, int64_t hi) {
+  FieldSpec f = int_field(path, ref, lo, hi);
+  f.type = "an integer or auto";
+  f.allowed = "auto, or " + f.allowed;
+  const auto plain = f.assign;
+  f.assign = [&ref, plain](const YAML::Node& n) {
+    if (n.IsScalar() && n.Scalar() == "auto") {
+      ref = kAutoWorkers;
+    } else {
+      plain(n);
+    }
+  };
+  f.value = [&ref] { return ref == kAutoWorkers ? YAML::Node("auto") : YAML::Node(ref); };
+  return f;
+}
+
 FieldSpec num_field(const std::string& path, double& ref, double lo, double hi, bool lo_open = false) {
   FieldSpec f;
   f.path = path;
@@ -181,7 +198,7 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       int_field("data.split_seed", r.data.split_seed, 0, kBig),
       int_field("data.batch_size", r.data.batch_size, 1, 65536),
       int_field("data.global_batch_size", r.data.global_batch_size, 0, 1 << 24),
-      int_field("data.workers", r.data.workers, 0, 64),
+      int_or_auto_field("data.workers", r.data.workers, 1, 64),
       int_field("data.prefetch", r.data.prefetch, 1, 256),
       bool_field("data.drop_last", r.data.drop_last),
       int_field("data.image_size", r.data.image_size, 8, 1024),
@@ -229,6 +246,7 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       num_field("optim.plateau_factor", r.optim.plateau_factor, 0.0, 1.0, /*lo_open=*/true),
       int_field("optim.warmup_steps", r.optim.warmup_steps, 0, kBig),
       num_field("optim.clip_norm", r.optim.clip_norm, 0.0, 1e6),
+      enum_field("optim.fused", r.optim.fused, {"auto", "on", "off"}),
 
       int_field("train.epochs", r.train.epochs, 1, 100000),
       int_field("train.max_steps", r.train.max_steps, 0, kBig),
@@ -239,6 +257,7 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       int_field("train.val_every_steps", r.train.val_every_steps, 0, kBig),
       str_field("train.val_gallery", r.train.val_gallery),
       enum_field("train.nonfinite", r.train.nonfinite, {"abort", "skip"}),
+      bool_field("train.allow_tf32", r.train.allow_tf32),
 
       enum_field("distributed.backend", r.distributed.backend, {"auto", "local", "mpi", "nccl"}),
       num_field("distributed.first_bucket_mb", r.distributed.first_bucket_mb, 0.0, 4096.0, true),

@@ -34,13 +34,15 @@ std::vector<std::string> split_fields(const std::string& line) {
   return out;
 }
 
-double parse_degrees(const std::string& path, int64_t line, const std::string& column, const std::string& text,
-                     double lo, double hi) {
+// A finite number in lo .. hi; `degrees`: a coordinate (the hints say so).
+double parse_number(const std::string& path, int64_t line, const std::string& column, const std::string& text,
+                    double lo, double hi, bool degrees) {
   errno = 0;
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
   SATCLIP_CHECK(!text.empty() && *end == '\0' && errno != ERANGE && std::isfinite(v),
-                cat(path, ":", line, ": ", column, " '", text, "' is not a number"), "write decimal degrees, e.g. 47.37");
+                cat(path, ":", line, ": ", column, " '", text, "' is not a number"),
+                degrees ? "write decimal degrees, e.g. 47.37" : "write a finite decimal number, e.g. 12.5");
   SATCLIP_CHECK(v >= lo && v <= hi, cat(path, ":", line, ": ", column, " ", v, " is outside ", lo, " .. ", hi),
                 "lat is in -90 .. 90 and lon in -180 .. 180 (or 0 .. 360) degrees");
   return v;
@@ -80,7 +82,8 @@ std::vector<LatLon> read_coords_csv(const std::string& path, const std::string& 
   SATCLIP_CHECK(lat_col >= 0 && lon_col >= 0, cat(path, ":", n, ": the header '", line, "' has no lat and lon columns"),
                 "name the columns lat and lon (any order; other columns are ignored)");
   SATCLIP_CHECK(value_column.empty() || value_col >= 0,
-                cat(path, ":", n, ": the header '", line, "' has no column ", value_column), "");
+                cat(path, ":", n, ": the header '", line, "' has no column ", value_column),
+                cat("name the column ", value_column, " in the header (any case)"));
   const int64_t need = std::max({lat_col, lon_col, value_col}) + 1;
   std::vector<LatLon> out;
   values.clear();
@@ -89,11 +92,12 @@ std::vector<LatLon> read_coords_csv(const std::string& path, const std::string& 
     const auto f = split_fields(line);
     SATCLIP_CHECK(int64_t(f.size()) >= need, cat(path, ":", n, ": ", f.size(), " field(s), expected at least ", need),
                   "every row needs the lat and lon columns of the header");
-    LatLon c{parse_degrees(path, n, "lat", f[lat_col], -90, 90), parse_degrees(path, n, "lon", f[lon_col], -180, 360)};
+    LatLon c{parse_number(path, n, "lat", f[lat_col], -90, 90, true),
+             parse_number(path, n, "lon", f[lon_col], -180, 360, true)};
     if (c.lon > 180) c.lon -= 360;  // 0 .. 360 convention -> -180 .. 180
     out.push_back(c);
     if (value_col >= 0) {
-      values.push_back(parse_degrees(path, n, value_column, f[value_col], -1e300, 1e300));
+      values.push_back(parse_number(path, n, value_column, f[value_col], -1e300, 1e300, false));
     }
   }
   return out;

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include "core/base/error.h"
 #include "core/base/fs_util.h"
@@ -79,10 +81,16 @@ data::TransformOptions transform_options(const DataConfig& d) {
   return t;
 }
 
-data::LoaderOptions loader_options(const DataConfig& d, int64_t batch_size, bool pin_memory) {
+int auto_workers(int ranks_on_node, unsigned hardware_threads) {
+  const int per_rank = int(std::max(1u, hardware_threads)) / std::max(1, ranks_on_node);
+  return std::max(1, std::min(8, per_rank - 1));
+}
+
+data::LoaderOptions loader_options(const DataConfig& d, int64_t batch_size, bool pin_memory, int ranks_on_node) {
   data::LoaderOptions o;
   o.batch_size = batch_size;
-  o.workers = static_cast<int>(std::max<int64_t>(1, d.workers));
+  o.workers = d.workers == kAutoWorkers ? auto_workers(ranks_on_node, std::thread::hardware_concurrency())
+                                        : static_cast<int>(std::max<int64_t>(1, d.workers));
   o.prefetch = static_cast<int>(d.prefetch);
   o.pin_memory = pin_memory;
   return o;

@@ -46,6 +46,10 @@ struct TrainData {
 TrainData open_train_data(const Recipe& recipe, const BatchPlan& plan, dist::Communicator* comm);
 
 data::TransformOptions transform_options(const DataConfig& data);
-data::LoaderOptions loader_options(const DataConfig& data, int64_t batch_size, bool pin_memory);
+// data.workers: auto: the node's hardware threads shared by its ranks, one left to each rank's
+// own thread: max(1, min(8, hardware_threads / ranks_on_node - 1)).
+int auto_workers(int ranks_on_node, unsigned hardware_threads);
+// `ranks_on_node` (Runtime::local_size) resolves data.workers: auto.
+data::LoaderOptions loader_options(const DataConfig& data, int64_t batch_size, bool pin_memory, int ranks_on_node = 1);
 
 }  // namespace satclip::core

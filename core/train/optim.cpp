@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/base/error.h"
+#include "core/train/fused_adamw.h"
 
 namespace satclip::core {
 namespace {
@@ -51,7 +52,8 @@ std::vector<ParamGroup> make_param_groups(SatClip& model, const OptimConfig& o, 
   return out;
 }
 
-std::unique_ptr<torch::optim::AdamW> make_optimizer(const std::vector<ParamGroup>& groups, const OptimConfig& o) {
+std::unique_ptr<torch::optim::AdamW> make_optimizer(const std::vector<ParamGroup>& groups, const OptimConfig& o,
+                                                    const torch::Device& device) {
   SATCLIP_CHECK(!groups.empty(), "the model has no trainable parameters",
                 "unfreeze something: model.freeze_image_encoder=false, or a trainable location encoder");
   std::vector<torch::optim::OptimizerParamGroup> torch_groups;
@@ -62,6 +64,9 @@ std::unique_ptr<torch::optim::AdamW> make_optimizer(const std::vector<ParamGroup
   }
   torch::optim::AdamWOptions defaults(o.lr_projection);
   defaults.betas({o.beta1, o.beta2}).eps(o.eps).weight_decay(o.weight_decay);
+  if (o.fused == "on" || (o.fused == "auto" && device.is_cuda())) {
+    return std::make_unique<FusedAdamW>(std::move(torch_groups), defaults);
+  }
   return std::make_unique<torch::optim::AdamW>(std::move(torch_groups), defaults);
 }
 

@@ -29,8 +29,10 @@ struct ParamGroup {
 // The trainable parameters in their groups (empty groups dropped), in a fixed order.
 std::vector<ParamGroup> make_param_groups(SatClip& model, const OptimConfig& optim, const LossConfig& loss);
 
-// AdamW over `groups` (one torch param group each, in the same order).
-std::unique_ptr<torch::optim::AdamW> make_optimizer(const std::vector<ParamGroup>& groups, const OptimConfig& optim);
+// AdamW over `groups` (one torch param group each, in the same order): ATen's fused kernel
+// (FusedAdamW) when `optim.fused` is on, or auto and `device` is CUDA; libtorch's AdamW otherwise.
+std::unique_ptr<torch::optim::AdamW> make_optimizer(const std::vector<ParamGroup>& groups, const OptimConfig& optim,
+                                                    const torch::Device& device = torch::kCPU);
 
 // The learning-rate multiplier over time: none (1), cosine (linear warm-up over
 // optim.warmup_steps, then half a cosine from 1 to 0 at `total_steps`), plateau (PyTorch's

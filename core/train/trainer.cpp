@@ -122,7 +122,7 @@ Trainer::Trainer(Recipe recipe, const dist::Runtime& runtime, dist::Communicator
   v.indices = s.data.split.val;
   s.transforms = transform_options(s.recipe.data);
   v.transforms = s.transforms;
-  v.loader = loader_options(s.recipe.data, s.plan.per_rank, runtime.device.is_cuda());
+  v.loader = loader_options(s.recipe.data, s.plan.per_rank, runtime.device.is_cuda(), runtime.local_size);
   v.device = runtime.device;
   v.chunk = s.plan.global();
   setup_feature_cache(s);
@@ -277,7 +277,8 @@ FitResult Trainer::fit() {
   SATCLIP_CHECK(!s.options.dry_run, "fit() after a dry-run set-up", "");
   install_stop_handlers();
   spdlog::info("recipe {}\n{}", r.source.empty() ? "(built in)" : r.source, recipe_table(r));
-  spdlog::info("data {}: {} train, {} validation tiles", s.data.shards, s.train_size, s.val_size);
+  spdlog::info("data {}: {} train, {} validation tiles, {} loader threads per rank", s.data.shards, s.train_size,
+               s.val_size, s.val_set.loader.workers);
   spdlog::info("global batch {} = {} per rank x {} ranks x {} accumulation; {} steps per epoch, {} steps",
                s.plan.per_step(), s.plan.per_rank, s.plan.world, s.plan.grad_accum, s.steps_per_epoch, s.total_steps);
   spdlog::info("{} on {}, communicator {}", dist::describe(s.runtime), s.runtime.device.str(), s.comm->backend());

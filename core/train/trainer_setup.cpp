@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include <ATen/Context.h>
 #include <spdlog/spdlog.h>
 
 #include "core/base/error.h"
@@ -45,10 +46,14 @@ void build_model(Trainer::State& s) {
   s.model = SatClip(s.recipe.model, s.recipe.loss);
   s.weight_reports = load_pretrained(s.model, s.recipe.model);
   s.model->to(s.runtime.device);
+  // TF32 matmuls only when the recipe allows them (cuDNN convolutions use TF32 either way).
+  if (s.runtime.device.is_cuda()) {
+    at::globalContext().setFloat32MatmulPrecision(s.recipe.train.allow_tf32 ? "high" : "highest");
+  }
   // Rank 0's initial parameters everywhere (random inits agree anyway; this also checks layout).
   dist::broadcast_parameters(dist::parameters_and_buffers(*s.model), *s.comm);
   s.groups = make_param_groups(s.model, s.recipe.optim, s.recipe.loss);
-  s.optimizer = make_optimizer(s.groups, s.recipe.optim);
+  s.optimizer = make_optimizer(s.groups, s.recipe.optim, s.runtime.device);
   if (s.comm->size() > 1 && !s.options.dry_run) {
     dist::GradReducer::NamedTensors params;
     for (const auto& p : s.model->named_parameters()) {

@@ -157,6 +157,20 @@ TEST(Config, ResolvedYamlRoundTrips) {
   EXPECT_NE(satclip::core::recipe_table(b).find("data.batch_size"), std::string::npos);
 }
 
+TEST(Config, WorkersTakeAutoOrACount) {
+  EXPECT_EQ(Recipe().data.workers, satclip::core::kAutoWorkers);  // the default
+  const auto path = write_recipe("workers.yaml", kMinimal);
+  EXPECT_EQ(load_recipe(path, {"data.workers=3"}).data.workers, 3);
+  const Recipe a = load_recipe(path, {"data.workers=3", "data.workers=auto"});
+  EXPECT_EQ(a.data.workers, satclip::core::kAutoWorkers);
+  EXPECT_NE(satclip::core::recipe_to_yaml(a).find("workers: auto"), std::string::npos);
+  for (const char* bad : {"data.workers=0", "data.workers=65", "data.workers=many"}) {
+    const auto e = error_of("workers-bad.yaml", kMinimal, {bad});
+    EXPECT_NE(e.message().find("data.workers"), std::string::npos) << bad;
+    EXPECT_NE(e.message().find("auto"), std::string::npos) << bad << ": " << e.message();
+  }
+}
+
 TEST(Config, ShippedRecipesLoad) {
   int count = 0;
   for (const auto& entry : fs::directory_iterator(fs::path(SATCLIP_SOURCE_DIR) / "recipes")) {

@@ -2,6 +2,7 @@
 // retrieval metrics, the coordinates CSV reader.
 #include <cmath>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <torch/types.h>
@@ -29,6 +30,18 @@ TEST(BatchPlan, GlobalBatchDividesAmongRanks) {
   } catch (const satclip::Error& e) {
     EXPECT_NE(e.message().find("data.global_batch_size = 96 does not divide among 5 ranks"), std::string::npos);
   }
+}
+
+TEST(LoaderOptions, AutoWorkersShareTheNodeAmongItsRanks) {
+  EXPECT_EQ(auto_workers(1, 16), 8);   // capped at 8
+  EXPECT_EQ(auto_workers(8, 128), 8);  // 16 threads per rank
+  EXPECT_EQ(auto_workers(8, 64), 7);   // 8 per rank, one left to the rank itself
+  EXPECT_EQ(auto_workers(2, 2), 1);    // never below one
+  EXPECT_EQ(auto_workers(4, 0), 1);    // hardware_concurrency() may say 0
+  DataConfig d;
+  EXPECT_EQ(loader_options(d, 32, false, 1).workers, auto_workers(1, std::thread::hardware_concurrency()));
+  d.workers = 3;
+  EXPECT_EQ(loader_options(d, 32, false, 8).workers, 3);
 }
 
 TEST(LrSchedule, CosineWithWarmupAndPlateau) {

@@ -1,0 +1,23 @@
+// AdamW through ATen's fused kernel (at::_fused_adamw_: one kernel launch per parameter group for
+// every parameter's update on CUDA, one vectorised pass on the CPU) instead of libtorch's
+// per-parameter loop of about ten kernels each.
+//
+// It is a torch::optim::AdamW: the parameter groups, their options (lr, betas, eps, weight
+// decay) and the per-parameter state (AdamWParamState: exp_avg, exp_avg_sq, step) are the same
+// objects, so apply_lr, checkpoints and resume treat both alike. The update is the same formula
+// (decoupled weight decay, bias-corrected moments); the fused kernel evaluates it in another order,
+// so the two differ by rounding only. amsgrad is not supported (the recipes never set it).
+#pragma once
+
+#include <torch/optim/adamw.h>
+
+namespace satclip::core {
+
+class FusedAdamW : public torch::optim::AdamW {
+ public:
+  using torch::optim::AdamW::AdamW;
+  // One AdamW step for every parameter with a gradient; the closure must be empty.
+  torch::Tensor step(LossClosure closure = nullptr) override;
+};
+
+}  // namespace satclip::core
