@@ -50,8 +50,9 @@ run_ctest() {  # label, log name (verbose, so skipped tests show in the log)
 run_ctest gpu ctest-gpu.log
 run_ctest "mpi|unit" ctest-cpu.log
 
-# The trainer on CUDA: the quickstart recipe for a few hundred steps (fp32 and bf16 autocast), and
-# the same model at batch 256; img/s of the last logged interval (steady state, no validation).
+# The trainer on CUDA: the quickstart recipe for a few hundred steps (fp32 and bf16 autocast; fp32
+# also with libtorch's unfused AdamW), and the same model at batch 256; img/s of the last logged
+# interval (steady state, no validation).
 train_cuda() {  # name, extra --set arguments...
   local name=$1
   shift
@@ -66,6 +67,7 @@ train_cuda() {  # name, extra --set arguments...
   fi
 }
 train_cuda quickstart-fp32 --set train.precision=fp32
+train_cuda quickstart-fp32-adamw-unfused --set train.precision=fp32 --set optim.fused=off
 train_cuda quickstart-bf16 --set train.precision=bf16
 train_cuda quickstart-bf16-b256 --set train.precision=bf16 --set data.batch_size=256 --set data.workers=4
 

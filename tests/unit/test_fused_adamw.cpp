@@ -14,8 +14,8 @@ TEST(FusedAdamW, SameParametersAndStateAsAdamW) { satclip::testing::expect_fused
 TEST(FusedAdamW, RefusesAmsgradAndClosures) {
   auto p = torch::zeros({3}, torch::kFloat).requires_grad_(true);
   p.mutable_grad() = torch::ones({3});
-  FusedAdamW ams({p}, torch::optim::AdamWOptions(1e-3).amsgrad(true));
+  FusedAdamW ams(std::vector<torch::Tensor>{p}, torch::optim::AdamWOptions(1e-3).amsgrad(true));
   EXPECT_THROW(ams.step(), satclip::Error);
-  FusedAdamW plain({p}, torch::optim::AdamWOptions(1e-3));
+  FusedAdamW plain(std::vector<torch::Tensor>{p}, torch::optim::AdamWOptions(1e-3));
   EXPECT_THROW(plain.step([] { return torch::zeros({}); }), satclip::Error);
 }
