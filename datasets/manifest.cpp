@@ -7,24 +7,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include "core/base/error.h"
+#include "core/base/json_text.h"
 
 namespace satclip::data {
 namespace {
-
-std::string quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-      continue;
-    }
-    out += c;
-  }
-  return out + "\"";
-}
 
 template <typename T>
 T get(const YAML::Node& root, const char* key, const std::string& path) {
@@ -42,14 +28,14 @@ T get(const YAML::Node& root, const char* key, const std::string& path) {
 
 void write_manifest(const std::string& path, const Manifest& m) {
   std::ostringstream j;
-  j << "{\n  \"format\": " << quote(m.format) << ",\n  \"version\": " << m.version << ",\n  \"bands\": [";
-  for (size_t i = 0; i < m.bands.size(); ++i) j << (i ? ", " : "") << quote(m.bands[i]);
+  j << "{\n  \"format\": " << json_quote(m.format) << ",\n  \"version\": " << m.version << ",\n  \"bands\": [";
+  for (size_t i = 0; i < m.bands.size(); ++i) j << (i ? ", " : "") << json_quote(m.bands[i]);
   j << "],\n  \"channels\": " << m.channels << ",\n  \"height\": " << m.height << ",\n  \"width\": " << m.width
-    << ",\n  \"dtype\": " << quote(m.dtype) << ",\n  \"compression\": " << quote(m.compression)
-    << ",\n  \"source_index\": " << quote(m.source_index) << ",\n  \"count\": " << m.count
+    << ",\n  \"dtype\": " << json_quote(m.dtype) << ",\n  \"compression\": " << json_quote(m.compression)
+    << ",\n  \"source_index\": " << json_quote(m.source_index) << ",\n  \"count\": " << m.count
     << ",\n  \"skipped\": " << m.skipped << ",\n  \"shards\": [\n";
   for (size_t i = 0; i < m.shards.size(); ++i) {
-    j << "    {\"file\": " << quote(m.shards[i].file) << ", \"count\": " << m.shards[i].count << "}"
+    j << "    {\"file\": " << json_quote(m.shards[i].file) << ", \"count\": " << m.shards[i].count << "}"
       << (i + 1 < m.shards.size() ? "," : "") << "\n";
   }
   j << "  ]\n}\n";

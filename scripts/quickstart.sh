@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's run command: installs and builds what is missing (scripts/setup.sh), trains the
 # quickstart recipe (synthetic S2-100k sample, made on first use) with `mpirun -n 2`, renders
-# the metrics plot, and prints where the results are and the final metrics.
+# the metrics plot, evaluates the trained location encoder (satclip-eval: the embedding world map
+# and the air-temperature probe), and prints where the results are, the final metrics and the
+# probe's figure.
 #
 # Environment knobs (besides those of scripts/setup.sh):
 #   SATCLIP_NP       ranks (default 2)
@@ -25,7 +27,13 @@ mpirun "${mpi_flags[@]}" "$build_dir/core/apps/satclip-ddp" "$root/recipes/quick
   --set "output.dir=$run_dir"
 echo "[quickstart] training took $((SECONDS - train_start)) s"
 "$python" "$root/tools/plot_metrics.py" "$run_dir" || echo "[quickstart] (no plot: matplotlib missing?)"
+eval_start=$SECONDS
+echo "[quickstart] satclip-eval --checkpoint $run_dir --out $run_dir/eval (map, air-temperature probe)"
+OMP_NUM_THREADS=$(nproc) "$build_dir/core/apps/satclip-eval" --checkpoint "$run_dir" --out "$run_dir/eval" |
+  tee "$run_dir/eval.log" | sed 's/^/[quickstart] /'
+echo "[quickstart] evaluation took $((SECONDS - eval_start)) s"
 echo "[quickstart] results in $run_dir:"
-echo "    config.yaml  metrics.jsonl  metrics.png  log-rank*.txt  checkpoints/{last,best}.pt"
+echo "    config.yaml  metrics.jsonl  metrics.png  log-rank*.txt  checkpoints/  eval/{map.png,report.json}  eval.log"
 tail -n 1 "$run_dir/metrics.jsonl" | sed 's/^/[quickstart] last metrics: /'
+grep "air-temperature probe" "$run_dir/eval.log" | sed 's/^/[quickstart] /'
 echo "[quickstart] done in $((SECONDS - start)) s"

@@ -20,7 +20,10 @@ say() { echo "[sanitize] $*"; }
 t0=$SECONDS
 mkdir -p "$build"
 if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSATCLIP_PYTHON="$python" \
+  # -O1 -g1 (line tables only): the sanitizers' usual optimisation level, and half the build time
+  # of -O2 -g on 2 cores (488 s against 988 s for these targets); reports still name file:line.
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" \
+    -DSATCLIP_PYTHON="$python" \
     -DSATCLIP_SANITIZE="$kind" -DSATCLIP_WITH_CUDA=OFF -DSATCLIP_WITH_NCCL=OFF -DSATCLIP_BUILD_BENCHMARKS=OFF \
     > "$build/satclip-configure.log" 2>&1 || { tail -30 "$build/satclip-configure.log"; exit 1; }
 fi

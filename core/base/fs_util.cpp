@@ -1,5 +1,6 @@
 #include "core/base/fs_util.h"
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,6 +47,40 @@ void copy_tree(const std::string& from, const std::string& to) {
   g_to = to;
   SATCLIP_CHECK(::nftw(from.c_str(), copy_entry, 16, FTW_PHYS) == 0,
                 cat("copying ", from, " to ", to, " failed"), "check that the target does not exist yet");
+}
+
+void fsync_path(const std::string& path, bool dir) {
+  const int fd = ::open(path.c_str(), dir ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
+  SATCLIP_CHECK(fd >= 0, cat(path, ": cannot open to sync it: ", std::strerror(errno)), "check the file system");
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  SATCLIP_CHECK(rc == 0, cat(path, ": fsync failed: ", std::strerror(err)), "check free space on that file system");
+}
+
+void write_file_atomically(const std::string& path, const std::string& bytes) {
+  const size_t slash = path.rfind('/');
+  const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  const std::string tmp = folder + "/." + name + ".partial";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  SATCLIP_CHECK(f != nullptr, cat(tmp, ": cannot create: ", std::strerror(errno)), "check that the folder is writable");
+  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  const int err = errno;
+  const bool closed = std::fclose(f) == 0;
+  if (!ok || !closed) {
+    ::unlink(tmp.c_str());
+    SATCLIP_FAIL(cat(tmp, ": write failed: ", std::strerror(ok ? errno : err)), "check free space on that file system");
+  }
+  try {
+    fsync_path(tmp, false);
+    SATCLIP_CHECK(::rename(tmp.c_str(), path.c_str()) == 0,
+                  cat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)), "check that the folder is writable");
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  fsync_path(folder, true);
 }
 
 FileDigest file_digest(const std::string& path) {

@@ -25,6 +25,14 @@ struct FileDigest {
 };
 FileDigest file_digest(const std::string& path);
 
+// fsync of a file or (dir = true) a folder; throws satclip::Error naming it on failure.
+void fsync_path(const std::string& path, bool dir);
+
+// Writes `bytes` to `path` so that a crash leaves the old file or the whole new one: a temporary
+// `.NAME.partial` in the same folder, fsync, rename, fsync of the folder. Throws satclip::Error
+// naming the file on failure (the temporary file is removed).
+void write_file_atomically(const std::string& path, const std::string& bytes);
+
 // `v` as 16 lower-case hex digits.
 std::string hex16(uint64_t v);
 

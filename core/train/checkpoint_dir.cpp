@@ -35,16 +35,6 @@ bool exists(const std::string& p) {
   return ::lstat(p.c_str(), &st) == 0;
 }
 
-void fsync_path(const std::string& path, bool dir) {
-  const int fd = ::open(path.c_str(), dir ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  SATCLIP_CHECK(fd >= 0, cat(path, ": cannot open to sync it: ", errno_text()), "check the file system");
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  errno = err;
-  SATCLIP_CHECK(rc == 0, cat(path, ": fsync failed: ", errno_text()), "check free space on that file system");
-}
-
 void rename_or_throw(const std::string& from, const std::string& to) {
   SATCLIP_CHECK(::rename(from.c_str(), to.c_str()) == 0,
                 cat("cannot rename ", from, " to ", to, ": ", errno_text()), "check that the folder is writable");
@@ -57,24 +47,6 @@ bool safe_file_name(const std::string& n) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
            c == '-';
   });
-}
-
-// Writes `text` to `path` via a temporary file, fsync and rename; then syncs the folder.
-void write_small_file_atomically(const std::string& folder, const std::string& name, const std::string& text) {
-  const std::string path = folder + "/" + name, tmp = folder + "/." + name + ".partial";
-  {
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    SATCLIP_CHECK(f != nullptr, cat(tmp, ": cannot create: ", errno_text()), "check that the folder is writable");
-    const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-    const bool closed = std::fclose(f) == 0;
-    if (!ok || !closed) {
-      ::unlink(tmp.c_str());
-      SATCLIP_FAIL(cat(tmp, ": write failed: ", errno_text()), "check free space on that file system");
-    }
-  }
-  fsync_path(tmp, false);
-  rename_or_throw(tmp, path);
-  fsync_path(folder, true);
 }
 
 std::vector<std::string> list_dir(const std::string& dir) {
@@ -139,7 +111,7 @@ std::string write_checkpoint_dir(const std::string& root, const std::string& nam
     }
     rename_or_throw(partial, final_dir);
     fsync_path(root, true);
-    write_small_file_atomically(final_dir, kMarker, marker);
+    write_file_atomically(final_dir + "/" + kMarker, marker);
     remove_tree(old);
   } catch (const Error& e) {
     remove_tree(partial);
@@ -150,7 +122,7 @@ std::string write_checkpoint_dir(const std::string& root, const std::string& nam
 }
 
 void write_pointer(const std::string& root, const std::string& pointer, const std::string& name) {
-  write_small_file_atomically(root, pointer, name + "\n");
+  write_file_atomically(root + "/" + pointer, name + "\n");
 }
 
 std::string read_pointer(const std::string& root, const std::string& pointer) {

@@ -2,6 +2,8 @@
 
 #include <cerrno>
 #include <cmath>
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 
@@ -44,32 +46,55 @@ double parse_degrees(const std::string& path, int64_t line, const std::string& c
   return v;
 }
 
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
 }  // namespace
 
 std::vector<LatLon> read_coords_csv(const std::string& path) {
+  std::vector<double> none;
+  return read_coords_csv(path, "", none);
+}
+
+std::vector<LatLon> read_coords_csv(const std::string& path, const std::string& value_column,
+                                    std::vector<double>& values) {
   std::ifstream in(path);
   SATCLIP_CHECK(in.good(), cat(path, ": cannot open the coordinates file"), "check the path");
   std::string line;
-  SATCLIP_CHECK(static_cast<bool>(std::getline(in, line)), cat(path, ": empty file, expected a header with lat and lon"),
+  int64_t n = 0;
+  bool got = false;
+  while ((got = static_cast<bool>(std::getline(in, line))) && (++n, !line.empty() && line[0] == '#')) {
+  }
+  SATCLIP_CHECK(got, cat(path, ": empty file, expected a header with lat and lon"),
                 "the first line names the columns, e.g. lat,lon");
   const auto header = split_fields(line);
-  int64_t lat_col = -1, lon_col = -1;
+  int64_t lat_col = -1, lon_col = -1, value_col = -1;
   for (size_t i = 0; i < header.size(); ++i) {
-    if (header[i] == "lat" || header[i] == "latitude") lat_col = int64_t(i);
-    if (header[i] == "lon" || header[i] == "lng" || header[i] == "longitude") lon_col = int64_t(i);
+    const std::string h = lower(header[i]);
+    if (h == "lat" || h == "latitude") lat_col = int64_t(i);
+    if (h == "lon" || h == "lng" || h == "longitude") lon_col = int64_t(i);
+    if (!value_column.empty() && h == lower(value_column)) value_col = int64_t(i);
   }
-  SATCLIP_CHECK(lat_col >= 0 && lon_col >= 0, cat(path, ":1: the header '", line, "' has no lat and lon columns"),
+  SATCLIP_CHECK(lat_col >= 0 && lon_col >= 0, cat(path, ":", n, ": the header '", line, "' has no lat and lon columns"),
                 "name the columns lat and lon (any order; other columns are ignored)");
+  SATCLIP_CHECK(value_column.empty() || value_col >= 0,
+                cat(path, ":", n, ": the header '", line, "' has no column ", value_column), "");
+  const int64_t need = std::max({lat_col, lon_col, value_col}) + 1;
   std::vector<LatLon> out;
-  for (int64_t n = 2; std::getline(in, line); ++n) {
+  values.clear();
+  for (++n; std::getline(in, line); ++n) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank line
     const auto f = split_fields(line);
-    SATCLIP_CHECK(int64_t(f.size()) > std::max(lat_col, lon_col),
-                  cat(path, ":", n, ": ", f.size(), " field(s), expected at least ", std::max(lat_col, lon_col) + 1),
+    SATCLIP_CHECK(int64_t(f.size()) >= need, cat(path, ":", n, ": ", f.size(), " field(s), expected at least ", need),
                   "every row needs the lat and lon columns of the header");
     LatLon c{parse_degrees(path, n, "lat", f[lat_col], -90, 90), parse_degrees(path, n, "lon", f[lon_col], -180, 360)};
     if (c.lon > 180) c.lon -= 360;  // 0 .. 360 convention -> -180 .. 180
     out.push_back(c);
+    if (value_col >= 0) {
+      values.push_back(parse_degrees(path, n, value_column, f[value_col], -1e300, 1e300));
+    }
   }
   return out;
 }

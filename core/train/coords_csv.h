@@ -1,5 +1,6 @@
-// Reading a CSV of coordinates (train.val_gallery, satclip-embed --coords): a header row naming
-// `lat` and `lon` columns in any order (other columns ignored), then one location per row in
+// Reading a CSV of coordinates (train.val_gallery, satclip-embed --coords, satclip-eval's station
+// data): lines starting with '#' before the header are comments; a header row naming `lat` and
+// `lon` columns (any case, any order; other columns ignored), then one location per row in
 // degrees. Every bad row is an error naming the file and line.
 #pragma once
 
@@ -15,5 +16,8 @@ struct LatLon {
 // Throws satclip::Error naming `path` and the line for: no lat/lon column, a row with too few
 // fields, a value that is not a number, lat outside [-90, 90] or lon outside [-180, 360].
 std::vector<LatLon> read_coords_csv(const std::string& path);
+// The same, plus the finite number in column `value_column` (any case) of every row.
+std::vector<LatLon> read_coords_csv(const std::string& path, const std::string& value_column,
+                                    std::vector<double>& values);
 
 }  // namespace satclip::core

@@ -19,7 +19,8 @@ double haversine_km(double lat1, double lon1, double lat2, double lon2) {
 
 RetrievalMetrics retrieval_metrics(const at::Tensor& queries, const at::Tensor& gallery,
                                    const std::vector<int64_t>& truth, const at::Tensor& query_latlon,
-                                   const at::Tensor& gallery_latlon) {
+                                   const at::Tensor& gallery_latlon, const std::vector<double>& radii_in) {
+  const std::vector<double>& radii = radii_in.empty() ? accuracy_radii_km() : radii_in;
   const int64_t n = queries.size(0), g = gallery.size(0);
   SATCLIP_CHECK(int64_t(truth.size()) == n && query_latlon.size(0) == n && gallery_latlon.size(0) == g && g > 0,
                 cat("retrieval: ", n, " queries with ", truth.size(), " truths and ", query_latlon.size(0),
@@ -27,7 +28,7 @@ RetrievalMetrics retrieval_metrics(const at::Tensor& queries, const at::Tensor& 
                 "");
   RetrievalMetrics m;
   m.n = n;
-  m.within.assign(accuracy_radii_km().size(), 0.0);
+  m.within.assign(radii.size(), 0.0);
   if (n == 0) return m;
   const auto q_ll = query_latlon.to(at::kCPU, at::kDouble).contiguous();
   const auto g_ll = gallery_latlon.to(at::kCPU, at::kDouble).contiguous();
@@ -37,7 +38,7 @@ RetrievalMetrics retrieval_metrics(const at::Tensor& queries, const at::Tensor& 
   const int64_t k = std::min<int64_t>(5, g);
   std::vector<double> errors(n);
   int64_t hit1 = 0, hit5 = 0;
-  std::vector<int64_t> within(accuracy_radii_km().size(), 0);
+  std::vector<int64_t> within(radii.size(), 0);
   constexpr int64_t kBlock = 1024;
   for (int64_t start = 0; start < n; start += kBlock) {
     const int64_t rows = std::min(kBlock, n - start);
@@ -53,7 +54,7 @@ RetrievalMetrics retrieval_metrics(const at::Tensor& queries, const at::Tensor& 
       }
       const double e = haversine_km(ql[2 * q], ql[2 * q + 1], gl[2 * row[0]], gl[2 * row[0] + 1]);
       errors[q] = e;
-      for (size_t d = 0; d < within.size(); ++d) within[d] += e <= accuracy_radii_km()[d];
+      for (size_t d = 0; d < within.size(); ++d) within[d] += e <= radii[d];
     }
   }
   m.top1 = double(hit1) / n;

@@ -31,8 +31,9 @@ struct RetrievalMetrics {
 // for cosine). `truth[q]` is the row of q's own location in the gallery (or -1 when the gallery does
 // not hold it: top-k then count as misses). `query_latlon` [N, 2], `gallery_latlon` [G, 2] degrees.
 // Works in blocks of queries, so memory stays O(block x G).
+// `radii` (km) replaces accuracy_radii_km() for RetrievalMetrics::within when given.
 RetrievalMetrics retrieval_metrics(const at::Tensor& queries, const at::Tensor& gallery,
                                    const std::vector<int64_t>& truth, const at::Tensor& query_latlon,
-                                   const at::Tensor& gallery_latlon);
+                                   const at::Tensor& gallery_latlon, const std::vector<double>& radii = {});
 
 }  // namespace satclip::core

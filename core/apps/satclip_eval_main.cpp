@@ -1,0 +1,193 @@
+// satclip-eval: what a trained location encoder knows: the embedding world map, the
+// air-temperature probe (with the raw-coordinate baseline beside it) and geolocalisation.
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+#include <string>
+
+#include "core/apps/cli.h"
+#include "core/base/error.h"
+#include "core/base/fs_util.h"
+#include "core/base/json_text.h"
+#include "core/eval/geoloc.h"
+#include "core/eval/probe.h"
+#include "core/eval/world_map.h"
+#include "core/recipe/config.h"
+#include "core/train/checkpoint_dir.h"
+#include "core/train/coords_csv.h"
+#include "core/train/data_setup.h"
+#include "core/train/embed.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: satclip-eval --checkpoint PATH --out DIR [--recipe RECIPE.yaml] [--only map,probe,geoloc]\n"
+    "                    [--grid-deg G] [--stations CSV] [--seeds N] [--epochs E] [--stage encoder|projection]\n"
+    "                    [--shards DIR] [--gallery CSV] [--device auto|cpu|cuda]\n"
+    "\n"
+    "Writes DIR/report.json and, for the map, DIR/map.png. Parts (default: map and probe, plus geoloc\n"
+    "when --shards is given):\n"
+    "  map     location embeddings on a global grid of G degrees (default 1), the first three\n"
+    "          principal components as RGB, equirectangular with a 30-degree graticule\n"
+    "  probe   the air-temperature probe: y = meanT / max(meanT), a 50/50 split per seed, an MLP\n"
+    "          D -> 256 -> 64 -> 1 trained full-batch with Adam (lr 1e-3) for E epochs (default 3000),\n"
+    "          test MSE over N seeds (default 3) as mean +- std; the raw coordinates (lat/90, lon/180)\n"
+    "          are probed beside the embedding\n"
+    "  geoloc  image -> location retrieval of every tile in --shards against --gallery (a CSV with lat\n"
+    "          and lon) or the tiles' own locations: top-1/5, accuracy within 1/25/200/750/2500 km,\n"
+    "          median error\n"
+    "\n"
+    "  --checkpoint  a satclip-ddp checkpoint, run directory, last.pt/best.pt, or a seed-format state\n"
+    "                dict (the architecture is inferred, as in satclip-embed)\n"
+    "  --stage       the location embedding for map and probe: encoder (default: the location\n"
+    "                encoder's output, SatCLIP's downstream embedding) or projection\n"
+    "  --stations    the station CSV (Lon, Lat, meanT columns; default: the copy in tests/eval/data)\n"
+    "  --recipe      the model section replaces the inference; the data section gives the image\n"
+    "                transforms for --shards\n";
+
+std::string json_list(const std::vector<double>& v) {
+  std::ostringstream out;
+  out.precision(8);
+  out << "[";
+  for (size_t i = 0; i < v.size(); ++i) out << (i ? ", " : "") << v[i];
+  return out.str() + "]";
+}
+
+std::string probe_json(const satclip::core::ProbeResult& r) {
+  std::ostringstream out;
+  out.precision(8);
+  out << "{\"test_mse\": " << json_list(r.test_mse) << ", \"mean\": " << r.mean() << ", \"std\": " << r.std() << "}";
+  return out.str();
+}
+
+using satclip::cat;
+using satclip::json_quote;
+namespace sc = satclip::core;
+
+// Each part prints one line and returns its report.json member ("\"name\": {...}").
+std::string map_part(const sc::LocationEmbedder& embed, const satclip::cli::Args& args, const std::string& out) {
+  char* end = nullptr;
+  const std::string g = args.str("grid-deg", "1");
+  const double grid = std::strtod(g.c_str(), &end);
+  SATCLIP_CHECK(!g.empty() && *end == '\0', cat("--grid-deg ", g, " is not a number"), "e.g. --grid-deg 1");
+  const auto m = sc::embedding_world_map(embed, grid, grid >= 1 ? 4 : 1);
+  sc::write_png(out + "/map.png", m.image);
+  std::printf("map: %s/map.png (%lld x %lld px); the first three components explain %.1f / %.1f / %.1f %% of the "
+              "variance\n", out.c_str(), (long long)m.image.width, (long long)m.image.height,
+              100 * m.explained.at(0), m.explained.size() > 1 ? 100 * m.explained[1] : 0.0,
+              m.explained.size() > 2 ? 100 * m.explained[2] : 0.0);
+  std::ostringstream j;
+  j.precision(8);
+  j << "\"map\": {\"png\": \"map.png\", \"grid_deg\": " << grid << ", \"cells\": [" << m.rows << ", " << m.cols
+    << "], \"explained_variance\": " << json_list(m.explained) << "}";
+  return j.str();
+}
+
+std::string probe_part(const sc::LocationEmbedder& embed, const satclip::cli::Args& args) {
+  const std::string stations = args.str("stations", SATCLIP_STATIONS_CSV);
+  std::vector<double> mean_t;
+  const auto coords = sc::read_coords_csv(stations, "meanT", mean_t);
+  SATCLIP_CHECK(coords.size() >= 8, cat(stations, ": ", coords.size(), " stations, the probe needs at least 8"),
+                "give a CSV with Lat, Lon and meanT columns");
+  const int64_t n = int64_t(coords.size());
+  auto ll = torch::empty({n, 2}, torch::kDouble);
+  auto y = torch::empty({n}, torch::kDouble);
+  for (int64_t i = 0; i < n; ++i) {
+    ll[i][0] = coords[size_t(i)].lat;
+    ll[i][1] = coords[size_t(i)].lon;
+    y[i] = mean_t[size_t(i)];
+  }
+  SATCLIP_CHECK(y.max().item<double>() > 0, cat(stations, ": the largest meanT is not positive"),
+                "the probe's target is meanT / max(meanT); give temperatures in Kelvin or with a positive maximum");
+  y = (y / y.max()).to(torch::kFloat);
+  sc::ProbeOptions o;
+  o.seeds.clear();
+  for (int64_t s = 0, k = args.integer("seeds", 3, 1, 100); s < k; ++s) o.seeds.push_back(s);
+  o.epochs = args.integer("epochs", 3000, 1, 1000000);
+  const auto raw = torch::stack({ll.select(1, 0) / 90.0, ll.select(1, 1) / 180.0}, 1).to(torch::kFloat);
+  const auto emb = embed(ll.to(torch::kFloat)).to(torch::kCPU, torch::kFloat);
+  const sc::ProbeResult r_emb = sc::run_probe(emb, y, o), r_raw = sc::run_probe(raw, y, o);
+  std::printf("air-temperature probe (%lld stations, %zu seeds, %lld epochs): test MSE %.4f +- %.4f with the "
+              "embedding (%lld-d), %.4f +- %.4f with raw coordinates\n", (long long)n, o.seeds.size(),
+              (long long)o.epochs, r_emb.mean(), r_emb.std(), (long long)emb.size(1), r_raw.mean(), r_raw.std());
+  std::ostringstream j;
+  j << "\"probe\": {\"stations\": " << json_quote(stations) << ", \"n\": " << n << ", \"seeds\": " << o.seeds.size()
+    << ", \"epochs\": " << o.epochs << ", \"embedding_dim\": " << emb.size(1) << ",\n    \"embedding\": "
+    << probe_json(r_emb) << ",\n    \"raw_coordinates\": " << probe_json(r_raw) << "}";
+  return j.str();
+}
+
+std::string geoloc_part(sc::SatClip& model, const sc::Recipe* recipe,
+                        const torch::Device& device, const satclip::cli::Args& args) {
+  const auto dataset = satclip::data::ShardedDataset::open(args.str("shards"));
+  torch::Tensor gallery;
+  if (args.has("gallery")) {
+    const auto g = sc::read_coords_csv(args.str("gallery"));
+    gallery = torch::empty({int64_t(g.size()), 2}, torch::kDouble);
+    for (size_t i = 0; i < g.size(); ++i) gallery[int64_t(i)][0] = g[i].lat, gallery[int64_t(i)][1] = g[i].lon;
+  }
+  const sc::DataConfig data = recipe ? recipe->data : sc::DataConfig{};
+  const bool cosine = model->logit_scale.defined();
+  const auto m = sc::geolocalise(model, dataset, sc::transform_options(data), device, gallery, cosine);
+  std::printf("geolocalisation (%lld tiles): top-1 %.2f %%, within 1/25/200/750/2500 km %.1f/%.1f/%.1f/%.1f/%.1f %%, "
+              "median %.0f km\n", (long long)m.n, 100 * m.top1, 100 * m.within[0], 100 * m.within[1],
+              100 * m.within[2], 100 * m.within[3], 100 * m.within[4], m.median_km);
+  std::ostringstream j;
+  j.precision(8);
+  const std::string gallery_name = args.has("gallery") ? args.str("gallery") : "the tiles' own locations";
+  j << "\"geolocalisation\": {\"queries\": " << m.n << ", \"gallery\": " << json_quote(gallery_name)
+    << ", \"top1\": " << m.top1 << ", \"top5\": " << m.top5 << ", \"radii_km\": " << json_list(sc::geoloc_radii_km())
+    << ", \"within\": " << json_list(m.within) << ", \"median_km\": " << m.median_km << "}";
+  return j.str();
+}
+
+int body(int argc, char** argv) {
+  const satclip::cli::Args args(argc, argv, {"checkpoint", "out", "recipe", "only", "grid-deg", "stations", "seeds",
+                                             "epochs", "stage", "shards", "gallery", "device"});
+  if (args.help()) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  std::string checkpoint = args.required("checkpoint");
+  const std::string out = args.required("out");
+  if (std::filesystem::is_directory(checkpoint)) checkpoint = sc::resolve_checkpoint_path(checkpoint) + "/model.pt";
+  const std::string only = args.str("only", args.has("shards") ? "map,probe,geoloc" : "map,probe");
+  for (std::string rest = only + ","; !rest.empty(); rest.erase(0, rest.find(',') + 1)) {
+    const std::string part = rest.substr(0, rest.find(','));
+    SATCLIP_CHECK(part == "map" || part == "probe" || part == "geoloc",
+                  cat("--only ", only, ": unknown part '", part, "'"),
+                  "give a comma-separated list of map, probe, geoloc");
+  }
+  auto wants = [&](const std::string& part) { return ("," + only + ",").find("," + part + ",") != std::string::npos; };
+  SATCLIP_CHECK(!wants("geoloc") || args.has("shards"), "--only geoloc needs --shards DIR", "see --help");
+  const std::string stage_name = args.str("stage", "encoder");
+  SATCLIP_CHECK(stage_name == "projection" || stage_name == "encoder",
+                cat("--stage ", stage_name, " is not encoder or projection"), "see --help");
+  const auto stage = stage_name == "projection" ? sc::EmbedStage::kProjection : sc::EmbedStage::kEncoder;
+  std::unique_ptr<sc::Recipe> recipe;
+  if (args.has("recipe")) recipe = std::make_unique<sc::Recipe>(sc::load_recipe(args.str("recipe")));
+  const std::string dev = args.str("device", "auto");
+  const bool cuda = dev.rfind("cuda", 0) == 0;
+  SATCLIP_CHECK(dev == "auto" || dev == "cpu" || cuda, cat("--device ", dev, " is not auto, cpu or cuda"),
+                "see --help");
+  SATCLIP_CHECK(!cuda || torch::cuda::is_available(), cat("--device ", dev, ": no CUDA device here"),
+                "use --device cpu, or auto");
+  const torch::Device device =
+      dev == "auto" ? (torch::cuda::is_available() ? torch::kCUDA : torch::kCPU) : torch::Device(dev);
+  auto model = sc::load_for_inference(checkpoint, recipe.get(), device);
+  std::filesystem::create_directories(out);
+  const sc::LocationEmbedder embed = [&](const torch::Tensor& ll) {
+    return sc::embed_locations(model, ll.to(torch::kDouble), stage, device);
+  };
+  std::string report = "{\n  \"checkpoint\": " + json_quote(checkpoint) + ",\n  \"stage\": " + json_quote(stage_name);
+  if (wants("map")) report += ",\n  " + map_part(embed, args, out);
+  if (wants("probe")) report += ",\n  " + probe_part(embed, args);
+  if (wants("geoloc")) report += ",\n  " + geoloc_part(model, recipe.get(), device, args);
+  satclip::write_file_atomically(out + "/report.json", report + "\n}\n");
+  std::printf("wrote %s/report.json\n", out.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return satclip::cli::run_cli("satclip-eval", body, argc, argv); }

@@ -1,0 +1,57 @@
+"""Checks of satclip-eval's outputs.
+
+    check_report.py probe REPORT REFERENCE_JSON TOL
+        each seed's test MSE of the embedding and of the raw coordinates within TOL (relative) of
+        the PyTorch reference (tests/reference/probe_reference.py, the same splits and seeds)
+    check_report.py bands MAP.PNG        every pixel row is one colour (graticule lines aside), and
+                                         the rows are not all alike: horizontal bands only
+    check_report.py not-bands MAP.PNG    some pixel row holds several colours (the control)
+"""
+import json
+import sys
+
+import numpy as np
+from matplotlib import image as mpimg
+
+GREY = np.array([128, 128, 128])
+
+
+def rows_of(path):
+    img = np.rint(mpimg.imread(path)[..., :3] * 255).astype(int)  # PNG -> floats in [0, 1]
+    rows = []
+    for row in img:
+        colours = {tuple(p) for p in row if not (p == GREY).all()}
+        if colours:
+            rows.append(colours)
+    return img, rows
+
+
+def main():
+    mode = sys.argv[1]
+    if mode == "probe":
+        got = json.load(open(sys.argv[2]))["probe"]
+        ref = json.load(open(sys.argv[3]))
+        tol = float(sys.argv[4])
+        for key, ref_key in (("embedding", "geoclip"), ("raw_coordinates", "raw")):
+            mine, theirs = got[key]["test_mse"], ref[ref_key][: len(got[key]["test_mse"])]
+            for seed, (a, b) in enumerate(zip(mine, theirs)):
+                rel = abs(a - b) / b
+                print(f"{key} seed {seed}: C++ {a:.6f}, PyTorch {b:.6f} (relative {rel:.1e}, limit {tol})")
+                assert rel <= tol, f"{key} seed {seed} differs by {rel:.3f}"
+            print(f"{key}: {got[key]['mean']:.4f} +- {got[key]['std']:.4f}")
+    elif mode in ("bands", "not-bands"):
+        img, rows = rows_of(sys.argv[2])
+        mixed = sum(len(r) > 1 for r in rows)
+        distinct = len({min(r) for r in rows})
+        print(f"{img.shape[1]} x {img.shape[0]} px: {mixed} of {len(rows)} rows hold several colours, "
+              f"{distinct} distinct row colours")
+        if mode == "bands":
+            assert mixed == 0 and distinct >= 10
+        else:
+            assert mixed > len(rows) // 2
+    else:
+        sys.exit(f"unknown mode {mode}")
+
+
+if __name__ == "__main__":
+    main()
