@@ -17,7 +17,7 @@
 #include "datasets/dataset.h"
 #include "datasets/h5_shards.h"
 #include "datasets/manifest.h"
-#include "tests/fuzz/fuzz_target.h"
+#include "tests/fuzz/shard_target.h"
 
 namespace {
 
@@ -263,15 +263,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   column(file, "lon", count, in);
   fn_column(file, count, in);
   H5Fclose(file);
-  satclip::fuzz::expect_clean([&] {
-    const auto ds = satclip::data::ShardedDataset::open(dir);
-    std::vector<uint16_t> pixels(static_cast<size_t>(ds->tile_pixels()));
-    std::vector<uint8_t> scratch;
-    for (int64_t i = 0; i < ds->size(); ++i) {
-      ds->read_tile(i, pixels.data(), scratch);
-      (void)ds->lat(i), (void)ds->lon(i), (void)ds->fn(i);
-    }
-  });
-  satclip::remove_tree(dir);
+  satclip::fuzz::open_read_all_and_remove(dir);
   return 0;
 }

@@ -9,7 +9,7 @@
 
 #include "core/base/fs_util.h"
 #include "datasets/dataset.h"
-#include "tests/fuzz/fuzz_target.h"
+#include "tests/fuzz/shard_target.h"
 
 namespace {
 
@@ -39,15 +39,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string dir = tmpl;
   std::ofstream(dir + "/manifest.json") << kManifest;
   std::ofstream(dir + "/shard-0-of-1.h5", std::ios::binary).write(reinterpret_cast<const char*>(data), size);
-  satclip::fuzz::expect_clean([&] {
-    const auto ds = satclip::data::ShardedDataset::open(dir);
-    std::vector<uint16_t> pixels(static_cast<size_t>(ds->tile_pixels()));
-    std::vector<uint8_t> scratch;
-    for (int64_t i = 0; i < ds->size(); ++i) {
-      ds->read_tile(i, pixels.data(), scratch);
-      (void)ds->lat(i), (void)ds->lon(i), (void)ds->fn(i);
-    }
-  });
-  satclip::remove_tree(dir);
+  satclip::fuzz::open_read_all_and_remove(dir);
   return 0;
 }
