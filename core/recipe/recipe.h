@@ -82,7 +82,7 @@ struct OptimConfig {
   double plateau_factor = 0.8;
   int64_t warmup_steps = 0;
   double clip_norm = 0.0;  // clip the global gradient norm to this; 0 = off
-  std::string fused = "auto";  // ATen's fused AdamW kernel: auto (on CUDA), on, off
+  std::string fused = "auto";  // ATen's fused AdamW kernel: auto (CUDA and CPU), on, off
 };
 
 struct TrainConfig {

@@ -64,7 +64,7 @@ std::unique_ptr<torch::optim::AdamW> make_optimizer(const std::vector<ParamGroup
   }
   torch::optim::AdamWOptions defaults(o.lr_projection);
   defaults.betas({o.beta1, o.beta2}).eps(o.eps).weight_decay(o.weight_decay);
-  if (o.fused == "on" || (o.fused == "auto" && device.is_cuda())) {
+  if (o.fused == "on" || (o.fused == "auto" && (device.is_cuda() || device.is_cpu()))) {
     return std::make_unique<FusedAdamW>(std::move(torch_groups), defaults);
   }
   return std::make_unique<torch::optim::AdamW>(std::move(torch_groups), defaults);

@@ -30,7 +30,8 @@ struct ParamGroup {
 std::vector<ParamGroup> make_param_groups(SatClip& model, const OptimConfig& optim, const LossConfig& loss);
 
 // AdamW over `groups` (one torch param group each, in the same order): ATen's fused kernel
-// (FusedAdamW) when `optim.fused` is on, or auto and `device` is CUDA; libtorch's AdamW otherwise.
+// (FusedAdamW) when `optim.fused` is on, or auto and ATen has the kernel for `device` (CUDA, CPU);
+// libtorch's AdamW otherwise.
 std::unique_ptr<torch::optim::AdamW> make_optimizer(const std::vector<ParamGroup>& groups, const OptimConfig& optim,
                                                     const torch::Device& device = torch::kCPU);
 
