@@ -29,7 +29,8 @@ echo "[quickstart] training took $((SECONDS - train_start)) s"
 "$python" "$root/tools/plot_metrics.py" "$run_dir" || echo "[quickstart] (no plot: matplotlib missing?)"
 eval_start=$SECONDS
 echo "[quickstart] satclip-eval --checkpoint $run_dir --out $run_dir/eval (map, air-temperature probe)"
-OMP_NUM_THREADS=$(nproc) "$build_dir/core/apps/satclip-eval" --checkpoint "$run_dir" --out "$run_dir/eval" |
+# All cores for the probe (OMP_NUM_THREADS=1 above is for the ranks; GNU nproc would echo it).
+env -u OMP_NUM_THREADS "$build_dir/core/apps/satclip-eval" --checkpoint "$run_dir" --out "$run_dir/eval" |
   tee "$run_dir/eval.log" | sed 's/^/[quickstart] /'
 echo "[quickstart] evaluation took $((SECONDS - eval_start)) s"
 echo "[quickstart] results in $run_dir:"

@@ -1,6 +1,8 @@
 #include "core/model/state_dict.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -61,7 +63,12 @@ void save_state_dict(const torch::nn::Module& module, const std::string& path) {
     std::remove(tmp.c_str());
     SATCLIP_FAIL(cat(path, ": write failed: ", e.what()), "free space or fix the folder's permissions");
   }
-  std::filesystem::rename(tmp, path);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(tmp.c_str());
+    SATCLIP_FAIL(cat(path, ": cannot move the written file into place: ", std::strerror(err)),
+                 "the path must be a writable file name, not a folder");
+  }
 }
 
 std::string LoadReport::summary() const {

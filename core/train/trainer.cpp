@@ -264,7 +264,7 @@ ValResult run_validation(Trainer::State& s, int64_t epoch, int64_t step, bool& n
   if (new_best) {
     s.best_val = v.loss;
     s.has_best = true;
-    if (s.runtime.is_main()) save_state_dict(*s.model, s.recipe.output.dir + "/checkpoints/best.pt");
+    save_best_copy(s);
   }
   return v;
 }

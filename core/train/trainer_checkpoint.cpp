@@ -125,6 +125,16 @@ std::vector<std::pair<std::string, double>> checkpoint_metrics(const FitResult& 
   return m;
 }
 
+void save_best_copy(Trainer::State& s) {
+  if (!s.runtime.is_main()) return;
+  const std::string path = checkpoints_root(s) + "/best.pt";
+  try {
+    save_state_dict(*s.model, path);
+  } catch (const satclip::Error& e) {
+    spdlog::error("{} not written: {} (training goes on)", path, e.message());
+  }
+}
+
 void save_checkpoint(Trainer::State& s, int64_t step, int64_t epoch, int64_t cursor, bool is_best,
                      const std::vector<std::pair<std::string, double>>& metrics) {
   const auto cpu_rng = gather_rng(s, torch::Device(torch::kCPU));

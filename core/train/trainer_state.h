@@ -87,5 +87,8 @@ std::vector<std::pair<std::string, double>> checkpoint_metrics(const FitResult& 
 // hands it to the background writer (rank 0). Collective (gathers RNG states).
 void save_checkpoint(Trainer::State& s, int64_t step, int64_t epoch, int64_t cursor, bool is_best,
                      const std::vector<std::pair<std::string, double>>& metrics);
+// Rank 0: the model as checkpoints/best.pt. A failure (full disk, unwritable folder) is logged
+// with the file and the cause, and training goes on, as after a failed checkpoint.
+void save_best_copy(Trainer::State& s);
 
 }  // namespace satclip::core
