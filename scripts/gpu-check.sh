@@ -1,33 +1,44 @@
 #!/usr/bin/env bash
-# GPU host check: builds with CUDA + NCCL (GDAL optional), runs the `gpu` tests (NCCL at world
-# size 1, MPI with CUDA tensors at np 2, all_gather_with_grad and GradReducer on CUDA) and the
-# CPU MPI tests, the trainer on CUDA, a checkpoint resume on CUDA, and writes a short summary to
-# $OUT (or build-gpu/).
-#
-# The GPU host has no package registry: nothing is installed here. It uses the Python on PATH
-# (torch with CUDA) unless SATCLIP_PYTHON says otherwise. See ../shared/reference/GPU_HOST.md.
+# GPU host check, one run of a few minutes (see ../shared/reference/GPU_HOST.md): builds the GPU
+# targets with CUDA + NCCL, then, most important first, writing as it goes to $OUT (or build-gpu/):
+#   1. benchmarks: bench_train (C++) vs bench_train_pytorch.py on the same GPU, seed config
+#      (frozen ResNet18, batch 160) and full fine-tuning (batch 256), fp32 and bf16 -> bench.txt;
+#   2. the `gpu` tests (NCCL at world size 1, MPI with CUDA tensors at np 2, model, loader, fused
+#      AdamW, CUDA-graph step, channels-last);
+#   3. end-to-end from HDF5 shards (satclip-synth, fits the page cache) vs the model-only step;
+#   4. the trainer on CUDA (quickstart recipe: fp32 with CUDA graphs, bf16, fp32 with libtorch's
+#      unfused AdamW) and a checkpoint resume on CUDA.
+# The GPU host has no package registry. geoclip (for the PyTorch twin) comes as wheels in .whl/
+# when present (see the device notes); SATCLIP_PYTHON picks the Python with torch (default python3).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${SATCLIP_BUILD_DIR:-$root/build-gpu}
 out=${OUT:-$build}
-mkdir -p "$out"
+mkdir -p "$out" "$build"
 summary=$out/gpu-check-summary.txt
 python=${SATCLIP_PYTHON:-$(command -v python3)}
 jobs=${SATCLIP_JOBS:-$(nproc)}
+steps=${SATCLIP_BENCH_STEPS:-30}
 status=0
-export GTEST_COLOR=no
+export GTEST_COLOR=no OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 say() { echo "$*" | tee -a "$summary"; }
 : > "$summary"
 
 say "== satclip-ddp GPU check, $(date -u '+%F %T') UTC, commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | sed 's/^/gpu: /' | tee -a "$summary"
-say "python: $python ($("$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())' 2>&1))"
+gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader 2>&1 | sed 's/^/gpu: /' | tee -a "$summary"
+if ls "$root"/.whl/*.whl > /dev/null 2>&1; then
+  "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$root"/.whl/*.whl \
+    > "$out/pip.log" 2>&1 && export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
+say "python: $python ($("$python" -c 'import torch, timm; print("torch", torch.__version__, "cuda", torch.version.cuda, "timm", timm.__version__)' 2>&1 | tail -n 1); geoclip: $("$python" -c 'import geoclip; print("yes")' 2>&1 | tail -n 1))"
 
 t0=$(date +%s)
+targets=(satclip-ddp satclip-synth bench_train test_gpu test_gpu_model test_gpu_loader test_gpu_optim test_gpu_step)
 if cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSATCLIP_PYTHON="$python" \
      -DSATCLIP_WITH_CUDA=ON -DSATCLIP_WITH_NCCL=ON -DSATCLIP_WITH_GDAL=AUTO \
      -DCMAKE_POLICY_VERSION_MINIMUM=3.5 > "$out/configure.log" 2>&1 &&
-   cmake --build "$build" -j "$jobs" > "$out/build.log" 2>&1; then
+   cmake --build "$build" -j "$jobs" --target "${targets[@]}" > "$out/build.log" 2>&1; then
   say "build: ok in $(( $(date +%s) - t0 )) s"
   grep -E "satclip: +(CUDA|NCCL|GDAL):" "$out/configure.log" | sed 's/^-- satclip: */configure: /' | tee -a "$summary"
 else
@@ -36,29 +47,86 @@ else
   exit 1
 fi
 
-run_ctest() {  # label, log name (verbose, so skipped tests show in the log)
-  local label=$1 log=$2
-  ctest --test-dir "$build" -L "$label" -V --timeout 300 > "$out/$log" 2>&1
-  local rc=$?
-  say "ctest -L $label: $(grep -E 'tests passed|tests failed' "$out/$log" | tail -n 1) (exit $rc)"
-  # Per GPU test case: how often it passed, was skipped or failed (over the np 1 / np 2 runs).
-  [ "$label" = gpu ] &&
-  grep -E "\[ +(OK|SKIPPED|FAILED) +\] [A-Za-z]" "$out/$log" | sed -E 's/^[0-9]+: //; s/ \([0-9]+ ms\)//' |
-    sort | uniq -c | sed 's/^/    /' | tee -a "$summary"
-  [ $rc -eq 0 ] || status=1
+# 1. Model-step benchmarks, C++ and PyTorch on the same GPU, one after the other.
+bench=$out/bench.txt
+: > "$bench"
+no_weights=(--set model.image_weights= --set model.location_weights=)
+cpp_bench() {  # label, extra arguments...
+  local label=$1
+  shift
+  if ! timeout 120 "$build/tests/bench/bench_train" "$root/recipes/toysatclip.yaml" "${no_weights[@]}" \
+       --steps "$steps" --warmup 10 "$@" >> "$bench" 2>&1; then
+    say "bench_train $label: FAILED"; tail -n 5 "$bench" | tee -a "$summary"; status=1
+  fi
 }
-run_ctest gpu ctest-gpu.log
-run_ctest "mpi|unit" ctest-cpu.log
+t0=$(date +%s)
+for p in fp32 bf16; do
+  for g in false true; do
+    cpp_bench "seed $p graphs=$g" --set train.precision=$p --set train.cuda_graphs=$g
+  done
+done
+full=(--set model.freeze_image_encoder=false --batch 256)
+cpp_bench "full bf16 eager" "${full[@]}" --set train.precision=bf16
+cpp_bench "full bf16 graphs" "${full[@]}" --set train.precision=bf16 --set train.cuda_graphs=true
+cpp_bench "full fp32 graphs" "${full[@]}" --set train.precision=fp32 --set train.cuda_graphs=true
+if ! timeout 240 "$python" "$root/tests/bench/bench_train_pytorch.py" --steps "$steps" --warmup 10 \
+     --config seed-fp32 --config seed-bf16 --config full-fp32 --config full-bf16 >> "$bench" 2>&1; then
+  say "bench_train_pytorch.py: FAILED"; tail -n 5 "$bench" | tee -a "$summary"; status=1
+fi
+say "benchmarks: $(( $(date +%s) - t0 )) s"
+grep -E "^(bench_train|pytorch) " "$bench" | tee -a "$summary"
+"$python" "$root/tests/bench/compare_train.py" "$bench" --gpu "$gpu" > "$out/bench-table.md" 2>&1
+tee -a "$summary" < "$out/bench-table.md"
 
-# The trainer on CUDA: the quickstart recipe for a few hundred steps (fp32 and bf16 autocast; fp32
-# also with libtorch's unfused AdamW), and the same model at batch 256; img/s of the last logged
-# interval (steady state, no validation).
+# 2. The gpu-label tests (verbose, so skipped tests show in the log).
+ctest --test-dir "$build" -L gpu -V --timeout 180 > "$out/ctest-gpu.log" 2>&1
+rc=$?
+say "ctest -L gpu: $(grep -E 'tests passed|tests failed' "$out/ctest-gpu.log" | tail -n 1) (exit $rc)"
+grep -E "\[ +(OK|SKIPPED|FAILED) +\] [A-Za-z]" "$out/ctest-gpu.log" | sed -E 's/^[0-9]+: //; s/ \([0-9]+ ms\)//' |
+  sort | uniq -c | sed 's/^/    /' | tee -a "$summary"
+[ $rc -eq 0 ] || status=1
+
+# 3. End-to-end: the trainer on packed synthetic shards (224 px, in the page cache), seed recipe
+#    without the feature cache (every step reads, copies and encodes its tiles), vs bench_train.
+e2e() {  # precision, cuda_graphs
+  local dir=$build/e2e-$1-$2
+  rm -rf "$dir"
+  if timeout 180 "$build/core/apps/satclip-ddp" "$root/recipes/toysatclip.yaml" "${no_weights[@]}" \
+       --set "data.path=$syn" --set data.feature_cache=off --set data.val_fraction=0 --set "output.dir=$dir" \
+       --set run.device=cuda --set train.precision="$1" --set train.cuda_graphs="$2" --set train.max_steps=30 \
+       --set train.epochs=1000 --set train.log_every=10 --set checkpoint.every_steps=0 \
+       > "$out/e2e-$1-$2.log" 2>&1; then
+    local rate workers
+    rate=$(grep '"event":"train".*"step":30,' "$dir/metrics.jsonl" | sed -E 's/.*"img_per_s":([0-9.]+).*/\1/')
+    workers=$(grep -o '[0-9]* loader threads' "$out/e2e-$1-$2.log" | head -n 1 | cut -d' ' -f1)
+    echo "RESULT {\"impl\":\"e2e\",\"batch\":160,\"frozen\":true,\"precision\":\"$1\",\"cuda_graphs\":$2,\"workers\":${workers:-0},\"img_per_s\":${rate:-0}}" >> "$out/e2e.txt"
+    say "end-to-end $1 graphs=$2: steps 21-30 $rate img/s; $(grep 'time per step' "$out/e2e-$1-$2.log" | tail -n 1 | sed 's/.*time per step: /per step: /')"
+  else
+    say "end-to-end $1 graphs=$2: FAILED"; tail -n 15 "$out/e2e-$1-$2.log" | tee -a "$summary"; status=1
+  fi
+}
+syn=$build/synthetic-224
+t0=$(date +%s)
+rm -rf "$syn"
+if timeout 180 "$build/core/apps/satclip-synth" --count 4800 --size 224 --shards 8 --out "$syn" > "$out/synth.log" 2>&1; then
+  say "synthetic shards: 4800 tiles of 224 px, $(du -sh "$syn" | cut -f1), written in $(( $(date +%s) - t0 )) s"
+  : > "$out/e2e.txt"
+  e2e fp32 true
+  e2e bf16 true
+  e2e fp32 false
+  "$python" "$root/tests/bench/compare_train.py" "$bench" --end-to-end "$out/e2e.txt" --gpu "$gpu" > "$out/bench-table.md" 2>&1
+  grep "end-to-end" "$out/bench-table.md" | tee -a "$summary"
+else
+  say "satclip-synth: FAILED"; tail -n 10 "$out/synth.log" | tee -a "$summary"; status=1
+fi
+
+# 4. The trainer on CUDA: the quickstart recipe for 300 steps; img/s of the last logged interval.
 train_cuda() {  # name, extra --set arguments...
   local name=$1
   shift
   local dir=$build/train-$name
   rm -rf "$dir"
-  if timeout 300 "$build/core/apps/satclip-ddp" "$root/recipes/quickstart.yaml" --set "output.dir=$dir" \
+  if timeout 150 "$build/core/apps/satclip-ddp" "$root/recipes/quickstart.yaml" --set "output.dir=$dir" \
        --set run.device=cuda --set train.max_steps=300 --set train.epochs=1000 --set train.log_every=100 \
        --set train.val_every_epochs=100000 "$@" > "$out/train-$name.log" 2>&1; then
     say "train $name: $(grep '"event":"train"' "$dir/metrics.jsonl" | tail -n 1 | sed -E 's/.*"step":([0-9]+).*"loss":([0-9.e-]+).*"img_per_s":([0-9.]+).*/step \1, loss \2, \3 img\/s/'); $(grep 'time per step' "$out/train-$name.log" | tail -n 1 | sed 's/.*time per step: /per step: /')"
@@ -66,21 +134,21 @@ train_cuda() {  # name, extra --set arguments...
     say "train $name: FAILED"; tail -n 20 "$out/train-$name.log" | tee -a "$summary"; status=1
   fi
 }
+train_cuda quickstart-fp32-graphs --set train.precision=fp32 --set train.cuda_graphs=true
 train_cuda quickstart-fp32 --set train.precision=fp32
-train_cuda quickstart-fp32-adamw-unfused --set train.precision=fp32 --set optim.fused=off
 train_cuda quickstart-bf16 --set train.precision=bf16
-train_cuda quickstart-bf16-b256 --set train.precision=bf16 --set data.batch_size=256 --set data.workers=4
+train_cuda quickstart-fp32-adamw-unfused --set train.precision=fp32 --set optim.fused=off
 
-# Checkpoints on CUDA (CUDA generator states, device -> host copies): 40 steps with a checkpoint
-# every 20, resumed from step 20 into another directory; the losses of steps 21..40 compared.
+# Checkpoints on CUDA with CUDA graphs: 40 steps with a checkpoint every 20, resumed from step 20
+# into another directory; the losses of steps 21..40 compared.
 resume_cuda() {
   local a=$build/resume-a b=$build/resume-b
   rm -rf "$a" "$b"
   local common=(--set run.device=cuda --set train.max_steps=40 --set train.epochs=1000 --set train.log_every=1
-                --set checkpoint.every_steps=20 --set train.val_every_epochs=100000)
-  if timeout 300 "$build/core/apps/satclip-ddp" "$root/recipes/quickstart.yaml" --set "output.dir=$a" "${common[@]}" \
+                --set checkpoint.every_steps=20 --set train.val_every_epochs=100000 --set train.cuda_graphs=true)
+  if timeout 120 "$build/core/apps/satclip-ddp" "$root/recipes/quickstart.yaml" --set "output.dir=$a" "${common[@]}" \
        > "$out/resume-a.log" 2>&1 &&
-     timeout 300 "$build/core/apps/satclip-ddp" "$root/recipes/quickstart.yaml" --set "output.dir=$b" "${common[@]}" \
+     timeout 120 "$build/core/apps/satclip-ddp" "$root/recipes/quickstart.yaml" --set "output.dir=$b" "${common[@]}" \
        --resume "$a/checkpoints/step-00000020" > "$out/resume-b.log" 2>&1; then
     say "resume on cuda: $("$python" - "$a" "$b" <<'PYEOF'
 import json, sys

@@ -18,7 +18,7 @@ torch::Tensor equal_earth(const torch::Tensor& lat_lon) {
   constexpr double A1 = 1.340264, A2 = -0.081106, A3 = 0.000893, A4 = 0.003796, SF = 66.50336;
   const auto lat = torch::deg2rad(lat_lon.select(1, 0));
   const auto lon = torch::deg2rad(lat_lon.select(1, 1));
-  const auto sqrt3 = torch::sqrt(torch::tensor(3.0, lat_lon.options()));
+  const auto sqrt3 = torch::full({}, 3.0, lat_lon.options()).sqrt();  // on the device: no host copy (CUDA graphs)
   const auto theta = torch::asin((sqrt3 / 2) * torch::sin(lat));
   const auto denom = 3 * ((9 * A4) * theta.pow(8) + (7 * A3) * theta.pow(6) + (3 * A2) * theta.pow(2) + A1);
   const auto x = (2 * sqrt3 * lon * torch::cos(theta)) / denom;

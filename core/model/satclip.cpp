@@ -62,12 +62,27 @@ void SatClipImpl::train(bool on) {
   if (image_frozen) image_encoder->train(false);  // BatchNorm keeps its running statistics
 }
 
-torch::Tensor SatClipImpl::image_features(const torch::Tensor& images) {
-  if (image_frozen) {
-    torch::NoGradGuard no_grad;  // nothing to train there: save the activations' memory
-    return image_encoder->forward(images);
+void SatClipImpl::use_channels_last() {
+  torch::NoGradGuard no_grad;
+  for (auto t : image_encoder->parameters()) {
+    if (t.dim() == 4) t.set_data(t.data().contiguous(torch::MemoryFormat::ChannelsLast));
   }
-  return image_encoder->forward(images);
+  channels_last = true;
+}
+
+torch::Tensor SatClipImpl::image_features(const torch::Tensor& images) {
+  const auto x = channels_last ? images.contiguous(torch::MemoryFormat::ChannelsLast) : images;
+  if (image_frozen) {
+    // Nothing to train there: inference mode keeps no activations and skips autograd's
+    // bookkeeping; the clone makes the features an ordinary tensor the projection can train on.
+    torch::Tensor features;
+    {
+      c10::InferenceMode inference;
+      features = image_encoder->forward(x);
+    }
+    return c10::InferenceMode::is_enabled() ? features : features.clone();
+  }
+  return image_encoder->forward(x);
 }
 
 torch::Tensor SatClipImpl::encode_image(const torch::Tensor& images) {

@@ -60,12 +60,17 @@ struct SatClipImpl : torch::nn::Module {
 
   // Sets train/eval mode; a frozen image encoder always stays in eval mode.
   void train(bool on = true) override;
+  // Channels-last (NHWC) memory for the image encoder's 4-D weights and for the images it gets:
+  // the layout cuDNN's fastest bf16/TF32 convolutions use. Values, gradients' values and the
+  // state-dict layout (written contiguous) are unchanged. Call after moving the model.
+  void use_channels_last();
 
   ImageEncoder image_encoder{nullptr};
   LocationEncoder location_encoder{nullptr};
   torch::nn::AnyModule image_projection, loc_projection;
   torch::Tensor logit_scale;  // defined for info_nce
   bool image_frozen = false;
+  bool channels_last = false;
 };
 TORCH_MODULE(SatClip);
 

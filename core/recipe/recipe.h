@@ -96,6 +96,9 @@ struct TrainConfig {
   std::string val_gallery;         // CSV of lat,lon for retrieval; empty = the validation locations
   std::string nonfinite = "abort";  // a NaN/Inf loss or gradient: abort (name step and tensor) or skip the step
   bool allow_tf32 = false;  // CUDA: TF32 matmuls too (cuDNN convolutions use TF32 either way, as in PyTorch)
+  std::string channels_last = "auto";  // NHWC convolutions: auto (on CUDA), on, off
+  // CUDA, one rank, no accumulation: capture forward + loss + backward once, then replay it.
+  bool cuda_graphs = false;
 };
 
 struct DistributedConfig {

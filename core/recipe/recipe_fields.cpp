@@ -258,6 +258,8 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       str_field("train.val_gallery", r.train.val_gallery),
       enum_field("train.nonfinite", r.train.nonfinite, {"abort", "skip"}),
       bool_field("train.allow_tf32", r.train.allow_tf32),
+      enum_field("train.channels_last", r.train.channels_last, {"auto", "on", "off"}),
+      bool_field("train.cuda_graphs", r.train.cuda_graphs),
 
       enum_field("distributed.backend", r.distributed.backend, {"auto", "local", "mpi", "nccl"}),
       num_field("distributed.first_bucket_mb", r.distributed.first_bucket_mb, 0.0, 4096.0, true),

@@ -1,34 +1,85 @@
 #include "core/train/batch_source.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/Event.h>
+#include <c10/core/StreamGuard.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace satclip::core {
 namespace {
 
+// On CUDA the raw (uint16) batch after the one handed out is already on its way: its copy runs on
+// a copy stream while the compute stream trains on the current batch, and the compute stream
+// waits for it (an event, no host synchronisation) before transforming it.
 class ImageBatches final : public BatchSource {
  public:
   ImageBatches(std::shared_ptr<const data::ShardedDataset> dataset, std::vector<int64_t> indices,
                const data::LoaderOptions& options, const data::TransformOptions& transforms,
                const torch::Device& device)
-      : loader_(std::move(dataset), std::move(indices), options), transforms_(transforms), device_(device) {}
+      : loader_(std::move(dataset), std::move(indices), options), transforms_(transforms), device_(device),
+        ahead_(device.is_cuda()) {}
 
   bool next(StepBatch& out, uint64_t seed) override {
     data::Batch batch;
-    if (!loader_.next(batch)) return false;
+    if (ahead_) {
+      if (!staged_) stage();
+      if (!staged_->ok) return false;
+      const c10::impl::VirtualGuardImpl impl(device_.type());
+      const c10::Stream compute = impl.getStream(device_);
+      staged_->copied.block(compute);
+      batch = std::move(staged_->batch);
+      for (auto* t : {&batch.images, &batch.lat, &batch.lon}) t->record_stream(compute);
+      staged_.reset();
+    } else if (!loader_.next(batch)) {
+      return false;
+    }
     const auto p = data::prepare_batch(batch, transforms_, device_, seed, /*training=*/true);
     out.images = p.images;
     out.features = torch::Tensor();
     out.lat_lon = torch::stack({p.lat, p.lon}, 1).to(torch::kFloat);
     out.index = batch.index;
+    if (ahead_) stage();  // after the transforms were queued: the copy overlaps this step
     return true;
   }
 
  private:
+  struct Staged {
+    bool ok = false;
+    data::Batch batch;  // on the device
+    c10::Event copied;
+    explicit Staged(c10::DeviceType type) : copied(type) {}
+  };
+
+  // Takes the loader's next batch and starts its copy on the copy stream.
+  void stage() {
+    staged_ = std::make_unique<Staged>(device_.type());
+    data::Batch b;
+    if (!loader_.next(b)) return;
+    const c10::impl::VirtualGuardImpl impl(device_.type());
+    if (!copy_stream_) copy_stream_ = impl.getStreamFromGlobalPool(device_);
+    {
+      c10::StreamGuard on_copy(*copy_stream_);
+      const bool async = b.images.is_pinned();
+      staged_->batch.images = b.images.to(device_, async);
+      staged_->batch.lat = b.lat.to(device_, async);
+      staged_->batch.lon = b.lon.to(device_, async);
+      // The loader refills the pinned buffer only after this copy (recorded on the copy stream).
+      if (async && b.images_fence) b.images_fence->record(device_);
+      staged_->copied.record(*copy_stream_);
+    }
+    staged_->batch.index = b.index;
+    staged_->ok = true;
+  }
+
   data::Loader loader_;
   data::TransformOptions transforms_;
   torch::Device device_;
+  bool ahead_;
+  std::unique_ptr<Staged> staged_;
+  std::optional<c10::Stream> copy_stream_;
 };
 
 class FeatureBatches final : public BatchSource {

@@ -9,15 +9,28 @@
 #include "core/base/error.h"
 
 namespace satclip::core {
+namespace {
+
+bool same_layout(const torch::Tensor& a, const torch::Tensor& b) { return a.strides() == b.strides(); }
+
+// `values` copied into a tensor with `like`'s strides.
+torch::Tensor in_layout_of(const torch::Tensor& like, const torch::Tensor& values) {
+  return torch::empty_like(like, torch::MemoryFormat::Preserve).copy_(values);
+}
+
+}  // namespace
 
 torch::Tensor FusedAdamW::step(LossClosure closure) {
   SATCLIP_CHECK(closure == nullptr, "FusedAdamW::step takes no closure", "compute the loss before the step");
   torch::NoGradGuard no_grad;
-  for (auto& group : param_groups()) {
+  device_steps_.resize(param_groups().size());
+  for (size_t gi = 0; gi < param_groups().size(); ++gi) {
+    auto& group = param_groups()[gi];
     auto& o = static_cast<torch::optim::AdamWOptions&>(group.options());
     SATCLIP_CHECK(!o.amsgrad(), "the fused AdamW has no amsgrad", "use optim.fused: off");
     std::vector<torch::Tensor> params, grads, avgs, sqs;
-    std::vector<float> steps;
+    std::vector<int64_t> steps;
+    std::vector<const void*> ids;
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
       auto& slot = state()[p.unsafeGetTensorImpl()];
@@ -30,17 +43,33 @@ torch::Tensor FusedAdamW::step(LossClosure closure) {
       }
       auto& st = static_cast<torch::optim::AdamWParamState&>(*slot);
       st.step(st.step() + 1);
+      // The kernel walks each tensor's memory in order, so all four must share the parameter's
+      // strides: a channels-last weight may meet a contiguous moment (restored from a checkpoint)
+      // or gradient (a GradReducer bucket).
+      if (!same_layout(st.exp_avg(), p)) st.exp_avg(in_layout_of(p, st.exp_avg()));
+      if (!same_layout(st.exp_avg_sq(), p)) st.exp_avg_sq(in_layout_of(p, st.exp_avg_sq()));
+      if (!same_layout(p.grad(), p)) p.mutable_grad() = in_layout_of(p, p.grad());
       params.push_back(p);
       grads.push_back(p.grad());
       avgs.push_back(st.exp_avg());
       sqs.push_back(st.exp_avg_sq());
-      steps.push_back(float(st.step()));
+      steps.push_back(st.step());
+      ids.push_back(p.unsafeGetTensorImpl());
     }
     if (params.empty()) continue;
-    // The kernel reads each parameter's step (already counted) from a float tensor on its device:
-    // one small copy per group.
-    const auto step_tensors =
-        torch::tensor(steps, torch::kFloat).to(params.front().device(), /*non_blocking=*/false).unbind(0);
+    // The kernel reads each parameter's step (already counted) from a float tensor on its device.
+    auto& dev = device_steps_[gi];
+    bool advanced = dev.values.defined() && dev.params == ids;
+    for (size_t i = 0; advanced && i < steps.size(); ++i) advanced = steps[i] == dev.counts[i] + 1;
+    if (advanced) {
+      dev.values.add_(1);
+    } else {
+      const std::vector<float> f(steps.begin(), steps.end());
+      dev.values = torch::tensor(f, torch::kFloat).to(params.front().device());
+    }
+    dev.counts = steps;
+    dev.params = ids;
+    const auto step_tensors = dev.values.unbind(0);
     at::_fused_adamw_(params, grads, avgs, sqs, /*max_exp_avg_sqs=*/{}, step_tensors, o.lr(), std::get<0>(o.betas()),
                       std::get<1>(o.betas()), o.weight_decay(), o.eps(), /*amsgrad=*/false, /*maximize=*/false);
   }

@@ -18,6 +18,17 @@ class FusedAdamW : public torch::optim::AdamW {
   using torch::optim::AdamW::AdamW;
   // One AdamW step for every parameter with a gradient; the closure must be empty.
   torch::Tensor step(LossClosure closure = nullptr) override;
+
+ private:
+  // Per group: the step counts the kernel reads, kept on the parameters' device and advanced there
+  // (one add, no copy from the host) while they follow the states' counts; rebuilt from those
+  // counts when they do not (first step, a resume, another parameter set).
+  struct DeviceSteps {
+    std::vector<const void*> params;
+    std::vector<int64_t> counts;
+    torch::Tensor values;  // float [n] on the device
+  };
+  std::vector<DeviceSteps> device_steps_;
 };
 
 }  // namespace satclip::core

@@ -1,8 +1,6 @@
 // The training loop: steps, validation, metrics and state-dict checkpoints.
 #include "core/train/trainer.h"
 
-#include <ATen/autocast_mode.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -17,34 +15,13 @@
 #include "core/recipe/config.h"
 #include "core/train/coords_csv.h"
 #include "core/train/checkpoint_dir.h"
-#include "core/train/losses.h"
+#include "core/train/step_compute.h"
 #include "core/train/trainer_state.h"
 
 namespace satclip::core {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr double kMaxLogitScale = 4.605170185988091;  // ln 100 (open_clip's clamp)
-
-// bf16 autocast on CUDA for the forward pass and the loss.
-class AutocastScope {
- public:
-  explicit AutocastScope(bool on) : on_(on) {
-    if (!on_) return;
-    at::autocast::set_autocast_enabled(at::kCUDA, true);
-    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-  }
-  ~AutocastScope() {
-    if (!on_) return;
-    at::autocast::set_autocast_enabled(at::kCUDA, false);
-    at::autocast::clear_cache();
-  }
-  AutocastScope(const AutocastScope&) = delete;
-  AutocastScope& operator=(const AutocastScope&) = delete;
-
- private:
-  bool on_;
-};
 
 uint64_t mix_seed(int64_t seed, int64_t epoch, int64_t step, int64_t micro, int64_t rank) {
   uint64_t h = 0x9e3779b97f4a7c15ULL;
@@ -108,6 +85,7 @@ Trainer::Trainer(Recipe recipe, const dist::Runtime& runtime, dist::Communicator
   prepare_run_dir(s);
   init_logging({runtime.rank, runtime.world_size, s.recipe.output.dir, s.recipe.run.log_level});
   resume_run(s);
+  setup_step(s);
   open_metrics(s);
   if (const char* dir = std::getenv("SATCLIP_SAMPLE_LOG"); dir && *dir) {  // tests: every sample consumed
     const auto path = cat(dir, "/samples-rank", runtime.rank, ".txt");
@@ -146,12 +124,43 @@ struct StepOutcome {
   bool stop = false;  // some rank received a stop signal
 };
 
+// The micro-batch's forward, loss and backward: a replay of the CUDA graph where it applies, else
+// eagerly. Returns the objective, and the squared gradient norm when the graph computed it.
+std::pair<torch::Tensor, torch::Tensor> compute_micro(Trainer::State& s, const StepBatch& batch, int64_t step,
+                                                      int64_t micro, PhaseTimer& timer) {
+  const StepInputs in{batch.images, batch.features, batch.lat_lon};
+  if (s.graph) {
+    auto why = s.graph->mismatch(in);
+    if (why.empty()) {
+      const bool first = !s.graph->captured();
+      auto out = s.graph->run(in);
+      if (first) spdlog::info("train.cuda_graphs: step {} captured", step);
+      timer.mark("graph");
+      return out;
+    }
+    if (why != s.graph_fallback) spdlog::info("train.cuda_graphs: step {} runs eagerly: {}", step, why);
+    s.graph_fallback = std::move(why);
+  }
+  StepCompute how = s.compute;
+  how.timer = &timer;
+  if (s.options.debug) {
+    how.check = [&](const Embeddings& e) {
+      check_finite_rows(e.image, batch.index, "the image embeddings", step);
+      check_finite_rows(e.location, batch.index, "the location embeddings", step);
+    };
+  }
+  dist::Communicator& loss_comm = s.recipe.loss.gather ? *s.comm : static_cast<dist::Communicator&>(s.local);
+  if (s.reducer && micro + 1 < s.plan.grad_accum) {
+    auto no_sync = s.reducer->no_sync();
+    return {forward_backward(s.model, in, loss_comm, how), {}};
+  }
+  return {forward_backward(s.model, in, loss_comm, how), {}};
+}
+
 StepOutcome train_step(Trainer::State& s, BatchSource& source, int64_t epoch, int64_t step, PhaseTimer& timer) {
   const auto& r = s.recipe;
-  dist::Communicator& loss_comm = r.loss.gather ? *s.comm : static_cast<dist::Communicator&>(s.local);
-  const bool bf16 = r.train.precision == "bf16" && s.runtime.device.is_cuda();
   s.optimizer->zero_grad();
-  double loss_sum = 0;
+  torch::Tensor loss_sum, sq;  // device scalars
   for (int64_t micro = 0; micro < s.plan.grad_accum; ++micro) {
     StepBatch batch;
     SATCLIP_CHECK(source.next(batch, mix_seed(r.run.seed, epoch, step, micro, s.runtime.rank)),
@@ -164,41 +173,20 @@ StepOutcome train_step(Trainer::State& s, BatchSource& source, int64_t epoch, in
       std::fprintf(s.sample_log.get(), "%s\n", line.c_str());
       std::fflush(s.sample_log.get());
     }
-    torch::Tensor objective;
-    {
-      AutocastScope autocast(bf16);
-      const auto e = batch.features.defined() ? s.model->forward_features(batch.features, batch.lat_lon)
-                                              : s.model->forward(batch.images, batch.lat_lon);
-      timer.mark("forward");
-      if (s.options.debug) {
-        check_finite_rows(e.image, batch.index, "the image embeddings", step);
-        check_finite_rows(e.location, batch.index, "the location embeddings", step);
-      }
-      objective = contrastive_loss(r.loss, e.image, e.location, s.model->logit_scale, loss_comm).objective;
-      timer.mark("gather+loss");
-    }
-    const auto scaled = objective.to(torch::kFloat) / double(s.plan.grad_accum);
-    if (s.reducer && micro + 1 < s.plan.grad_accum) {
-      auto no_sync = s.reducer->no_sync();
-      scaled.backward();
-    } else {
-      scaled.backward();
-    }
-    loss_sum += objective.detach().to(torch::kCPU, torch::kDouble).item<double>();
+    auto [objective, graph_sq] = compute_micro(s, batch, step, micro, timer);
+    const auto loss = objective.to(torch::kDouble);
+    loss_sum = micro == 0 ? loss : loss_sum + loss;
+    sq = graph_sq;
   }
   if (s.reducer) s.reducer->finish();
-  // One collective: the mean loss over ranks and whether any rank saw a non-finite loss or gradient.
-  // The global gradient norm (for clipping, and NaN/Inf detection): per-tensor norms, one sync.
-  std::vector<torch::Tensor> norms;
-  for (const auto& g : s.groups) {
-    for (const auto& prm : g.params) {
-      if (prm.grad().defined()) norms.push_back(prm.grad().detach().norm().to(torch::kFloat));
-    }
-  }
-  const auto sq = norms.empty() ? torch::zeros({}) : torch::stack(norms).to(torch::kCPU, torch::kDouble).pow(2).sum();
-  const double loss_mean = loss_sum / double(s.plan.grad_accum);
-  const double grad_norm = std::sqrt(sq.item<double>());
-  // ... and whether a rank received a stop signal, so that all ranks stop after the same step.
+  // The global gradient norm (for clipping, and NaN/Inf detection) and the loss: the step's one
+  // synchronisation with the device.
+  if (!sq.defined()) sq = grad_sq_norm(s.groups);
+  const auto host = torch::stack({loss_sum, sq.to(loss_sum.device())}).to(torch::kCPU);
+  const double loss_mean = host[0].item<double>() / double(s.plan.grad_accum);
+  const double grad_norm = std::sqrt(host[1].item<double>());
+  // One collective: the mean loss over ranks, whether any rank saw a non-finite loss or gradient,
+  // and whether a rank received a stop signal, so that all ranks stop after the same step.
   auto flags = torch::tensor({loss_mean, std::isfinite(loss_mean) ? 0.0 : 1.0, std::isfinite(grad_norm) ? 0.0 : 1.0,
                               stop_signal() != 0 ? 1.0 : 0.0},
                              torch::kDouble);
@@ -216,21 +204,7 @@ StepOutcome train_step(Trainer::State& s, BatchSource& source, int64_t epoch, in
     out.skipped = true;
     return out;
   }
-  if (r.optim.clip_norm > 0 && grad_norm > r.optim.clip_norm) {
-    torch::NoGradGuard no_grad;
-    const double f = r.optim.clip_norm / (grad_norm + 1e-6);
-    for (const auto& g : s.groups) {
-      for (const auto& prm : g.params) {
-        if (prm.grad().defined()) prm.grad().mul_(f);
-      }
-    }
-  }
-  apply_lr(*s.optimizer, s.groups, s.schedule->factor(step));
-  s.optimizer->step();
-  if (s.model->logit_scale.defined()) {
-    torch::NoGradGuard no_grad;
-    s.model->logit_scale.clamp_(0.0, kMaxLogitScale);
-  }
+  apply_update(s.model, *s.optimizer, s.groups, r.optim.clip_norm, grad_norm, s.schedule->factor(step));
   timer.mark("optimizer");
   return out;
 }

@@ -11,6 +11,7 @@
 #include "core/model/pretrained.h"
 #include "core/recipe/config.h"
 #include "core/train/coords_csv.h"
+#include "core/train/step_compute.h"
 #include "core/train/trainer_state.h"
 #include "distributed/param_sync.h"
 
@@ -46,12 +47,11 @@ void build_model(Trainer::State& s) {
   s.model = SatClip(s.recipe.model, s.recipe.loss);
   s.weight_reports = load_pretrained(s.model, s.recipe.model);
   s.model->to(s.runtime.device);
-  // TF32 matmuls only when the recipe allows them (cuDNN convolutions use TF32 either way).
-  if (s.runtime.device.is_cuda()) {
-    at::globalContext().setFloat32MatmulPrecision(s.recipe.train.allow_tf32 ? "high" : "highest");
-  }
+  configure_device_math(s.recipe.train, s.runtime.device);
   // Rank 0's initial parameters everywhere (random inits agree anyway; this also checks layout).
   dist::broadcast_parameters(dist::parameters_and_buffers(*s.model), *s.comm);
+  const auto& cl = s.recipe.train.channels_last;
+  if (cl == "on" || (cl == "auto" && s.runtime.device.is_cuda())) s.model->use_channels_last();
   s.groups = make_param_groups(s.model, s.recipe.optim, s.recipe.loss);
   s.optimizer = make_optimizer(s.groups, s.recipe.optim, s.runtime.device);
   if (s.comm->size() > 1 && !s.options.dry_run) {
@@ -64,6 +64,26 @@ void build_model(Trainer::State& s) {
     o.bucket_bytes = static_cast<int64_t>(s.recipe.distributed.bucket_mb * (1 << 20));
     s.reducer = std::make_unique<dist::GradReducer>(params, *s.comm, o);
   }
+}
+
+void setup_step(Trainer::State& s) {
+  const auto& r = s.recipe;
+  s.compute.loss = r.loss;
+  s.compute.bf16 = r.train.precision == "bf16" && s.runtime.device.is_cuda();
+  s.compute.divide_by = double(s.plan.grad_accum);
+  if (!r.train.cuda_graphs) return;
+  std::string why;
+  if (!s.runtime.device.is_cuda()) why = cat("the device is ", s.runtime.device.str());
+  else if (s.comm->size() > 1) why = cat(s.comm->size(), " ranks (a graph holds no collectives yet)");
+  else if (s.plan.grad_accum > 1) why = cat("train.grad_accum = ", s.plan.grad_accum);
+  else if (s.options.debug) why = "--debug checks every step's tensors";
+  else if (!StepGraph::compiled()) why = "this build has no CUDA";
+  if (!why.empty()) {
+    spdlog::warn("train.cuda_graphs: not used: {}; the steps run eagerly", why);
+    return;
+  }
+  s.graph = std::make_unique<StepGraph>(s.model, s.groups, s.compute);
+  spdlog::info("train.cuda_graphs: the first step captures forward, loss and backward; later steps replay them");
 }
 
 int64_t steps_from(const Trainer::State& s, int64_t cursor) {

@@ -15,6 +15,7 @@
 #include "core/train/data_setup.h"
 #include "core/train/optim.h"
 #include "core/train/run_log.h"
+#include "core/train/step_graph.h"
 #include "core/train/trainer.h"
 #include "distributed/grad_reducer.h"
 #include "distributed/local_communicator.h"
@@ -58,12 +59,17 @@ struct Trainer::State {
   std::unique_ptr<CheckpointWriter> writer;           // rank 0
   std::unique_ptr<std::FILE, FileCloser> sample_log;  // SATCLIP_SAMPLE_LOG: every consumed index
   std::shared_ptr<const FeatureCache> features;       // data.feature_cache, or null
+  StepCompute compute;                                // the step's loss and precision
+  std::unique_ptr<StepGraph> graph;                   // train.cuda_graphs, where it applies
+  std::string graph_fallback;                         // the last reason a step ran eagerly
 };
 
 // Set-up steps (trainer_setup.cpp).
 void check_weight_files(const ModelConfig& model);
 void build_model(Trainer::State& s);
 void prepare_run_dir(Trainer::State& s);
+// The step's compute settings, and train.cuda_graphs' graph where it applies (logs why not).
+void setup_step(Trainer::State& s);
 void plan_steps(Trainer::State& s);
 // Optimizer steps in an epoch entered at global sample position `cursor`.
 int64_t steps_from(const Trainer::State& s, int64_t cursor);

@@ -9,3 +9,8 @@ TEST(GpuFusedAdamW, SameParametersAndStateAsAdamW) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   satclip::testing::expect_fused_matches_adamw(torch::Device(torch::kCUDA));
 }
+
+TEST(GpuFusedAdamW, ChannelsLastWeightsAndRestoredSteps) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  satclip::testing::expect_fused_handles_layouts_and_restored_steps(torch::Device(torch::kCUDA));
+}

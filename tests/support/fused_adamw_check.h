@@ -99,4 +99,39 @@ inline void expect_fused_matches_adamw(const torch::Device& device) {
   }
 }
 
+// Channels-last weights meet contiguous gradients (a GradReducer bucket) and, from the second
+// step, contiguous moments (as a checkpoint restores them); after a "resume" the step counts jump
+// (the states' counts set to 10). The fused AdamW must still match libtorch's AdamW on a contiguous
+// twin of the weight, to float32 rounding (1e-5 relative after 4 steps).
+inline void expect_fused_handles_layouts_and_restored_steps(const torch::Device& device) {
+  torch::manual_seed(3);
+  auto w = torch::randn({4, 3, 5, 5}).to(device).contiguous(torch::MemoryFormat::ChannelsLast).requires_grad_(true);
+  auto ref = w.detach().contiguous().requires_grad_(true);
+  auto options = [] { return torch::optim::AdamWOptions(1e-2).weight_decay(0.1); };
+  satclip::core::FusedAdamW fused(std::vector<torch::Tensor>{w}, options());
+  torch::optim::AdamW plain(std::vector<torch::Tensor>{ref}, options());
+  auto state_of = [](torch::optim::Optimizer& o, const torch::Tensor& p) -> torch::optim::AdamWParamState& {
+    return static_cast<torch::optim::AdamWParamState&>(*o.state().at(p.unsafeGetTensorImpl()));
+  };
+  for (int step = 0; step < 4; ++step) {
+    const auto grad = torch::randn({4, 3, 5, 5}).to(device);
+    w.mutable_grad() = grad.clone();
+    ref.mutable_grad() = grad.clone();
+    if (step == 1) {
+      auto& st = state_of(fused, w);
+      st.exp_avg(st.exp_avg().contiguous());
+      st.exp_avg_sq(st.exp_avg_sq().contiguous());
+    }
+    if (step == 2) {
+      state_of(fused, w).step(10);
+      state_of(plain, ref).step(10);
+    }
+    fused.step();
+    plain.step();
+  }
+  EXPECT_EQ(state_of(fused, w).step(), 12);
+  EXPECT_TRUE(w.is_contiguous(torch::MemoryFormat::ChannelsLast));
+  EXPECT_LE(relative_error(w.detach().cpu(), ref.detach().cpu()), 1e-5);
+}
+
 }  // namespace satclip::testing

@@ -11,6 +11,10 @@ using satclip::core::FusedAdamW;
 
 TEST(FusedAdamW, SameParametersAndStateAsAdamW) { satclip::testing::expect_fused_matches_adamw(torch::kCPU); }
 
+TEST(FusedAdamW, ChannelsLastWeightsAndRestoredSteps) {
+  satclip::testing::expect_fused_handles_layouts_and_restored_steps(torch::kCPU);
+}
+
 TEST(FusedAdamW, RefusesAmsgradAndClosures) {
   auto p = torch::zeros({3}, torch::kFloat).requires_grad_(true);
   p.mutable_grad() = torch::ones({3});

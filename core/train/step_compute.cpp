@@ -1,0 +1,99 @@
+#include "core/train/step_compute.h"
+
+#include <ATen/Context.h>
+#include <ATen/autocast_mode.h>
+#include <ATen/ops/_foreach_norm.h>
+
+#include "core/train/losses.h"
+#include "core/train/run_log.h"
+
+namespace satclip::core {
+namespace {
+
+constexpr double kMaxLogitScale = 4.605170185988091;  // ln 100 (open_clip's clamp)
+
+// bf16 autocast on CUDA for the forward pass and the loss.
+class AutocastScope {
+ public:
+  AutocastScope(bool on, bool cache) : on_(on) {
+    if (!on_) return;
+    cache_was_ = at::autocast::is_autocast_cache_enabled();
+    at::autocast::set_autocast_cache_enabled(cache);
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+  }
+  ~AutocastScope() {
+    if (!on_) return;
+    at::autocast::set_autocast_enabled(at::kCUDA, false);
+    at::autocast::clear_cache();
+    at::autocast::set_autocast_cache_enabled(cache_was_);
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool on_;
+  bool cache_was_ = true;
+};
+
+void mark(PhaseTimer* timer, const char* phase) {
+  if (timer) timer->mark(phase);
+}
+
+}  // namespace
+
+void configure_device_math(const TrainConfig& train, const torch::Device& device) {
+  if (!device.is_cuda()) return;
+  at::globalContext().setFloat32MatmulPrecision(train.allow_tf32 ? "high" : "highest");
+  at::globalContext().setBenchmarkCuDNN(true);
+}
+
+torch::Tensor forward_backward(SatClip& model, const StepInputs& in, dist::Communicator& loss_comm,
+                               const StepCompute& how) {
+  torch::Tensor objective;
+  {
+    AutocastScope autocast(how.bf16, how.autocast_cache);
+    const auto e = in.features.defined() ? model->forward_features(in.features, in.lat_lon)
+                                         : model->forward(in.images, in.lat_lon);
+    mark(how.timer, "forward");
+    if (how.check) how.check(e);
+    objective = contrastive_loss(how.loss, e.image, e.location, model->logit_scale, loss_comm).objective;
+    mark(how.timer, "gather+loss");
+  }
+  (objective.to(torch::kFloat) / how.divide_by).backward();
+  return objective.detach();
+}
+
+torch::Tensor grad_sq_norm(const std::vector<ParamGroup>& groups) {
+  std::vector<torch::Tensor> grads;
+  for (const auto& g : groups) {
+    for (const auto& prm : g.params) {
+      if (prm.grad().defined()) grads.push_back(prm.grad().detach());
+    }
+  }
+  if (grads.empty()) return torch::zeros({}, torch::kDouble);
+  // Per-tensor norms in the gradients' precision (one multi-tensor kernel on CUDA), summed in float64.
+  const auto norms = at::_foreach_norm(grads);
+  return torch::stack(norms).to(torch::kFloat).to(torch::kDouble).pow(2).sum();
+}
+
+void apply_update(SatClip& model, torch::optim::AdamW& optimizer, const std::vector<ParamGroup>& groups,
+                  double clip_norm, double grad_norm, double lr_factor) {
+  if (clip_norm > 0 && grad_norm > clip_norm) {
+    torch::NoGradGuard no_grad;
+    const double f = clip_norm / (grad_norm + 1e-6);
+    for (const auto& g : groups) {
+      for (const auto& prm : g.params) {
+        if (prm.grad().defined()) prm.grad().mul_(f);
+      }
+    }
+  }
+  apply_lr(optimizer, groups, lr_factor);
+  optimizer.step();
+  if (model->logit_scale.defined()) {
+    torch::NoGradGuard no_grad;
+    model->logit_scale.clamp_(0.0, kMaxLogitScale);
+  }
+}
+
+}  // namespace satclip::core

@@ -1,0 +1,54 @@
+// The compute of one training step, shared by the trainer and tests/bench/bench_train: forward
+// (bf16 autocast on CUDA), the contrastive loss over the global batch and backward; the squared
+// global gradient norm on the device; and the update (clipping, learning rates, AdamW, the logit
+// scale's clamp). None of these synchronises with the device.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include <torch/optim/adamw.h>
+
+#include "core/model/satclip.h"
+#include "core/recipe/recipe.h"
+#include "core/train/optim.h"
+#include "distributed/communicator.h"
+
+namespace satclip::core {
+
+class PhaseTimer;
+
+// CUDA math settings for a run: TF32 matmuls only when train.allow_tf32 (cuDNN convolutions use
+// TF32 either way), and cuDNN's autotuner (the shapes repeat every step). Nothing on the CPU.
+void configure_device_math(const TrainConfig& train, const torch::Device& device);
+
+// One micro-batch's model inputs: images, or (data.feature_cache) the frozen encoder's features.
+struct StepInputs {
+  torch::Tensor images;    // [B, bands, S, S] float, or undefined
+  torch::Tensor features;  // [B, F], or undefined
+  torch::Tensor lat_lon;   // [B, 2]
+};
+
+struct StepCompute {
+  LossConfig loss;
+  bool bf16 = false;        // bf16 autocast for the forward pass and the loss (CUDA only)
+  double divide_by = 1.0;   // backward runs on objective / divide_by (gradient accumulation)
+  bool autocast_cache = true;  // false while capturing a CUDA graph
+  std::function<void(const Embeddings&)> check;  // --debug: between forward and loss
+  PhaseTimer* timer = nullptr;                    // marks "forward" and "gather+loss"
+};
+
+// Forward, loss and backward of one micro-batch. Returns the objective (a device scalar).
+torch::Tensor forward_backward(SatClip& model, const StepInputs& in, dist::Communicator& loss_comm,
+                               const StepCompute& how);
+
+// The squared global norm of the groups' gradients, a float64 device scalar (0 without any).
+torch::Tensor grad_sq_norm(const std::vector<ParamGroup>& groups);
+
+// Clips the gradients to clip_norm when grad_norm exceeds it (clip_norm > 0), sets the groups'
+// learning rates to lr x lr_factor, takes the optimizer step and clamps the logit scale to
+// [0, ln 100].
+void apply_update(SatClip& model, torch::optim::AdamW& optimizer, const std::vector<ParamGroup>& groups,
+                  double clip_norm, double grad_norm, double lr_factor);
+
+}  // namespace satclip::core

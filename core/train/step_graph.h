@@ -1,0 +1,46 @@
+// train.cuda_graphs: the forward pass, loss, backward and squared gradient norm of a step with
+// static shapes, captured once as a CUDA graph and then replayed: one launch per step instead of
+// hundreds of kernel launches, which is what limits a frozen-encoder step on a fast GPU.
+//
+// Scope: one rank on CUDA without gradient accumulation (the step then holds no collective).
+// The optimizer update stays outside the graph (ATen's fused AdamW is one launch per group), so
+// learning-rate schedules, non-finite checks, clipping and checkpoints work as in the eager step.
+// A batch of other shapes (the last partial batch) or other inputs (images vs cached features)
+// runs eagerly: mismatch() says why, and the caller logs it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/train/step_compute.h"
+
+namespace satclip::core {
+
+class StepGraph {
+ public:
+  // `how` must have no timer and no check. Throws satclip::Error when built without CUDA.
+  StepGraph(SatClip model, std::vector<ParamGroup> groups, StepCompute how);
+  ~StepGraph();
+  StepGraph(const StepGraph&) = delete;
+  StepGraph& operator=(const StepGraph&) = delete;
+
+  // "" when `in` can replay the graph (anything, before the capture), else the reason it cannot.
+  std::string mismatch(const StepInputs& in) const;
+  // Copies `in` into the graph's inputs and replays it; the first call warms up on a side stream
+  // (BatchNorm statistics restored afterwards) and captures. Afterwards the parameters' gradients
+  // are the graph's. Returns {objective, squared gradient norm}, device scalars valid until the
+  // next run(). A failed capture throws satclip::Error; the model is then as before the call.
+  std::pair<torch::Tensor, torch::Tensor> run(const StepInputs& in);
+  bool captured() const;
+
+  // Whether this build has CUDA graphs (CUDA builds do).
+  static bool compiled();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace satclip::core

@@ -1,0 +1,96 @@
+// Benchmark: the trainer's model step (forward, loss, backward, gradient norm, AdamW update) on
+// synthetic device tensors, one process: the same functions satclip-ddp runs per step
+// (core/train/step_compute.h, step_graph.h), without the loader.
+//   bench_train RECIPE.yaml [--device cuda|cpu] [--batch B] [--steps N] [--warmup W] [--set key=value]...
+// The recipe gives the model, loss, optimizer groups and train.precision / channels_last /
+// cuda_graphs / allow_tf32. Prints ms/step and images/s (mean over N steps after W warm-up steps,
+// the device synchronised around the timed loop), and one JSON line (RESULT {...}) for scripts.
+// tests/bench/bench_train_pytorch.py is the same step in eager PyTorch.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include "core/apps/cli.h"
+#include "core/recipe/config.h"
+#include "core/train/step_compute.h"
+#include "core/train/step_graph.h"
+#include "distributed/local_communicator.h"
+
+using namespace satclip::core;
+
+namespace {
+
+void sync(const torch::Device& d) {
+  if (d.is_cuda()) torch::cuda::synchronize();
+}
+
+int body(int argc, char** argv) {
+  const auto overrides = satclip::cli::take_overrides(argc, argv);  // --set may repeat
+  satclip::cli::Args a(argc, argv, {"device", "batch", "steps", "warmup"});
+  if (a.help() || a.positional().size() != 1) {
+    std::puts("usage: bench_train RECIPE.yaml [--device cuda|cpu] [--batch B] [--steps N] [--warmup W] "
+              "[--set key=value]...");
+    return a.help() ? 0 : 2;
+  }
+  const Recipe r = load_recipe(a.positional()[0], overrides);
+  const torch::Device device(a.str("device", torch::cuda::is_available() ? "cuda" : "cpu"));
+  const int64_t batch = a.integer("batch", r.data.batch_size, 2, 8192);
+  const int steps = static_cast<int>(a.integer("steps", 20, 1, 100000));
+  const int warmup = static_cast<int>(a.integer("warmup", 5, 1, 1000));
+  torch::manual_seed(0);
+  SatClip model(r.model, r.loss);
+  model->to(device);
+  configure_device_math(r.train, device);
+  const bool channels_last = r.train.channels_last == "on" || (r.train.channels_last == "auto" && device.is_cuda());
+  if (channels_last) model->use_channels_last();
+  const auto groups = make_param_groups(model, r.optim, r.loss);
+  const auto optimizer = make_optimizer(groups, r.optim, device);
+  StepCompute how;
+  how.loss = r.loss;
+  how.bf16 = r.train.precision == "bf16" && device.is_cuda();
+  std::unique_ptr<StepGraph> graph;
+  if (r.train.cuda_graphs && device.is_cuda()) graph = std::make_unique<StepGraph>(model, groups, how);
+  satclip::dist::LocalCommunicator comm;
+
+  const auto opts = torch::TensorOptions().device(device);
+  const StepInputs in{torch::rand({batch, r.model.in_bands, r.data.image_size, r.data.image_size}, opts), {},
+                      torch::stack({torch::rand({batch}, opts) * 180 - 90, torch::rand({batch}, opts) * 360 - 180}, 1)};
+  double seconds = 0, last_loss = 0;
+  for (int s = -warmup; s < steps; ++s) {
+    if (s == 0) sync(device);
+    const auto t0 = std::chrono::steady_clock::now();
+    optimizer->zero_grad();
+    torch::Tensor objective, sq;
+    if (graph) {
+      std::tie(objective, sq) = graph->run(in);
+    } else {
+      objective = forward_backward(model, in, comm, how);
+      sq = grad_sq_norm(groups);
+    }
+    // As in the trainer: the loss and gradient norm reach the host once per step.
+    const auto host = torch::stack({objective.to(torch::kDouble), sq.to(device)}).to(torch::kCPU);
+    last_loss = host[0].item<double>();
+    apply_update(model, *optimizer, groups, r.optim.clip_norm, std::sqrt(host[1].item<double>()), 1.0);
+    if (s == steps - 1) sync(device);
+    if (s >= 0) seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  int64_t trainable = 0;
+  for (const auto& g : groups) trainable += g.numel();
+  const double ms = seconds / steps * 1e3, img_s = double(batch) * steps / seconds;
+  std::printf("bench_train %s: %s, batch %lld, %dx%d px, %s%s, %s, channels_last %s, cuda_graphs %s, "
+              "%.1f M trainable: %.2f ms/step, %.0f images/s (loss %.4f)\n",
+              a.positional()[0].c_str(), device.str().c_str(), (long long)batch, int(r.data.image_size),
+              int(r.data.image_size), r.model.image_encoder.c_str(), r.model.freeze_image_encoder ? " (frozen)" : "",
+              how.bf16 ? "bf16" : "fp32", channels_last ? "on" : "off", graph ? "on" : "off", trainable / 1e6, ms,
+              img_s, last_loss);
+  std::printf("RESULT {\"impl\":\"cpp\",\"batch\":%lld,\"frozen\":%s,\"precision\":\"%s\",\"cuda_graphs\":%s,"
+              "\"channels_last\":%s,\"ms_per_step\":%.3f,\"img_per_s\":%.1f}\n",
+              (long long)batch, r.model.freeze_image_encoder ? "true" : "false", how.bf16 ? "bf16" : "fp32",
+              graph ? "true" : "false", channels_last ? "true" : "false", ms, img_s);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return satclip::cli::run_cli("bench_train", body, argc, argv); }
