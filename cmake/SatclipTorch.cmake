@@ -112,7 +112,8 @@ endfunction()
 # falls back to the plain header, slower but correct, if it ever is not.
 option(SATCLIP_TORCH_PCH "Precompile the torch headers once for all targets" ON)
 set(SATCLIP_PCH_SOURCE "${CMAKE_BINARY_DIR}/satclip_torch_pch.cpp")
-file(WRITE "${SATCLIP_PCH_SOURCE}" "// The precompiled torch header's own translation unit.\n")
+# CONFIGURE writes only when the content changes: a rewrite would rebuild the header and everything.
+file(CONFIGURE OUTPUT "${SATCLIP_PCH_SOURCE}" CONTENT "// The precompiled torch header's own translation unit.\n")
 function(satclip_use_torch_pch target)
   if(NOT SATCLIP_TORCH_PCH)
     return()

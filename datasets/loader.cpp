@@ -133,4 +133,11 @@ bool Loader::next(Batch& out) {
   return true;
 }
 
+bool Loader::ready() {
+  if (consumed_ >= n_batches_) return true;
+  const Slot& slot = ring_[consumed_ % options_.prefetch];
+  std::lock_guard<std::mutex> lock(mutex_);
+  return slot.batch == consumed_;
+}
+
 }  // namespace satclip::data

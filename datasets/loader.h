@@ -63,6 +63,8 @@ class Loader {
   // The next batch (the last one may be smaller); false when the list is exhausted. Rethrows a
   // worker's error.
   bool next(Batch& out);
+  // Whether next() would return at once: the next batch is built (or failed), or none is left.
+  bool ready();
   int64_t batches() const { return n_batches_; }
 
  private:

@@ -8,14 +8,21 @@
 #   3. end-to-end from HDF5 shards (satclip-synth, fits the page cache) vs the model-only step;
 #   4. the trainer on CUDA (quickstart recipe: fp32 with CUDA graphs, bf16, fp32 with libtorch's
 #      unfused AdamW) and a checkpoint resume on CUDA.
+# SATCLIP_GPU_CHECK_PARTS picks parts (default "bench ctest e2e train"); a device call returns at
+# most 8 files, so $OUT holds gpu-check-summary.txt, bench.txt, bench-table.md and logs.tgz (every
+# log, repacked after each part, so a run cut short still returns what it did).
 # The GPU host has no package registry. geoclip (for the PyTorch twin) comes as wheels in .whl/
 # when present (see the device notes); SATCLIP_PYTHON picks the Python with torch (default python3).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${SATCLIP_BUILD_DIR:-$root/build-gpu}
 out=${OUT:-$build}
-mkdir -p "$out" "$build"
+logs=$build/logs
+mkdir -p "$out" "$build" "$logs"
 summary=$out/gpu-check-summary.txt
+parts=" ${SATCLIP_GPU_CHECK_PARTS:-bench ctest e2e train} "
+want() { [[ $parts == *" $1 "* ]]; }
+pack() { [ "$out" = "$build" ] || tar czf "$out/logs.tgz" -C "$logs" . 2> /dev/null; }
 python=${SATCLIP_PYTHON:-$(command -v python3)}
 jobs=${SATCLIP_JOBS:-$(nproc)}
 steps=${SATCLIP_BENCH_STEPS:-30}
@@ -29,21 +36,23 @@ gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader 2>&1 | sed 's/^/gpu: /' | tee -a "$summary"
 if ls "$root"/.whl/*.whl > /dev/null 2>&1; then
   "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$root"/.whl/*.whl \
-    > "$out/pip.log" 2>&1 && export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+    > "$logs/pip.log" 2>&1 && export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 fi
 say "python: $python ($("$python" -c 'import torch, timm; print("torch", torch.__version__, "cuda", torch.version.cuda, "timm", timm.__version__)' 2>&1 | tail -n 1); geoclip: $("$python" -c 'import geoclip; print("yes")' 2>&1 | tail -n 1))"
 
 t0=$(date +%s)
-targets=(satclip-ddp satclip-synth bench_train test_gpu test_gpu_model test_gpu_loader test_gpu_optim test_gpu_step)
+targets=(satclip-ddp satclip-synth bench_train)
+want ctest && targets+=(${SATCLIP_GPU_TESTS:-test_gpu test_gpu_model test_gpu_loader test_gpu_optim test_gpu_step})
 if cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSATCLIP_PYTHON="$python" \
      -DSATCLIP_WITH_CUDA=ON -DSATCLIP_WITH_NCCL=ON -DSATCLIP_WITH_GDAL=AUTO \
-     -DCMAKE_POLICY_VERSION_MINIMUM=3.5 > "$out/configure.log" 2>&1 &&
-   cmake --build "$build" -j "$jobs" --target "${targets[@]}" > "$out/build.log" 2>&1; then
-  say "build: ok in $(( $(date +%s) - t0 )) s"
-  grep -E "satclip: +(CUDA|NCCL|GDAL):" "$out/configure.log" | sed 's/^-- satclip: */configure: /' | tee -a "$summary"
+     -DCMAKE_POLICY_VERSION_MINIMUM=3.5 > "$logs/configure.log" 2>&1 &&
+   cmake --build "$build" -j "$jobs" --target "${targets[@]}" > "$logs/build.log" 2>&1; then
+  say "build: ok in $(( $(date +%s) - t0 )) s (${targets[*]})"
+  grep -E "satclip: +(CUDA|NCCL|GDAL):" "$logs/configure.log" | sed 's/^-- satclip: */configure: /' | tee -a "$summary"
 else
   say "build: FAILED (see configure.log / build.log)"
-  tail -n 40 "$out/configure.log" "$out/build.log" | tee -a "$summary"
+  tail -n 40 "$logs/configure.log" "$logs/build.log" | tee -a "$summary"
+  pack
   exit 1
 fi
 
@@ -59,6 +68,7 @@ cpp_bench() {  # label, extra arguments...
     say "bench_train $label: FAILED"; tail -n 5 "$bench" | tee -a "$summary"; status=1
   fi
 }
+bench_part() {
 t0=$(date +%s)
 for p in fp32 bf16; do
   for g in false true; do
@@ -77,14 +87,25 @@ say "benchmarks: $(( $(date +%s) - t0 )) s"
 grep -E "^(bench_train|pytorch) " "$bench" | tee -a "$summary"
 "$python" "$root/tests/bench/compare_train.py" "$bench" --gpu "$gpu" > "$out/bench-table.md" 2>&1
 tee -a "$summary" < "$out/bench-table.md"
+}
+want bench && bench_part
+pack
 
 # 2. The gpu-label tests (verbose, so skipped tests show in the log).
-ctest --test-dir "$build" -L gpu -V --timeout 180 > "$out/ctest-gpu.log" 2>&1
-rc=$?
-say "ctest -L gpu: $(grep -E 'tests passed|tests failed' "$out/ctest-gpu.log" | tail -n 1) (exit $rc)"
-grep -E "\[ +(OK|SKIPPED|FAILED) +\] [A-Za-z]" "$out/ctest-gpu.log" | sed -E 's/^[0-9]+: //; s/ \([0-9]+ ms\)//' |
-  sort | uniq -c | sed 's/^/    /' | tee -a "$summary"
-[ $rc -eq 0 ] || status=1
+ctest_part() {
+  local only=()
+  [ -n "${SATCLIP_GPU_TESTS:-}" ] && only=(-R "^($(echo $SATCLIP_GPU_TESTS | tr ' ' '|'))")
+  ctest --test-dir "$build" -L gpu "${only[@]}" -V --timeout 180 > "$logs/ctest-gpu.log" 2>&1
+  local rc=$?
+  say "ctest -L gpu: $(grep -E 'tests passed|tests failed' "$logs/ctest-gpu.log" | tail -n 1) (exit $rc)"
+  grep -E "\[ +(OK|SKIPPED|FAILED) +\] [A-Za-z]" "$logs/ctest-gpu.log" | sed -E 's/^[0-9]+: //; s/ \([0-9]+ ms\)//' |
+    sort | uniq -c | sed 's/^/    /' | tee -a "$summary"
+  grep -E "Failure|Expected|actual|evaluates to|^[0-9]+: (cuda graph|channels last)" "$logs/ctest-gpu.log" | head -n 30 |
+    tee -a "$summary"
+  [ $rc -eq 0 ] || status=1
+}
+want ctest && ctest_part
+pack
 
 # 3. End-to-end: the trainer on packed synthetic shards (224 px, in the page cache), seed recipe
 #    without the feature cache (every step reads, copies and encodes its tiles), vs bench_train.
@@ -95,30 +116,37 @@ e2e() {  # precision, cuda_graphs
        --set "data.path=$syn" --set data.feature_cache=off --set data.val_fraction=0 --set "output.dir=$dir" \
        --set run.device=cuda --set train.precision="$1" --set train.cuda_graphs="$2" --set train.max_steps=30 \
        --set train.epochs=1000 --set train.log_every=10 --set checkpoint.every_steps=0 \
-       > "$out/e2e-$1-$2.log" 2>&1; then
+       > "$logs/e2e-$1-$2.log" 2>&1; then
     local rate workers
     rate=$(grep '"event":"train".*"step":30,' "$dir/metrics.jsonl" | sed -E 's/.*"img_per_s":([0-9.]+).*/\1/')
-    workers=$(grep -o '[0-9]* loader threads' "$out/e2e-$1-$2.log" | head -n 1 | cut -d' ' -f1)
-    echo "RESULT {\"impl\":\"e2e\",\"batch\":160,\"frozen\":true,\"precision\":\"$1\",\"cuda_graphs\":$2,\"workers\":${workers:-0},\"img_per_s\":${rate:-0}}" >> "$out/e2e.txt"
-    say "end-to-end $1 graphs=$2: steps 21-30 $rate img/s; $(grep 'time per step' "$out/e2e-$1-$2.log" | tail -n 1 | sed 's/.*time per step: /per step: /')"
+    workers=$(grep -o '[0-9]* loader threads' "$logs/e2e-$1-$2.log" | head -n 1 | cut -d' ' -f1)
+    echo "RESULT {\"impl\":\"e2e\",\"batch\":160,\"frozen\":true,\"precision\":\"$1\",\"cuda_graphs\":$2,\"workers\":${workers:-0},\"img_per_s\":${rate:-0}}" >> "$logs/e2e.txt"
+    say "end-to-end $1 graphs=$2: steps 21-30 $rate img/s; $(grep 'time per step' "$logs/e2e-$1-$2.log" | tail -n 1 | sed 's/.*time per step: /per step: /')"
   else
-    say "end-to-end $1 graphs=$2: FAILED"; tail -n 15 "$out/e2e-$1-$2.log" | tee -a "$summary"; status=1
+    say "end-to-end $1 graphs=$2: FAILED"; tail -n 15 "$logs/e2e-$1-$2.log" | tee -a "$summary"; status=1
   fi
 }
+e2e_part() {
 syn=$build/synthetic-224
 t0=$(date +%s)
 rm -rf "$syn"
-if timeout 180 "$build/core/apps/satclip-synth" --count 4800 --size 224 --shards 8 --out "$syn" > "$out/synth.log" 2>&1; then
+if timeout 180 "$build/core/apps/satclip-synth" --count 4800 --size 224 --shards 8 --out "$syn" > "$logs/synth.log" 2>&1; then
   say "synthetic shards: 4800 tiles of 224 px, $(du -sh "$syn" | cut -f1), written in $(( $(date +%s) - t0 )) s"
-  : > "$out/e2e.txt"
-  e2e fp32 true
-  e2e bf16 true
-  e2e fp32 false
-  "$python" "$root/tests/bench/compare_train.py" "$bench" --end-to-end "$out/e2e.txt" --gpu "$gpu" > "$out/bench-table.md" 2>&1
+  : > "$logs/e2e.txt"
+  local c
+  for c in ${SATCLIP_E2E_CONFIGS:-fp32:true bf16:true fp32:false}; do
+    # The model-only figure of the same settings, in this job (when the bench part did not run).
+    want bench || cpp_bench "seed ${c%:*} graphs=${c#*:}" --set train.precision=${c%:*} --set train.cuda_graphs=${c#*:}
+    e2e "${c%:*}" "${c#*:}"
+  done
+  "$python" "$root/tests/bench/compare_train.py" "$bench" --end-to-end "$logs/e2e.txt" --gpu "$gpu" > "$out/bench-table.md" 2>&1
   grep "end-to-end" "$out/bench-table.md" | tee -a "$summary"
 else
-  say "satclip-synth: FAILED"; tail -n 10 "$out/synth.log" | tee -a "$summary"; status=1
+  say "satclip-synth: FAILED"; tail -n 10 "$logs/synth.log" | tee -a "$summary"; status=1
 fi
+}
+want e2e && e2e_part
+pack
 
 # 4. The trainer on CUDA: the quickstart recipe for 300 steps; img/s of the last logged interval.
 train_cuda() {  # name, extra --set arguments...
@@ -128,16 +156,19 @@ train_cuda() {  # name, extra --set arguments...
   rm -rf "$dir"
   if timeout 150 "$build/core/apps/satclip-ddp" "$root/recipes/quickstart.yaml" --set "output.dir=$dir" \
        --set run.device=cuda --set train.max_steps=300 --set train.epochs=1000 --set train.log_every=100 \
-       --set train.val_every_epochs=100000 "$@" > "$out/train-$name.log" 2>&1; then
-    say "train $name: $(grep '"event":"train"' "$dir/metrics.jsonl" | tail -n 1 | sed -E 's/.*"step":([0-9]+).*"loss":([0-9.e-]+).*"img_per_s":([0-9.]+).*/step \1, loss \2, \3 img\/s/'); $(grep 'time per step' "$out/train-$name.log" | tail -n 1 | sed 's/.*time per step: /per step: /')"
+       --set train.val_every_epochs=100000 "$@" > "$logs/train-$name.log" 2>&1; then
+    say "train $name: $(grep '"event":"train"' "$dir/metrics.jsonl" | tail -n 1 | sed -E 's/.*"step":([0-9]+).*"loss":([0-9.e-]+).*"img_per_s":([0-9.]+).*/step \1, loss \2, \3 img\/s/'); $(grep 'time per step' "$logs/train-$name.log" | tail -n 1 | sed 's/.*time per step: /per step: /')"
   else
-    say "train $name: FAILED"; tail -n 20 "$out/train-$name.log" | tee -a "$summary"; status=1
+    say "train $name: FAILED"; tail -n 20 "$logs/train-$name.log" | tee -a "$summary"; status=1
   fi
 }
-train_cuda quickstart-fp32-graphs --set train.precision=fp32 --set train.cuda_graphs=true
-train_cuda quickstart-fp32 --set train.precision=fp32
-train_cuda quickstart-bf16 --set train.precision=bf16
-train_cuda quickstart-fp32-adamw-unfused --set train.precision=fp32 --set optim.fused=off
+train_part() {
+  train_cuda quickstart-fp32-graphs --set train.precision=fp32 --set train.cuda_graphs=true
+  train_cuda quickstart-fp32 --set train.precision=fp32
+  train_cuda quickstart-bf16 --set train.precision=bf16
+  train_cuda quickstart-fp32-adamw-unfused --set train.precision=fp32 --set optim.fused=off
+  resume_cuda
+}
 
 # Checkpoints on CUDA with CUDA graphs: 40 steps with a checkpoint every 20, resumed from step 20
 # into another directory; the losses of steps 21..40 compared.
@@ -147,9 +178,9 @@ resume_cuda() {
   local common=(--set run.device=cuda --set train.max_steps=40 --set train.epochs=1000 --set train.log_every=1
                 --set checkpoint.every_steps=20 --set train.val_every_epochs=100000 --set train.cuda_graphs=true)
   if timeout 120 "$build/core/apps/satclip-ddp" "$root/recipes/quickstart.yaml" --set "output.dir=$a" "${common[@]}" \
-       > "$out/resume-a.log" 2>&1 &&
+       > "$logs/resume-a.log" 2>&1 &&
      timeout 120 "$build/core/apps/satclip-ddp" "$root/recipes/quickstart.yaml" --set "output.dir=$b" "${common[@]}" \
-       --resume "$a/checkpoints/step-00000020" > "$out/resume-b.log" 2>&1; then
+       --resume "$a/checkpoints/step-00000020" > "$logs/resume-b.log" 2>&1; then
     say "resume on cuda: $("$python" - "$a" "$b" <<'PYEOF'
 import json, sys
 def losses(d):
@@ -160,9 +191,10 @@ print(f"steps 21..40 max relative loss difference {rel:.2e} ({sum(a[s] == b[s] f
 PYEOF
 )"
   else
-    say "resume on cuda: FAILED"; tail -n 20 "$out/resume-a.log" "$out/resume-b.log" | tee -a "$summary"; status=1
+    say "resume on cuda: FAILED"; tail -n 20 "$logs/resume-a.log" "$logs/resume-b.log" | tee -a "$summary"; status=1
   fi
 }
-resume_cuda
+want train && train_part
+pack
 say "== result: $([ $status -eq 0 ] && echo PASS || echo FAIL)"
 exit $status

@@ -83,7 +83,7 @@ data::TransformOptions transform_options(const DataConfig& d) {
 
 int auto_workers(int ranks_on_node, unsigned hardware_threads) {
   const int per_rank = int(std::max(1u, hardware_threads)) / std::max(1, ranks_on_node);
-  return std::max(1, std::min(8, per_rank - 1));
+  return std::max(1, std::min(16, per_rank - 1));
 }
 
 data::LoaderOptions loader_options(const DataConfig& d, int64_t batch_size, bool pin_memory, int ranks_on_node) {

@@ -47,7 +47,7 @@ TrainData open_train_data(const Recipe& recipe, const BatchPlan& plan, dist::Com
 
 data::TransformOptions transform_options(const DataConfig& data);
 // data.workers: auto: the node's hardware threads shared by its ranks, one left to each rank's
-// own thread: max(1, min(8, hardware_threads / ranks_on_node - 1)).
+// own thread: max(1, min(16, hardware_threads / ranks_on_node - 1)).
 int auto_workers(int ranks_on_node, unsigned hardware_threads);
 // `ranks_on_node` (Runtime::local_size) resolves data.workers: auto.
 data::LoaderOptions loader_options(const DataConfig& data, int64_t batch_size, bool pin_memory, int ranks_on_node = 1);

@@ -37,7 +37,7 @@ struct StepGraph::Impl {
   torch::Tensor objective, sq;
   bool captured = false;
 #if SATCLIP_HAVE_CUDA
-  at::cuda::CUDAGraph graph;
+  std::unique_ptr<at::cuda::CUDAGraph> graph;  // made at the capture (its constructor needs a GPU)
 
   void set_grads_to_none() {
     for (auto& p : params) p.mutable_grad() = torch::Tensor();
@@ -68,20 +68,21 @@ struct StepGraph::Impl {
       c10::cuda::CUDAStreamGuard on_side(side);
       for (int i = 0; i < 3; ++i) compute();  // cuDNN/cuBLAS pick and allocate their workspaces
       set_grads_to_none();
+      graph = std::make_unique<at::cuda::CUDAGraph>();
       // Thread-local capture: the loader's threads may allocate pinned memory meanwhile.
-      graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+      graph->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
       capturing = true;
       std::tie(objective, sq) = compute();
       capturing = false;
-      graph.capture_end();
+      graph->capture_end();
     } catch (const std::exception& e) {
       if (capturing) {
         try {
-          graph.capture_end();
+          graph->capture_end();
         } catch (...) {
         }
       }
-      graph.reset();
+      graph.reset();  // the unique_ptr: destroys the partial graph
       set_grads_to_none();
       torch::NoGradGuard no_grad;
       for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(saved[i]);
@@ -152,7 +153,7 @@ std::pair<torch::Tensor, torch::Tensor> StepGraph::run(const StepInputs& in) {
     if (in.features.defined()) m.inputs.features.copy_(in.features, /*non_blocking=*/true);
     m.inputs.lat_lon.copy_(in.lat_lon, /*non_blocking=*/true);
   }
-  m.graph.replay();
+  m.graph->replay();
   for (size_t i = 0; i < m.params.size(); ++i) m.params[i].mutable_grad() = m.grads[i];  // the optimizer reads these
   return {m.objective, m.sq};
 #else

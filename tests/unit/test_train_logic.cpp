@@ -33,8 +33,9 @@ TEST(BatchPlan, GlobalBatchDividesAmongRanks) {
 }
 
 TEST(LoaderOptions, AutoWorkersShareTheNodeAmongItsRanks) {
-  EXPECT_EQ(auto_workers(1, 16), 8);   // capped at 8
-  EXPECT_EQ(auto_workers(8, 128), 8);  // 16 threads per rank
+  EXPECT_EQ(auto_workers(1, 16), 15);   // one thread left to the rank itself
+  EXPECT_EQ(auto_workers(1, 64), 16);   // capped at 16
+  EXPECT_EQ(auto_workers(8, 128), 15);  // 16 threads per rank
   EXPECT_EQ(auto_workers(8, 64), 7);   // 8 per rank, one left to the rank itself
   EXPECT_EQ(auto_workers(2, 2), 1);    // never below one
   EXPECT_EQ(auto_workers(4, 0), 1);    // hardware_concurrency() may say 0
