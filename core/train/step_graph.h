@@ -31,7 +31,8 @@ class StepGraph {
   // Copies `in` into the graph's inputs and replays it; the first call warms up on a side stream
   // (BatchNorm statistics restored afterwards) and captures. Afterwards the parameters' gradients
   // are the graph's. Returns {objective, squared gradient norm}, device scalars valid until the
-  // next run(). A failed capture throws satclip::Error; the model is then as before the call.
+  // next run(). A failed capture throws satclip::Error; the model is then as before the call
+  // (the trainer logs it and trains on eagerly).
   std::pair<torch::Tensor, torch::Tensor> run(const StepInputs& in);
   bool captured() const;
 

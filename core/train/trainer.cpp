@@ -133,13 +133,21 @@ std::pair<torch::Tensor, torch::Tensor> compute_micro(Trainer::State& s, const S
     auto why = s.graph->mismatch(in);
     if (why.empty()) {
       const bool first = !s.graph->captured();
-      auto out = s.graph->run(in);
-      if (first) spdlog::info("train.cuda_graphs: step {} captured", step);
-      timer.mark("graph");
-      return out;
+      try {
+        auto out = s.graph->run(in);
+        if (first) spdlog::info("train.cuda_graphs: step {} captured", step);
+        timer.mark("graph");
+        return out;
+      } catch (const Error& e) {
+        if (!first) throw;
+        // A failed capture leaves the model as it was: train on without the graph.
+        spdlog::warn("{}; the steps run eagerly", e.what());
+        s.graph.reset();
+      }
+    } else {
+      if (why != s.graph_fallback) spdlog::info("train.cuda_graphs: step {} runs eagerly: {}", step, why);
+      s.graph_fallback = std::move(why);
     }
-    if (why != s.graph_fallback) spdlog::info("train.cuda_graphs: step {} runs eagerly: {}", step, why);
-    s.graph_fallback = std::move(why);
   }
   StepCompute how = s.compute;
   how.timer = &timer;
