@@ -68,6 +68,8 @@ inline Lockstep expect_lockstep(const std::string& loss_kind, bool graphs, bool 
     std::unique_ptr<torch::optim::AdamW> opt;
     std::unique_ptr<StepGraph> graph;
   };
+  StepCompute how;
+  how.loss = loss;
   auto make = [&](bool cl, bool g) {
     Side s;
     s.model = SatClip(m, loss);
@@ -76,12 +78,10 @@ inline Lockstep expect_lockstep(const std::string& loss_kind, bool graphs, bool 
     if (cl) s.model->use_channels_last();
     s.groups = make_param_groups(s.model, o, loss);
     s.opt = make_optimizer(s.groups, o, device);
-    if (g) s.graph = std::make_unique<StepGraph>(s.model, s.groups, StepCompute{loss});
+    if (g) s.graph = std::make_unique<StepGraph>(s.model, s.groups, how);
     return s;
   };
   Side ref = make(false, false), cand = make(channels_last, graphs);
-  StepCompute how;
-  how.loss = loss;
   satclip::dist::LocalCommunicator comm;
   Lockstep out;
   std::vector<StepInputs> batches[2];
