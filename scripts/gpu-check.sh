@@ -5,7 +5,8 @@
 #      (frozen ResNet18, batch 160) and full fine-tuning (batch 256), fp32 and bf16 -> bench.txt;
 #   2. the `gpu` tests (NCCL at world size 1, MPI with CUDA tensors at np 2, model, loader, fused
 #      AdamW, CUDA-graph step, channels-last);
-#   3. end-to-end from HDF5 shards (satclip-synth, fits the page cache) vs the model-only step;
+#   3. the host-to-device copy bandwidth, and end-to-end from HDF5 shards (satclip-synth, fits the
+#      page cache) vs the model-only step;
 #   4. the trainer on CUDA (quickstart recipe: fp32 with CUDA graphs, bf16, fp32 with libtorch's
 #      unfused AdamW) and a checkpoint resume on CUDA.
 # SATCLIP_GPU_CHECK_PARTS picks parts (default "bench ctest e2e train"); a device call returns at
@@ -127,6 +128,18 @@ e2e() {  # precision, cuda_graphs
   fi
 }
 e2e_part() {
+# The host-to-device link: pinned copies of one batch's pixels (160 x 12 x 224 x 224 uint16).
+say "host-to-device copy: $("$python" - <<'PYEOF' 2>&1 | tail -n 1
+import time, torch
+x = torch.empty(160 * 12 * 224 * 224, dtype=torch.int16).pin_memory()
+y = torch.empty_like(x, device="cuda")
+for _ in range(3): y.copy_(x, non_blocking=True)
+torch.cuda.synchronize(); t = time.perf_counter()
+for _ in range(20): y.copy_(x, non_blocking=True)
+torch.cuda.synchronize(); dt = (time.perf_counter() - t) / 20
+print(f"{x.numel() * 2 / 1e6:.0f} MB pinned -> GPU in {dt * 1e3:.2f} ms: {x.numel() * 2 / dt / 1e9:.1f} GB/s")
+PYEOF
+)"
 syn=$build/synthetic-224
 t0=$(date +%s)
 rm -rf "$syn"
