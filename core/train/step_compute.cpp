@@ -48,6 +48,10 @@ void configure_device_math(const TrainConfig& train, const torch::Device& device
   at::globalContext().setBenchmarkCuDNN(true);
 }
 
+bool wants_channels_last(const TrainConfig& train, const torch::Device& device) {
+  return train.channels_last == "on" || (train.channels_last == "auto" && device.is_cuda());
+}
+
 torch::Tensor forward_backward(SatClip& model, const StepInputs& in, dist::Communicator& loss_comm,
                                const StepCompute& how) {
   torch::Tensor objective;
@@ -74,7 +78,7 @@ torch::Tensor grad_sq_norm(const std::vector<ParamGroup>& groups) {
   if (grads.empty()) return torch::zeros({}, torch::kDouble);
   // Per-tensor norms in the gradients' precision (one multi-tensor kernel on CUDA), summed in float64.
   const auto norms = at::_foreach_norm(grads);
-  return torch::stack(norms).to(torch::kFloat).to(torch::kDouble).pow(2).sum();
+  return torch::stack(norms).to(torch::kDouble).pow(2).sum();
 }
 
 void apply_update(SatClip& model, torch::optim::AdamW& optimizer, const std::vector<ParamGroup>& groups,

@@ -22,6 +22,9 @@ class PhaseTimer;
 // TF32 either way), and cuDNN's autotuner (the shapes repeat every step). Nothing on the CPU.
 void configure_device_math(const TrainConfig& train, const torch::Device& device);
 
+// train.channels_last resolved for `device`: on, off, or auto (on for CUDA).
+bool wants_channels_last(const TrainConfig& train, const torch::Device& device);
+
 // One micro-batch's model inputs: images, or (data.feature_cache) the frozen encoder's features.
 struct StepInputs {
   torch::Tensor images;    // [B, bands, S, S] float, or undefined

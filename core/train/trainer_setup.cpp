@@ -50,8 +50,7 @@ void build_model(Trainer::State& s) {
   configure_device_math(s.recipe.train, s.runtime.device);
   // Rank 0's initial parameters everywhere (random inits agree anyway; this also checks layout).
   dist::broadcast_parameters(dist::parameters_and_buffers(*s.model), *s.comm);
-  const auto& cl = s.recipe.train.channels_last;
-  if (cl == "on" || (cl == "auto" && s.runtime.device.is_cuda())) s.model->use_channels_last();
+  if (wants_channels_last(s.recipe.train, s.runtime.device)) s.model->use_channels_last();
   s.groups = make_param_groups(s.model, s.recipe.optim, s.recipe.loss);
   s.optimizer = make_optimizer(s.groups, s.recipe.optim, s.runtime.device);
   if (s.comm->size() > 1 && !s.options.dry_run) {
