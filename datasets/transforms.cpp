@@ -2,25 +2,56 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <vector>
+
 #include "core/base/error.h"
 
 namespace satclip::data {
 namespace {
 
-torch::Tensor layout_bands(const torch::Tensor& x, const std::string& layout) {
-  const int64_t c = x.size(1);
-  if (layout == "none") return x;
-  SATCLIP_CHECK(c == 12, cat("band_layout '", layout, "' expects 12-band tiles, the batch has ", c),
+// Where the stored bands go in the output: output channel `to` onwards takes `count` bands from
+// stored band `from`. The satclip layout's channel 10 (B10) is not written here: it is zero.
+struct BandCopy {
+  int64_t from, to, count;
+};
+
+struct Layout {
+  int64_t channels = 0;
+  std::vector<BandCopy> copies;
+  int64_t zero_channel = -1;
+};
+
+Layout band_layout(int64_t stored, const std::string& layout) {
+  if (layout == "none") return {stored, {{0, 0, stored}}, -1};
+  SATCLIP_CHECK(stored == 12, cat("band_layout '", layout, "' expects 12-band tiles, the batch has ", stored),
                 "use data.band_layout=none for 13-band shards");
-  if (layout == "satclip") {  // SSL4EO order: B10 (absent from L2A) sits between B09 and B11
-    return torch::cat({x.narrow(1, 0, 10), torch::zeros_like(x.narrow(1, 0, 1)), x.narrow(1, 10, 2)}, 1);
-  }
-  if (layout == "seed") return torch::cat({x, x.narrow(1, 0, 1)}, 1);
+  if (layout == "satclip") return {13, {{0, 0, 10}, {10, 11, 2}}, 10};  // SSL4EO order: B10 between B09 and B11
+  if (layout == "seed") return {13, {{0, 0, 12}, {0, 12, 1}}, -1};      // a copy of B01 appended
   SATCLIP_FAIL(cat("unknown band_layout '", layout, "'"), "use satclip, seed or none");
 }
 
+// `raw` (uint16 [B, stored, H, W]) scaled into the band layout, as float32 in `format`: one
+// converting copy per band group, then the scaling in place.
+torch::Tensor scale_into_layout(const torch::Tensor& raw, const TransformOptions& o, torch::MemoryFormat format) {
+  SATCLIP_CHECK(o.scaling == "divide10000" || o.scaling == "normalize", cat("unknown scaling '", o.scaling, "'"),
+                "use divide10000 or normalize");
+  const auto layout = band_layout(raw.size(1), o.band_layout);
+  auto out = torch::empty({raw.size(0), layout.channels, raw.size(2), raw.size(3)},
+                          raw.options().dtype(torch::kFloat).memory_format(format));
+  for (const auto& c : layout.copies) out.narrow(1, c.to, c.count).copy_(raw.narrow(1, c.from, c.count));
+  if (o.scaling == "divide10000") {
+    out.div_(10000.0);
+  } else {
+    // (x - 0.5) / 0.5 is 2x - 1 exactly for the integers x < 2^23 a uint16 holds. lerp(x, 1, -1)
+    // = 1 - 2 (1 - x) computes it in one pass, and exactly: every intermediate is an integer
+    // below 2^24.
+    out.lerp_(torch::scalar_tensor(1.0, out.options()), -1.0);
+  }
+  if (layout.zero_channel >= 0) out.select(1, layout.zero_channel).zero_();  // zero after scaling too
+  return out;
+}
+
 torch::Tensor resize(const torch::Tensor& x, int64_t size) {
-  if (x.size(2) == size && x.size(3) == size) return x;
   namespace F = torch::nn::functional;
   return F::interpolate(x, F::InterpolateFuncOptions()
                                .size(std::vector<int64_t>{size, size})
@@ -28,30 +59,35 @@ torch::Tensor resize(const torch::Tensor& x, int64_t size) {
                                .align_corners(false));
 }
 
+// Flips the samples `which` (a CPU bool [B]) of `x` along `dim`, in place.
+void flip_some(torch::Tensor& x, const torch::Tensor& which, int64_t dim) {
+  const auto idx = which.nonzero().view({-1});
+  if (idx.numel() == 0) return;
+  const auto on = idx.to(x.device());
+  x.index_copy_(0, on, x.index_select(0, on).flip({dim}));
+}
+
 }  // namespace
 
+// The definition: scale, band layout, crop or resize, flips, in that order. Crops and flips only
+// move pixels, so where no resampling happens they run first, on the uint16 pixels (half the
+// bytes of float32), and scaling and layout then write the output once, in its final memory
+// format. The result is the same, bit for bit; random draws keep the definition's order.
 Prepared prepare_batch(const Batch& batch, const TransformOptions& o, const torch::Device& device,
                        uint64_t seed, bool training) {
   const bool async = batch.images.is_pinned();
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   const int64_t n = batch.images.size(0);
-  torch::Tensor x = batch.images.to(device, /*non_blocking=*/async);
+  // Movement ops on int16: the same bits, and every kernel supports the type.
+  torch::Tensor x = batch.images.to(device, /*non_blocking=*/async).view(torch::kShort);
   // The loader may refill the pinned buffer once the copy out of it has finished, not before.
   if (async && batch.images_fence) batch.images_fence->record(device);
-  x = x.to(torch::kFloat);
-  if (o.scaling == "divide10000") {
-    x = x / 10000.0;
-  } else if (o.scaling == "normalize") {
-    x = (x - 0.5) / 0.5;
-  } else {
-    SATCLIP_FAIL(cat("unknown scaling '", o.scaling, "'"), "use divide10000 or normalize");
-  }
-  x = layout_bands(x, o.band_layout);
+  const auto format = o.channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
   const int64_t s = o.image_size, h = x.size(2), w = x.size(3);
-  const bool random_crop = o.crop == "random" && training;
-  if (o.crop == "resize" || h < s || w < s) {
-    x = resize(x, s);
-  } else if (random_crop) {
+  const bool resample = (o.crop == "resize" || h < s || w < s) && (h != s || w != s);
+  if (resample) {
+    x = resize(scale_into_layout(x.view(torch::kUInt16), o, torch::MemoryFormat::Contiguous), s);
+  } else if (o.crop == "random" && training && (h != s || w != s)) {
     const auto dy = torch::randint(h - s + 1, {n}, gen, torch::kLong);
     const auto dx = torch::randint(w - s + 1, {n}, gen, torch::kLong);
     std::vector<torch::Tensor> crops;
@@ -59,17 +95,22 @@ Prepared prepare_batch(const Batch& batch, const TransformOptions& o, const torc
       crops.push_back(x[i].narrow(1, dy[i].item<int64_t>(), s).narrow(2, dx[i].item<int64_t>(), s));
     }
     x = torch::stack(crops);
-  } else {  // center, or random outside training
-    x = x.narrow(2, (h - s) / 2, s).narrow(3, (w - s) / 2, s);
+  } else {
+    if (o.crop == "random" && training) {  // the definition draws offsets even when they are all 0
+      torch::randint(1, {n}, gen, torch::kLong);
+      torch::randint(1, {n}, gen, torch::kLong);
+    }
+    x = x.narrow(2, (h - s) / 2, s).narrow(3, (w - s) / 2, s);  // center (the whole tile at size s)
   }
   if (o.flips && training) {
-    const auto fh = (torch::rand({n}, gen) < 0.5).to(device).view({n, 1, 1, 1});
-    const auto fv = (torch::rand({n}, gen) < 0.5).to(device).view({n, 1, 1, 1});
-    x = torch::where(fh, x.flip({3}), x);
-    x = torch::where(fv, x.flip({2}), x);
+    const auto fh = torch::rand({n}, gen) < 0.5;
+    const auto fv = torch::rand({n}, gen) < 0.5;
+    if (x.is_alias_of(batch.images)) x = x.clone();  // on the CPU `to` returns the caller's batch itself
+    flip_some(x, fh, 3);
+    flip_some(x, fv, 2);
   }
   Prepared p;
-  p.images = x.contiguous();
+  p.images = resample ? x.contiguous(format) : scale_into_layout(x.view(torch::kUInt16), o, format);
   p.lat = batch.lat.to(device, async);
   p.lon = batch.lon.to(device, async);
   if (o.coord_jitter_deg > 0 && training) {

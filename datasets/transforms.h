@@ -18,10 +18,11 @@ struct TransformOptions {
   int64_t image_size = 224;
   bool flips = false;                   // random horizontal and vertical flips when training
   double coord_jitter_deg = 0.0;        // + U[0, 1) * jitter on lat and lon when training
+  bool channels_last = false;           // images in NHWC strides, for a channels-last model
 };
 
 struct Prepared {
-  torch::Tensor images;  // float32 [B, C', S, S] on the device
+  torch::Tensor images;  // float32 [B, C', S, S] on the device, channels-last if the options say so
   torch::Tensor lat;     // float64 [B] on the device
   torch::Tensor lon;     // float64 [B] on the device
 };

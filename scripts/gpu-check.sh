@@ -5,8 +5,9 @@
 #      (frozen ResNet18, batch 160) and full fine-tuning (batch 256), fp32 and bf16 -> bench.txt;
 #   2. the `gpu` tests (NCCL at world size 1, MPI with CUDA tensors at np 2, model, loader, fused
 #      AdamW, CUDA-graph step, channels-last);
-#   3. the host-to-device copy bandwidth, and end-to-end from HDF5 shards (satclip-synth, fits the
-#      page cache) vs the model-only step;
+#   3. the host-to-device copy bandwidth, the loader alone, and end-to-end from HDF5 shards
+#      (satclip-synth, fits the page cache) vs the model-only step, also with the old
+#      data.prefetch of 4 for comparison;
 #   4. the trainer on CUDA (quickstart recipe: fp32 with CUDA graphs, bf16, fp32 with libtorch's
 #      unfused AdamW) and a checkpoint resume on CUDA.
 # SATCLIP_GPU_CHECK_PARTS picks parts (default "bench ctest e2e train"); a device call returns at
@@ -42,7 +43,7 @@ fi
 say "python: $python ($("$python" -c 'import torch, timm; print("torch", torch.__version__, "cuda", torch.version.cuda, "timm", timm.__version__)' 2>&1 | tail -n 1); geoclip: $("$python" -c 'import geoclip; print("yes")' 2>&1 | tail -n 1))"
 
 t0=$(date +%s)
-targets=(satclip-ddp satclip-synth bench_train)
+targets=(satclip-ddp satclip-synth bench_train bench_loader)
 want ctest && targets+=(${SATCLIP_GPU_TESTS:-test_gpu test_gpu_model test_gpu_loader test_gpu_optim test_gpu_step})
 if cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSATCLIP_PYTHON="$python" \
      -DSATCLIP_WITH_CUDA=ON -DSATCLIP_WITH_NCCL=ON -DSATCLIP_WITH_GDAL=AUTO \
@@ -110,21 +111,23 @@ pack
 
 # 3. End-to-end: the trainer on packed synthetic shards (224 px, in the page cache), seed recipe
 #    without the feature cache (every step reads, copies and encodes its tiles), vs bench_train.
-e2e() {  # precision, cuda_graphs
-  local dir=$build/e2e-$1-$2
+e2e() {  # precision, cuda_graphs, data.prefetch (auto, or a count to compare with)
+  local name=e2e-$1-$2-prefetch$3
+  local dir=$build/$name
   rm -rf "$dir"
   if timeout 180 "$build/core/apps/satclip-ddp" "$root/recipes/toysatclip.yaml" "${no_weights[@]}" \
        --set "data.path=$syn" --set data.feature_cache=off --set data.val_fraction=0 --set "output.dir=$dir" \
-       --set run.device=cuda --set train.precision="$1" --set train.cuda_graphs="$2" --set train.max_steps=30 \
-       --set train.epochs=1000 --set train.log_every=10 --set checkpoint.every_steps=0 \
-       > "$logs/e2e-$1-$2.log" 2>&1; then
-    local rate workers
+       --set run.device=cuda --set train.precision="$1" --set train.cuda_graphs="$2" --set data.prefetch="$3" \
+       --set train.max_steps=30 --set train.epochs=1000 --set train.log_every=10 --set checkpoint.every_steps=0 \
+       > "$logs/$name.log" 2>&1; then
+    local rate workers ahead
     rate=$(grep '"event":"train".*"step":30,' "$dir/metrics.jsonl" | sed -E 's/.*"img_per_s":([0-9.]+).*/\1/')
-    workers=$(grep -o '[0-9]* loader threads' "$logs/e2e-$1-$2.log" | head -n 1 | cut -d' ' -f1)
-    echo "RESULT {\"impl\":\"e2e\",\"batch\":160,\"frozen\":true,\"precision\":\"$1\",\"cuda_graphs\":$2,\"workers\":${workers:-0},\"img_per_s\":${rate:-0}}" >> "$logs/e2e.txt"
-    say "end-to-end $1 graphs=$2: steps 21-30 $rate img/s; $(grep 'time per step' "$logs/e2e-$1-$2.log" | tail -n 1 | sed 's/.*time per step: /per step: /')"
+    workers=$(grep -o '[0-9]* loader threads' "$logs/$name.log" | head -n 1 | cut -d' ' -f1)
+    ahead=$(grep -o '[0-9]* batches ahead' "$logs/$name.log" | head -n 1 | cut -d' ' -f1)
+    echo "RESULT {\"impl\":\"e2e\",\"batch\":160,\"frozen\":true,\"precision\":\"$1\",\"cuda_graphs\":$2,\"workers\":${workers:-0},\"prefetch\":${ahead:-0},\"img_per_s\":${rate:-0}}" >> "$logs/e2e.txt"
+    say "end-to-end $1 graphs=$2 prefetch=$3 (${workers:-?} threads, ${ahead:-?} ahead): steps 21-30 $rate img/s; $(grep 'time per step' "$logs/$name.log" | tail -n 1 | sed 's/.*time per step: /per step: /')"
   else
-    say "end-to-end $1 graphs=$2: FAILED"; tail -n 15 "$logs/e2e-$1-$2.log" | tee -a "$summary"; status=1
+    say "end-to-end $1 graphs=$2 prefetch=$3: FAILED"; tail -n 15 "$logs/$name.log" | tee -a "$summary"; status=1
   fi
 }
 e2e_part() {
@@ -145,12 +148,20 @@ t0=$(date +%s)
 rm -rf "$syn"
 if timeout 180 "$build/core/apps/satclip-synth" --count 4800 --size 224 --shards 8 --out "$syn" > "$logs/synth.log" 2>&1; then
   say "synthetic shards: 4800 tiles of 224 px, $(du -sh "$syn" | cut -f1), written in $(( $(date +%s) - t0 )) s"
+  # The loader alone on these shards, as many threads as data.workers: auto gives one rank here.
+  local w=$(( $(nproc) - 1 )); [ $w -gt 16 ] && w=16
+  say "loader alone: $("$build/tests/bench/bench_loader" shards "$syn" --workers $w --batch 160 --epochs 2 2>&1 | tail -n 1)"
+  say "loader alone: $("$build/tests/bench/bench_loader" shards "$syn" --workers 1 --batch 160 --epochs 1 2>&1 | tail -n 1)"
   : > "$logs/e2e.txt"
   local c
-  for c in ${SATCLIP_E2E_CONFIGS:-fp32:true bf16:true fp32:false}; do
+  for c in ${SATCLIP_E2E_CONFIGS:-bf16:true:auto fp32:true:auto bf16:true:4}; do
+    local precision=${c%%:*} rest=${c#*:}
+    local graphs=${rest%%:*} prefetch=${rest#*:}
+    [ "$prefetch" = "$rest" ] && prefetch=auto
     # The model-only figure of the same settings, in this job (when the bench part did not run).
-    want bench || cpp_bench "seed ${c%:*} graphs=${c#*:}" --set train.precision=${c%:*} --set train.cuda_graphs=${c#*:}
-    e2e "${c%:*}" "${c#*:}"
+    want bench || [ "$prefetch" != auto ] ||
+      cpp_bench "seed $precision graphs=$graphs" --set train.precision=$precision --set train.cuda_graphs=$graphs
+    e2e "$precision" "$graphs" "$prefetch"
   done
   "$python" "$root/tests/bench/compare_train.py" "$bench" --end-to-end "$logs/e2e.txt" --gpu "$gpu" > "$out/bench-table.md" 2>&1
   grep "end-to-end" "$out/bench-table.md" | tee -a "$summary"

@@ -17,8 +17,9 @@ struct RunConfig {
   std::string log_level = "info";
 };
 
-// data.workers: auto (in YAML), resolved per node by auto_workers (core/train/data_setup.h).
-inline constexpr int64_t kAutoWorkers = -1;
+// An integer key set to `auto` in YAML (data.workers, data.prefetch), resolved per node by
+// loader_options (core/train/data_setup.h).
+inline constexpr int64_t kAuto = -1;
 
 struct DataConfig {
   std::string path;                 // required: shard directory (manifest.json) or "synthetic"
@@ -28,8 +29,8 @@ struct DataConfig {
   int64_t split_seed = 0;
   int64_t batch_size = 32;          // per rank (the PyTorch DDP convention)
   int64_t global_batch_size = 0;    // > 0: per-rank batch = global / world (must divide)
-  int64_t workers = kAutoWorkers;  // loader threads per rank; auto: from the node's cores (auto_workers)
-  int64_t prefetch = 4;
+  int64_t workers = kAuto;   // loader threads per rank; auto: from the node's cores (auto_workers)
+  int64_t prefetch = kAuto;  // batches built or waiting ahead of the step; auto: workers + 2 (auto_prefetch)
   bool drop_last = true;
   int64_t image_size = 224;
   std::string scaling = "divide10000";  // divide10000 (SatCLIP) or normalize (seed: mean/std 0.5)

@@ -55,7 +55,7 @@ FieldSpec int_field(const std::string& path, int64_t& ref, int64_t lo, int64_t h
   return f;
 }
 
-// An integer in lo .. hi, or `auto` (stored as kAutoWorkers).
+// An integer in lo .. hi, or `auto` (stored as kAuto).
 FieldSpec int_or_auto_field(const std::string& path, int64_t& ref, int64_t lo, int64_t hi) {
   FieldSpec f = int_field(path, ref, lo, hi);
   f.type = "an integer or auto";
@@ -63,12 +63,12 @@ FieldSpec int_or_auto_field(const std::string& path, int64_t& ref, int64_t lo, i
   const auto plain = f.assign;
   f.assign = [&ref, plain](const YAML::Node& n) {
     if (n.IsScalar() && n.Scalar() == "auto") {
-      ref = kAutoWorkers;
+      ref = kAuto;
     } else {
       plain(n);
     }
   };
-  f.value = [&ref] { return ref == kAutoWorkers ? YAML::Node("auto") : YAML::Node(ref); };
+  f.value = [&ref] { return ref == kAuto ? YAML::Node("auto") : YAML::Node(ref); };
   return f;
 }
 
@@ -199,7 +199,7 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       int_field("data.batch_size", r.data.batch_size, 1, 65536),
       int_field("data.global_batch_size", r.data.global_batch_size, 0, 1 << 24),
       int_or_auto_field("data.workers", r.data.workers, 1, 64),
-      int_field("data.prefetch", r.data.prefetch, 1, 256),
+      int_or_auto_field("data.prefetch", r.data.prefetch, 1, 256),
       bool_field("data.drop_last", r.data.drop_last),
       int_field("data.image_size", r.data.image_size, 8, 1024),
       enum_field("data.scaling", r.data.scaling, {"divide10000", "normalize"}),

@@ -11,10 +11,10 @@
 namespace satclip::core {
 namespace {
 
-// On CUDA the raw (uint16) batch after the one handed out is already on its way when the loader
-// has it ready: its copy runs on a copy stream while the compute stream trains on the current
-// batch, and the compute stream waits for it (an event, no host synchronisation) before
-// transforming it.
+// On CUDA the raw (uint16) batch after the one handed out is sent to the device early: at the end
+// of next() when the loader has it ready, else by prefetch() once the step's work is enqueued.
+// Its copy runs on a copy stream while the compute stream trains on the current batch, and the
+// compute stream waits for it (an event, no host synchronisation) before transforming it.
 class ImageBatches final : public BatchSource {
  public:
   ImageBatches(std::shared_ptr<const data::ShardedDataset> dataset, std::vector<int64_t> indices,
@@ -43,9 +43,13 @@ class ImageBatches final : public BatchSource {
     out.lat_lon = torch::stack({p.lat, p.lon}, 1).to(torch::kFloat);
     out.index = batch.index;
     // The next batch's copy overlaps this step, if the loader has it ready; waiting for it here
-    // would keep this step from being launched, so a late batch is fetched by the next call.
+    // would keep this step from being launched, so a late batch is fetched by prefetch().
     if (ahead_ && loader_.ready()) stage();
     return true;
+  }
+
+  void prefetch() override {
+    if (ahead_ && !staged_) stage();
   }
 
  private:

@@ -28,6 +28,10 @@ class BatchSource {
   virtual ~BatchSource() = default;
   // The next micro-batch; `seed` drives its random choices. False when the list is exhausted.
   virtual bool next(StepBatch& out, uint64_t seed) = 0;
+  // Call once the current micro-batch's device work is enqueued: starts moving the one after it to
+  // the device, waiting for the loader if need be, so that its copy overlaps this step's compute
+  // and the host waits while the device is busy anyway. No-op off CUDA and for cached features.
+  virtual void prefetch() {}
 };
 
 // Tiles `indices` in order, batches of options.batch_size, transformed for training.

@@ -86,12 +86,14 @@ int auto_workers(int ranks_on_node, unsigned hardware_threads) {
   return std::max(1, std::min(16, per_rank - 1));
 }
 
+int auto_prefetch(int workers) { return std::max(1, workers) + 2; }
+
 data::LoaderOptions loader_options(const DataConfig& d, int64_t batch_size, bool pin_memory, int ranks_on_node) {
   data::LoaderOptions o;
   o.batch_size = batch_size;
-  o.workers = d.workers == kAutoWorkers ? auto_workers(ranks_on_node, std::thread::hardware_concurrency())
-                                        : static_cast<int>(std::max<int64_t>(1, d.workers));
-  o.prefetch = static_cast<int>(d.prefetch);
+  o.workers = d.workers == kAuto ? auto_workers(ranks_on_node, std::thread::hardware_concurrency())
+                                 : static_cast<int>(std::max<int64_t>(1, d.workers));
+  o.prefetch = d.prefetch == kAuto ? auto_prefetch(o.workers) : static_cast<int>(std::max<int64_t>(1, d.prefetch));
   o.pin_memory = pin_memory;
   return o;
 }

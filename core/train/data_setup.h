@@ -49,7 +49,11 @@ data::TransformOptions transform_options(const DataConfig& data);
 // data.workers: auto: the node's hardware threads shared by its ranks, one left to each rank's
 // own thread: max(1, min(16, hardware_threads / ranks_on_node - 1)).
 int auto_workers(int ranks_on_node, unsigned hardware_threads);
-// `ranks_on_node` (Runtime::local_size) resolves data.workers: auto.
+// data.prefetch: auto: workers + 2. The loader builds at most `prefetch` batches ahead of the step,
+// so with fewer slots than threads the extra threads idle; two more let every thread build while
+// two finished batches wait for the step.
+int auto_prefetch(int workers);
+// `ranks_on_node` (Runtime::local_size) resolves data.workers and data.prefetch: auto.
 data::LoaderOptions loader_options(const DataConfig& data, int64_t batch_size, bool pin_memory, int ranks_on_node = 1);
 
 }  // namespace satclip::core

@@ -99,6 +99,7 @@ Trainer::Trainer(Recipe recipe, const dist::Runtime& runtime, dist::Communicator
   v.dataset = s.data.dataset;
   v.indices = s.data.split.val;
   s.transforms = transform_options(s.recipe.data);
+  s.transforms.channels_last = wants_channels_last(s.recipe.train, runtime.device);  // the model's layout
   v.transforms = s.transforms;
   v.loader = loader_options(s.recipe.data, s.plan.per_rank, runtime.device.is_cuda(), runtime.local_size);
   v.device = runtime.device;
@@ -158,11 +159,15 @@ std::pair<torch::Tensor, torch::Tensor> compute_micro(Trainer::State& s, const S
     };
   }
   dist::Communicator& loss_comm = s.recipe.loss.gather ? *s.comm : static_cast<dist::Communicator&>(s.local);
+  torch::Tensor objective;
   if (s.reducer && micro + 1 < s.plan.grad_accum) {
     auto no_sync = s.reducer->no_sync();
-    return {forward_backward(s.model, in, loss_comm, how), {}};
+    objective = forward_backward(s.model, in, loss_comm, how);
+  } else {
+    objective = forward_backward(s.model, in, loss_comm, how);
   }
-  return {forward_backward(s.model, in, loss_comm, how), {}};
+  timer.mark("backward+reduce");
+  return {objective, {}};
 }
 
 StepOutcome train_step(Trainer::State& s, BatchSource& source, int64_t epoch, int64_t step, PhaseTimer& timer) {
@@ -182,6 +187,8 @@ StepOutcome train_step(Trainer::State& s, BatchSource& source, int64_t epoch, in
       std::fflush(s.sample_log.get());
     }
     auto [objective, graph_sq] = compute_micro(s, batch, step, micro, timer);
+    source.prefetch();  // the next batch's copy overlaps this micro-batch's compute
+    timer.mark("data");
     const auto loss = objective.to(torch::kDouble);
     loss_sum = micro == 0 ? loss : loss_sum + loss;
     sq = graph_sq;
@@ -259,8 +266,13 @@ FitResult Trainer::fit() {
   SATCLIP_CHECK(!s.options.dry_run, "fit() after a dry-run set-up", "");
   install_stop_handlers();
   spdlog::info("recipe {}\n{}", r.source.empty() ? "(built in)" : r.source, recipe_table(r));
-  spdlog::info("data {}: {} train, {} validation tiles, {} loader threads per rank", s.data.shards, s.train_size,
-               s.val_size, s.val_set.loader.workers);
+  const auto& lo = s.val_set.loader;
+  spdlog::info("data {}: {} train, {} validation tiles, {} loader threads per rank, {} batches ahead", s.data.shards,
+               s.train_size, s.val_size, lo.workers, lo.prefetch);
+  if (lo.prefetch < lo.workers) {
+    spdlog::warn("data.prefetch {} < data.workers {}: at most {} threads build batches at once; set data.prefetch "
+                 "to auto (workers + 2) or at least {}", lo.prefetch, lo.workers, lo.prefetch, lo.workers);
+  }
   spdlog::info("global batch {} = {} per rank x {} ranks x {} accumulation; {} steps per epoch, {} steps",
                s.plan.per_step(), s.plan.per_rank, s.plan.world, s.plan.grad_accum, s.steps_per_epoch, s.total_steps);
   spdlog::info("{} on {}, communicator {}", dist::describe(s.runtime), s.runtime.device.str(), s.comm->backend());

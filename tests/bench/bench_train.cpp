@@ -54,7 +54,10 @@ int body(int argc, char** argv) {
   satclip::dist::LocalCommunicator comm;
 
   const auto opts = torch::TensorOptions().device(device);
-  const StepInputs in{torch::rand({batch, r.model.in_bands, r.data.image_size, r.data.image_size}, opts), {},
+  // Images in the layout the trainer's transforms hand a channels-last model (and the PyTorch twin's).
+  const auto format = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  const auto images = torch::rand({batch, r.model.in_bands, r.data.image_size, r.data.image_size}, opts);
+  const StepInputs in{images.contiguous(format), {},
                       torch::stack({torch::rand({batch}, opts) * 180 - 90, torch::rand({batch}, opts) * 360 - 180}, 1)};
   double seconds = 0, last_loss = 0;
   for (int s = -warmup; s < steps; ++s) {

@@ -7,6 +7,7 @@
 #include "datasets/synth.h"
 #include "datasets/transforms.h"
 #include "data/data_test_util.h"
+#include "support/transform_check.h"
 
 using namespace satclip::data;
 using satclip::testing::TempDir;
@@ -85,6 +86,10 @@ TEST(Transforms, BandLayoutsScalingAndResize) {
   EXPECT_EQ(prepare_batch(b, o, torch::kCPU, 1, false).images.size(3), 24);
   o.band_layout = "none";
   EXPECT_EQ(prepare_batch(b, o, torch::kCPU, 1, false).images.size(1), 12);
+}
+
+TEST(Transforms, MatchTheDefinitionBitForBit) {
+  satclip::testing::expect_transforms_match_definition(torch::kCPU);
 }
 
 TEST(Transforms, RandomChoicesDependOnlyOnTheSeed) {

@@ -14,6 +14,7 @@
 #include "datasets/loader.h"
 #include "datasets/synth.h"
 #include "datasets/transforms.h"
+#include "support/transform_check.h"
 
 using namespace satclip::data;
 
@@ -59,5 +60,14 @@ TEST(GpuLoader, DelayedCopiesNeverSeeTheNextBatch) {
   }
   EXPECT_EQ(i, ds->size());
   EXPECT_EQ(torn, 0) << torn << " of " << i << " tiles on the GPU differ from the file";
+#endif
+}
+
+TEST(GpuLoader, TransformsMatchTheDefinitionOnTheGpu) {
+#ifndef SATCLIP_HAVE_CUDA
+  GTEST_SKIP() << "built without CUDA";
+#else
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  satclip::testing::expect_transforms_match_definition(torch::Device(torch::kCUDA));
 #endif
 }

@@ -158,11 +158,11 @@ TEST(Config, ResolvedYamlRoundTrips) {
 }
 
 TEST(Config, WorkersTakeAutoOrACount) {
-  EXPECT_EQ(Recipe().data.workers, satclip::core::kAutoWorkers);  // the default
+  EXPECT_EQ(Recipe().data.workers, satclip::core::kAuto);  // the default
   const auto path = write_recipe("workers.yaml", kMinimal);
   EXPECT_EQ(load_recipe(path, {"data.workers=3"}).data.workers, 3);
   const Recipe a = load_recipe(path, {"data.workers=3", "data.workers=auto"});
-  EXPECT_EQ(a.data.workers, satclip::core::kAutoWorkers);
+  EXPECT_EQ(a.data.workers, satclip::core::kAuto);
   EXPECT_NE(satclip::core::recipe_to_yaml(a).find("workers: auto"), std::string::npos);
   for (const char* bad : {"data.workers=0", "data.workers=65", "data.workers=many"}) {
     const auto e = error_of("workers-bad.yaml", kMinimal, {bad});
@@ -190,5 +190,5 @@ TEST(Config, RecipesReadmeListsEveryKeyAsTheCodeDoes) {
   std::ifstream in(fs::path(SATCLIP_SOURCE_DIR) / "recipes" / "README.md");
   const std::string readme((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(readme.find(satclip::core::recipe_keys_markdown()), std::string::npos)
-      << "regenerate the table: build/core/satclip-recipe keys";
+      << "regenerate the table: build/core/apps/satclip-recipe keys";
 }

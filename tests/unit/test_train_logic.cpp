@@ -43,6 +43,12 @@ TEST(LoaderOptions, AutoWorkersShareTheNodeAmongItsRanks) {
   EXPECT_EQ(loader_options(d, 32, false, 1).workers, auto_workers(1, std::thread::hardware_concurrency()));
   d.workers = 3;
   EXPECT_EQ(loader_options(d, 32, false, 8).workers, 3);
+  // data.prefetch: auto gives every thread a slot to build into, plus two finished batches.
+  EXPECT_EQ(loader_options(d, 32, false, 8).prefetch, 5);
+  d.workers = kAuto;
+  EXPECT_EQ(loader_options(d, 32, false, 1).prefetch, auto_workers(1, std::thread::hardware_concurrency()) + 2);
+  d.prefetch = 1;
+  EXPECT_EQ(loader_options(d, 32, false, 1).prefetch, 1);  // a count is kept as given
 }
 
 TEST(LrSchedule, CosineWithWarmupAndPlateau) {
