@@ -35,13 +35,16 @@ inline data::Prepared reference_prepare(const data::Batch& b, const data::Transf
       x = F::interpolate(x, bilinear.size(std::vector<int64_t>{s, s}));
     }
   } else if (o.crop == "random" && training) {
+    // Sample i keeps rows dy[i] .. dy[i] + s - 1 and columns dx[i] .. dx[i] + s - 1.
     const auto dy = torch::randint(h - s + 1, {n}, gen, torch::kLong);
     const auto dx = torch::randint(w - s + 1, {n}, gen, torch::kLong);
-    std::vector<torch::Tensor> crops;
+    auto out = torch::empty({n, x.size(1), s, s}, x.options());
+    using torch::indexing::Slice;
     for (int64_t i = 0; i < n; ++i) {
-      crops.push_back(x[i].narrow(1, dy[i].item<int64_t>(), s).narrow(2, dx[i].item<int64_t>(), s));
+      const int64_t y0 = dy[i].item<int64_t>(), x0 = dx[i].item<int64_t>();
+      out[i] = x[i].index({Slice(), Slice(y0, y0 + s), Slice(x0, x0 + s)});
     }
-    x = torch::stack(crops);
+    x = out;
   } else {
     x = x.narrow(2, (h - s) / 2, s).narrow(3, (w - s) / 2, s);
   }
