@@ -33,7 +33,8 @@ class ImageBatches final : public BatchSource {
       staged_->copied.block(compute);
       batch = std::move(staged_->batch);
       for (auto* t : {&batch.images, &batch.lat, &batch.lon}) t->record_stream(compute);
-      staged_.reset();
+      read_copy_time();
+      timed_ = std::move(staged_);  // its copy time is read once the copy has finished
     } else if (!loader_.next(batch)) {
       return false;
     }
@@ -52,13 +53,34 @@ class ImageBatches final : public BatchSource {
     if (ahead_ && !staged_) stage();
   }
 
+  CopyTime take_copy_time() override {
+    const CopyTime t = copy_time_;
+    copy_time_ = {};
+    return t;
+  }
+
  private:
   struct Staged {
     bool ok = false;
     data::Batch batch;  // on the device
-    c10::Event copied;
-    explicit Staged(c10::DeviceType type) : copied(type) {}
+    c10::Event started, copied;  // around the copy, on the copy stream; with timing
+    explicit Staged(c10::DeviceType type)
+        : started(type, c10::EventFlag::BACKEND_DEFAULT), copied(type, c10::EventFlag::BACKEND_DEFAULT) {}
   };
+
+  // Adds the copy time of the batch handed out last, if its copy has finished by now (a batch
+  // still copying is not counted); never waits.
+  void read_copy_time() {
+    if (!timed_) return;
+    try {
+      if (timed_->copied.query()) {
+        copy_time_.ms += timed_->started.elapsedTime(timed_->copied);
+        ++copy_time_.batches;
+      }
+    } catch (const std::exception&) {  // timing is a diagnostic: never fail a step over it
+    }
+    timed_.reset();
+  }
 
   // Takes the loader's next batch and starts its copy on the copy stream.
   void stage() {
@@ -69,6 +91,7 @@ class ImageBatches final : public BatchSource {
     if (!copy_stream_) copy_stream_ = impl.getStreamFromGlobalPool(device_);
     {
       c10::StreamGuard on_copy(*copy_stream_);
+      staged_->started.record(*copy_stream_);
       const bool async = b.images.is_pinned();
       staged_->batch.images = b.images.to(device_, async);
       staged_->batch.lat = b.lat.to(device_, async);
@@ -86,6 +109,8 @@ class ImageBatches final : public BatchSource {
   torch::Device device_;
   bool ahead_;
   std::unique_ptr<Staged> staged_;
+  std::unique_ptr<Staged> timed_;  // the batch handed out last, for its copy time
+  CopyTime copy_time_;
   std::optional<c10::Stream> copy_stream_;
 };
 

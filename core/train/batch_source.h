@@ -32,6 +32,13 @@ class BatchSource {
   // the device, waiting for the loader if need be, so that its copy overlaps this step's compute
   // and the host waits while the device is busy anyway. No-op off CUDA and for cached features.
   virtual void prefetch() {}
+  // Device time of the host-to-device copies of the batches handed out since the last call (CUDA;
+  // events on the copy stream), for the step-time log line.
+  struct CopyTime {
+    double ms = 0;
+    int64_t batches = 0;
+  };
+  virtual CopyTime take_copy_time() { return {}; }
 };
 
 // Tiles `indices` in order, batches of options.batch_size, transformed for training.

@@ -321,7 +321,12 @@ FitResult Trainer::fit() {
                        format_duration(now_s / done * double(s.total_steps - step)));
         }
         progress.finish();  // on a TTY: keep the bar's last state, then the breakdown below it
-        spdlog::info("time per step: {}", timer.summary());
+        std::string phases = timer.summary();
+        if (const auto copy = source->take_copy_time(); copy.batches > 0) {
+          phases += fmt::format("; copy to {} {:.2f} ms/batch (own stream)", s.runtime.device.str(),
+                                copy.ms / double(copy.batches));
+        }
+        spdlog::info("time per step: {}", phases);
         timer.reset();
         interval_start = Clock::now();
         interval_steps = 0;
