@@ -30,14 +30,23 @@ Layout band_layout(int64_t stored, const std::string& layout) {
   SATCLIP_FAIL(cat("unknown band_layout '", layout, "'"), "use satclip, seed or none");
 }
 
-// `raw` (uint16 [B, stored, H, W]) scaled into the band layout, as float32 in `format`: one
-// converting copy per band group, then the scaling in place.
-torch::Tensor scale_into_layout(const torch::Tensor& raw, const TransformOptions& o, torch::MemoryFormat format) {
+// Whether the caller's `into` can take float32 images of `sizes` in `format` on `device`.
+bool fits(const torch::Tensor& into, at::IntArrayRef sizes, torch::MemoryFormat format, const torch::Device& device) {
+  return into.defined() && into.sizes() == sizes && into.scalar_type() == torch::kFloat && into.device() == device &&
+         into.is_contiguous(format);
+}
+
+// `raw` (uint16 [B, stored, H, W]) scaled into the band layout, as float32 in `format` (into
+// `into` when it fits): one converting copy per band group, then the scaling in place.
+torch::Tensor scale_into_layout(const torch::Tensor& raw, const TransformOptions& o, torch::MemoryFormat format,
+                                const torch::Tensor& into = {}) {
   SATCLIP_CHECK(o.scaling == "divide10000" || o.scaling == "normalize", cat("unknown scaling '", o.scaling, "'"),
                 "use divide10000 or normalize");
   const auto layout = band_layout(raw.size(1), o.band_layout);
-  auto out = torch::empty({raw.size(0), layout.channels, raw.size(2), raw.size(3)},
-                          raw.options().dtype(torch::kFloat).memory_format(format));
+  const std::vector<int64_t> sizes{raw.size(0), layout.channels, raw.size(2), raw.size(3)};
+  auto out = fits(into, sizes, format, raw.device())
+                 ? into
+                 : torch::empty(sizes, raw.options().dtype(torch::kFloat).memory_format(format));
   for (const auto& c : layout.copies) out.narrow(1, c.to, c.count).copy_(raw.narrow(1, c.from, c.count));
   if (o.scaling == "divide10000") {
     out.div_(10000.0);
@@ -74,7 +83,7 @@ void flip_some(torch::Tensor& x, const torch::Tensor& which, int64_t dim) {
 // bytes of float32), and scaling and layout then write the output once, in its final memory
 // format. The result is the same, bit for bit; random draws keep the definition's order.
 Prepared prepare_batch(const Batch& batch, const TransformOptions& o, const torch::Device& device,
-                       uint64_t seed, bool training) {
+                       uint64_t seed, bool training, const torch::Tensor& into) {
   const bool async = batch.images.is_pinned();
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   const int64_t n = batch.images.size(0);
@@ -110,7 +119,13 @@ Prepared prepare_batch(const Batch& batch, const TransformOptions& o, const torc
     flip_some(x, fv, 2);
   }
   Prepared p;
-  p.images = resample ? x.contiguous(format) : scale_into_layout(x.view(torch::kUInt16), o, format);
+  if (!resample) {
+    p.images = scale_into_layout(x.view(torch::kUInt16), o, format, into);
+  } else if (fits(into, x.sizes(), format, x.device())) {
+    p.images = into.copy_(x);
+  } else {
+    p.images = x.contiguous(format);
+  }
   p.lat = batch.lat.to(device, async);
   p.lon = batch.lon.to(device, async);
   if (o.coord_jitter_deg > 0 && training) {

@@ -29,7 +29,10 @@ struct Prepared {
 
 // Moves `batch` to `device` (asynchronously from pinned memory) and applies the transforms;
 // random choices come from `seed` only, so the same seed gives the same result on any device.
+// `into`: when it has the images' shape, float32, `device` and the options' memory format, the
+// images are written into it (e.g. a CUDA graph's static input) and Prepared::images is `into`;
+// otherwise it is left alone and the images get a new tensor.
 Prepared prepare_batch(const Batch& batch, const TransformOptions& options, const torch::Device& device,
-                       uint64_t seed, bool training);
+                       uint64_t seed, bool training, const torch::Tensor& into = {});
 
 }  // namespace satclip::data

@@ -38,7 +38,7 @@ class ImageBatches final : public BatchSource {
     } else if (!loader_.next(batch)) {
       return false;
     }
-    const auto p = data::prepare_batch(batch, transforms_, device_, seed, /*training=*/true);
+    const auto p = data::prepare_batch(batch, transforms_, device_, seed, /*training=*/true, out.images);
     out.images = p.images;
     out.features = torch::Tensor();
     out.lat_lon = torch::stack({p.lat, p.lon}, 1).to(torch::kFloat);

@@ -27,6 +27,8 @@ class BatchSource {
  public:
   virtual ~BatchSource() = default;
   // The next micro-batch; `seed` drives its random choices. False when the list is exhausted.
+  // Images are written into `out.images` when it is defined on entry and fits (see
+  // data::prepare_batch's `into`: a CUDA graph's static input), else into a new tensor.
   virtual bool next(StepBatch& out, uint64_t seed) = 0;
   // Call once the current micro-batch's device work is enqueued: starts moving the one after it to
   // the device, waiting for the loader if need be, so that its copy overlaps this step's compute

@@ -127,6 +127,8 @@ bool StepGraph::compiled() {
 
 bool StepGraph::captured() const { return impl_->captured; }
 
+torch::Tensor StepGraph::static_images() const { return impl_->captured ? impl_->inputs.images : torch::Tensor(); }
+
 std::string StepGraph::mismatch(const StepInputs& in) const {
   const auto& ref = impl_->inputs;
   const auto* t = in.images.defined() ? &in.images : &in.features;
@@ -149,7 +151,7 @@ std::pair<torch::Tensor, torch::Tensor> StepGraph::run(const StepInputs& in) {
   if (!m.captured) {
     m.capture(in);
   } else {
-    if (in.images.defined()) m.inputs.images.copy_(in.images, /*non_blocking=*/true);
+    if (in.images.defined() && !in.images.is_same(m.inputs.images)) m.inputs.images.copy_(in.images, true);
     if (in.features.defined()) m.inputs.features.copy_(in.features, /*non_blocking=*/true);
     m.inputs.lat_lon.copy_(in.lat_lon, /*non_blocking=*/true);
   }

@@ -35,6 +35,9 @@ class StepGraph {
   // (the trainer logs it and trains on eagerly).
   std::pair<torch::Tensor, torch::Tensor> run(const StepInputs& in);
   bool captured() const;
+  // The graph's image input once captured (undefined before, or for cached features). A batch
+  // written straight into it saves run() a copy: run() skips copying a tensor onto itself.
+  torch::Tensor static_images() const;
 
   // Whether this build has CUDA graphs (CUDA builds do).
   static bool compiled();

@@ -176,6 +176,7 @@ StepOutcome train_step(Trainer::State& s, BatchSource& source, int64_t epoch, in
   torch::Tensor loss_sum, sq;  // device scalars
   for (int64_t micro = 0; micro < s.plan.grad_accum; ++micro) {
     StepBatch batch;
+    if (s.graph) batch.images = s.graph->static_images();  // the batch lands in the graph's input
     SATCLIP_CHECK(source.next(batch, mix_seed(r.run.seed, epoch, step, micro, s.runtime.rank)),
                   cat("the loader ran out of batches at step ", step), "");
     timer.mark("data");

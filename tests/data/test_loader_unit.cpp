@@ -92,6 +92,32 @@ TEST(Transforms, MatchTheDefinitionBitForBit) {
   satclip::testing::expect_transforms_match_definition(torch::kCPU);
 }
 
+TEST(Transforms, WriteIntoTheCallersTensorOnlyWhenItFits) {
+  const auto b = satclip::testing::every_value_batch();
+  TransformOptions o;
+  o.scaling = "normalize";
+  o.band_layout = "seed";
+  o.image_size = 64;
+  o.channels_last = true;
+  o.flips = true;
+  for (const char* crop : {"random", "resize"}) {  // crops and flips on uint16; or resampled floats
+    o.crop = crop;
+    const auto want = prepare_batch(b, o, torch::kCPU, 5, true).images;
+    auto into = torch::full({3, 13, 64, 64}, 7.0f).contiguous(torch::MemoryFormat::ChannelsLast);
+    const auto got = prepare_batch(b, o, torch::kCPU, 5, true, into);
+    EXPECT_TRUE(got.images.is_same(into)) << crop;
+    EXPECT_TRUE(torch::equal(into, want)) << crop;
+    for (auto other : {torch::full({3, 13, 64, 64}, 7.0f),                       // not channels-last
+                       torch::full({2, 13, 64, 64}, 7.0f).contiguous(torch::MemoryFormat::ChannelsLast),  // size
+                       torch::full({3, 13, 64, 64}, 7.0, torch::kDouble).contiguous(torch::MemoryFormat::ChannelsLast)}) {
+      const auto left = prepare_batch(b, o, torch::kCPU, 5, true, other);
+      EXPECT_FALSE(left.images.is_same(other)) << crop;
+      EXPECT_TRUE(torch::equal(left.images, want)) << crop;
+      EXPECT_TRUE(torch::equal(other, torch::full_like(other, 7.0))) << crop << ": a tensor that does not fit changed";
+    }
+  }
+}
+
 TEST(Transforms, RandomChoicesDependOnlyOnTheSeed) {
   TempDir dir("tfseed");
   auto ds = small_dataset(dir, 8, 16);
