@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
-from seed_model import SatCLIP, soft_clip_loss  # noqa: E402
+from seed_model import SatCLIP, seed_step_loss  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--batch", type=int, default=64)
@@ -31,14 +31,7 @@ total = 0.0
 for s in range(-2, a.steps):
     t0 = time.perf_counter()
     model.zero_grad()
-    if a.frozen:
-        with torch.no_grad():
-            f = model.image_encoder(images)
-        img = model.image_projection(f)
-    else:
-        img = model.image_projection(model.image_encoder(images))
-    loc = model.loc_projection(model.location_encoder(ll))
-    soft_clip_loss(img, loc, 1.0).backward()
+    seed_step_loss(model, images, ll, a.frozen).backward()
     if s >= 0:
         total += time.perf_counter() - t0
 print(f"pytorch {torch.__version__}: batch {a.batch}, {a.size}x{a.size} px, resnet18{' (frozen)' if a.frozen else ''}, "

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
-from seed_model import SatCLIP, soft_clip_loss  # noqa: E402
+from seed_model import SatCLIP, seed_step_loss  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--config", action="append", required=True,
@@ -61,14 +61,7 @@ def run(config):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16):
-            if frozen:
-                with torch.no_grad():
-                    f = model.image_encoder(images)
-                img = model.image_projection(f)
-            else:
-                img = model.image_projection(model.image_encoder(images))
-            loc = model.loc_projection(model.location_encoder(ll))
-            loss = soft_clip_loss(img, loc, 1.0)
+            loss = seed_step_loss(model, images, ll, frozen)
         loss.float().backward()
         loss_value = loss.item()
         opt.step()

@@ -17,10 +17,7 @@ TEST(GpuModel, CudaMatchesCpu) {
   at::globalContext().setAllowTF32CuBLAS(false);
   at::globalContext().setAllowTF32CuDNN(false);
   for (const std::string kind : {"soft_clip", "info_nce"}) {
-    ModelConfig m;
-    m.freeze_image_encoder = false;
-    m.embed_dim = 64;
-    m.dropout = 0.0;
+    const ModelConfig m = satclip::testing::small_trainable_model();
     LossConfig loss;
     loss.kind = kind;
     SatClip cpu(m, loss), gpu(m, loss);

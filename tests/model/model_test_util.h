@@ -8,8 +8,19 @@
 #include <torch/torch.h>
 
 #include "core/model/state_dict.h"
+#include "core/recipe/recipe.h"
 
 namespace satclip::testing {
+
+// A small model whose every part trains and whose forward is deterministic: the image encoder
+// unfrozen, 64-d embeddings, no dropout. Comparisons of one step against another use it.
+inline core::ModelConfig small_trainable_model() {
+  core::ModelConfig m;
+  m.freeze_image_encoder = false;
+  m.embed_dim = 64;
+  m.dropout = 0.0;
+  return m;
+}
 
 inline std::map<std::string, torch::Tensor> load_fixture(const std::string& name) {
   std::map<std::string, torch::Tensor> out;

@@ -57,6 +57,19 @@ class SatCLIP(nn.Module):
                 self.loc_projection(self.location_encoder(lat_lon)))
 
 
+def seed_step_loss(model, images, lat_lon, frozen):
+    """The seed's training objective: both embeddings, then the soft-target loss at temperature 1.
+    With `frozen`, the image encoder runs without building a graph (as under requires_grad_(False))."""
+    if frozen:
+        with torch.no_grad():
+            f = model.image_encoder(images)
+        img = model.image_projection(f)
+    else:
+        img = model.image_projection(model.image_encoder(images))
+    loc = model.loc_projection(model.location_encoder(lat_lon))
+    return soft_clip_loss(img, loc, 1.0)
+
+
 def soft_clip_loss(img, loc, temperature):
     logits = loc @ img.T / temperature
     targets = torch.softmax((img @ img.T + loc @ loc.T) / 2 * temperature, dim=-1)

@@ -53,10 +53,7 @@ struct Lockstep {
 // `candidate_seed` other than 11 gives the candidate other batches (to show the checks fail).
 inline Lockstep expect_lockstep(const std::string& loss_kind, bool graphs, bool channels_last,
                                 const torch::Device& device, uint64_t candidate_seed = 11) {
-  ModelConfig m;
-  m.freeze_image_encoder = false;
-  m.embed_dim = 64;
-  m.dropout = 0.0;
+  const ModelConfig m = satclip::testing::small_trainable_model();
   LossConfig loss;
   loss.kind = loss_kind;
   OptimConfig o;
