@@ -21,17 +21,38 @@ void CopyFence::wait() {
 }
 
 Loader::Loader(std::shared_ptr<const ShardedDataset> dataset, std::vector<int64_t> indices, LoaderOptions o)
-    : dataset_(std::move(dataset)), indices_(std::move(indices)), options_(o) {
+    : dataset_(std::move(dataset)), options_(o) {
   SATCLIP_CHECK(o.batch_size >= 1 && o.workers >= 1 && o.prefetch >= 1,
                 cat("loader: batch_size ", o.batch_size, ", workers ", o.workers, ", prefetch ", o.prefetch,
                     " must all be at least 1"), "fix data.batch_size / data.workers / data.prefetch");
-  for (int64_t i : indices_) {
-    SATCLIP_CHECK(i >= 0 && i < dataset_->size(), cat("loader: index ", i, " outside the dataset"), "");
-  }
   if (options_.pin_memory && !torch::cuda::is_available()) options_.pin_memory = false;
-  n_batches_ = (int64_t(indices_.size()) + o.batch_size - 1) / o.batch_size;
+  append(indices);
   ring_.resize(o.prefetch);
   for (int w = 0; w < o.workers; ++w) threads_.emplace_back([this, w] { work(w); });
+}
+
+void Loader::check_indices(const std::vector<int64_t>& indices) const {
+  for (int64_t i : indices) {
+    SATCLIP_CHECK(i >= 0 && i < dataset_->size(), cat("loader: index ", i, " outside the dataset"), "");
+  }
+}
+
+void Loader::append(const std::vector<int64_t>& indices) {
+  check_indices(indices);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const int64_t base = int64_t(indices_.size());
+    for (int64_t begin = 0; begin < int64_t(indices.size()); begin += options_.batch_size) {
+      starts_.push_back(base + begin);
+    }
+    indices_.insert(indices_.end(), indices.begin(), indices.end());
+  }
+  cv_.notify_all();
+}
+
+int64_t Loader::batches() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return int64_t(starts_.size());
 }
 
 Loader::~Loader() {
@@ -67,9 +88,8 @@ Loader::PooledBuffer Loader::acquire_images(int64_t n) {
   return got;
 }
 
-Batch Loader::build(int64_t k, std::vector<uint8_t>& scratch) {
-  const int64_t begin = k * options_.batch_size;
-  const int64_t n = std::min<int64_t>(options_.batch_size, int64_t(indices_.size()) - begin);
+Batch Loader::build(const std::vector<int64_t>& ids, std::vector<uint8_t>& scratch) {
+  const int64_t n = int64_t(ids.size());
   Batch b;
   auto opts = torch::TensorOptions().pinned_memory(options_.pin_memory);
   auto buffer = acquire_images(n);
@@ -81,7 +101,7 @@ Batch Loader::build(int64_t k, std::vector<uint8_t>& scratch) {
   auto* pixels = b.images.data_ptr<uint16_t>();
   const int64_t tile = dataset_->tile_pixels();
   for (int64_t j = 0; j < n; ++j) {
-    const int64_t i = indices_[begin + j];
+    const int64_t i = ids[size_t(j)];
     dataset_->read_tile(i, pixels + j * tile, scratch);
     b.lat.data_ptr<double>()[j] = dataset_->lat(i);
     b.lon.data_ptr<double>()[j] = dataset_->lon(i);
@@ -92,18 +112,24 @@ Batch Loader::build(int64_t k, std::vector<uint8_t>& scratch) {
 
 void Loader::work(int worker) {
   std::vector<uint8_t> scratch;
-  for (int64_t k = worker; k < n_batches_; k += options_.workers) {
+  std::vector<int64_t> ids;
+  for (int64_t k = worker;; k += options_.workers) {
     Slot& slot = ring_[k % options_.prefetch];
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      // The slot is free once the consumer took batch k - prefetch.
-      cv_.wait(lock, [&] { return stop_ || (slot.batch < 0 && consumed_ > k - options_.prefetch); });
+      // Batch k exists once a list reaching it was given, and its slot is free once the consumer
+      // took batch k - prefetch. Idle workers wait here for append() or the destructor.
+      cv_.wait(lock, [&] {
+        return stop_ || (k < int64_t(starts_.size()) && slot.batch < 0 && consumed_ > k - options_.prefetch);
+      });
       if (stop_) return;
+      const int64_t end = k + 1 < int64_t(starts_.size()) ? starts_[k + 1] : int64_t(indices_.size());
+      ids.assign(indices_.begin() + starts_[k], indices_.begin() + end);
     }
     Batch b;
     std::exception_ptr error;
     try {
-      b = build(k, scratch);
+      b = build(ids, scratch);
     } catch (...) {
       error = std::current_exception();
     }
@@ -119,9 +145,9 @@ void Loader::work(int worker) {
 }
 
 bool Loader::next(Batch& out) {
-  if (consumed_ >= n_batches_) return false;
-  Slot& slot = ring_[consumed_ % options_.prefetch];
   std::unique_lock<std::mutex> lock(mutex_);
+  if (consumed_ >= int64_t(starts_.size())) return false;
+  Slot& slot = ring_[consumed_ % options_.prefetch];
   cv_.wait(lock, [&] { return slot.batch == consumed_; });
   if (slot.error) std::rethrow_exception(slot.error);
   out = std::move(slot.value);
@@ -134,10 +160,15 @@ bool Loader::next(Batch& out) {
 }
 
 bool Loader::ready() {
-  if (consumed_ >= n_batches_) return true;
-  const Slot& slot = ring_[consumed_ % options_.prefetch];
   std::lock_guard<std::mutex> lock(mutex_);
-  return slot.batch == consumed_;
+  return consumed_ >= int64_t(starts_.size()) || ring_[consumed_ % options_.prefetch].batch == consumed_;
+}
+
+int64_t Loader::ready_ahead() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  int64_t k = consumed_;
+  while (k < int64_t(starts_.size()) && k - consumed_ < options_.prefetch && ring_[k % options_.prefetch].batch == k) ++k;
+  return k - consumed_;
 }
 
 }  // namespace satclip::data

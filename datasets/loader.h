@@ -2,7 +2,10 @@
 //
 // Batch k of the given index list is built by worker k % workers straight into its own tensor
 // (pinned host memory when the batches go to CUDA) and handed out in order. At most `prefetch`
-// batches exist ahead of the consumer, so memory is bounded. Image buffers are pooled and reused
+// batches exist ahead of the consumer, so memory is bounded. append() queues a further list (the
+// next epoch) behind the current one, so the workers build its first batches while the consumer
+// still takes the current list's last ones: no pause between epochs. A batch never spans two
+// lists. Image buffers are pooled and reused
 // once no batch refers to them and the asynchronous copies out of them have finished (CopyFence).
 #pragma once
 
@@ -60,12 +63,19 @@ class Loader {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  // The next batch (the last one may be smaller); false when the list is exhausted. Rethrows a
-  // worker's error.
+  // Queues `indices` after the lists given so far; its batches follow theirs (the last batch of
+  // each list may be smaller). Checked like the constructor's list. Call from the consumer's thread.
+  void append(const std::vector<int64_t>& indices);
+
+  // The next batch; false when every list given so far is exhausted. Rethrows a worker's error.
   bool next(Batch& out);
   // Whether next() would return at once: the next batch is built (or failed), or none is left.
   bool ready();
-  int64_t batches() const { return n_batches_; }
+  // How many batches are built and waiting in order from the next one (0 to prefetch): a loader
+  // that keeps up with its consumer shows more than 0 when asked just before next().
+  int64_t ready_ahead();
+  // Batches over all lists given so far.
+  int64_t batches();
 
  private:
   struct Slot {
@@ -74,7 +84,9 @@ class Loader {
     std::exception_ptr error;
   };
   void work(int worker);
-  Batch build(int64_t k, std::vector<uint8_t>& scratch);
+  // Batch `ids` (indices into the dataset), built into pooled memory.
+  Batch build(const std::vector<int64_t>& ids, std::vector<uint8_t>& scratch);
+  void check_indices(const std::vector<int64_t>& indices) const;
   struct PooledBuffer {
     torch::Tensor images;
     std::shared_ptr<CopyFence> fence;
@@ -85,9 +97,11 @@ class Loader {
   PooledBuffer acquire_images(int64_t n);
 
   std::shared_ptr<const ShardedDataset> dataset_;
-  std::vector<int64_t> indices_;
   LoaderOptions options_;
-  int64_t n_batches_ = 0;
+  // Guarded by mutex_: every list's indices back to back, and where each batch begins in them
+  // (batch k is indices_[starts_[k], starts_[k + 1]), the last one ends at indices_.size()).
+  std::vector<int64_t> indices_;
+  std::vector<int64_t> starts_;
   int64_t consumed_ = 0;
   std::vector<Slot> ring_;
   std::mutex mutex_;

@@ -96,6 +96,10 @@ struct TrainConfig {
   int64_t val_every_steps = 0;     // > 0: also validate every this many steps
   std::string val_gallery;         // CSV of lat,lon for retrieval; empty = the validation locations
   std::string nonfinite = "abort";  // a NaN/Inf loss or gradient: abort (name step and tensor) or skip the step
+  // When the host reads the step's loss and checks (core/train/step_checks.h): step (every step
+  // waits for the device), log (only log, validation and checkpoint steps; the others never wait),
+  // auto (log on CUDA with the fused AdamW, else step).
+  std::string host_sync = "auto";
   bool allow_tf32 = false;  // CUDA: TF32 matmuls too (cuDNN convolutions use TF32 either way, as in PyTorch)
   std::string channels_last = "auto";  // NHWC convolutions: auto (on CUDA), on, off
   // CUDA, one rank, no accumulation: capture forward + loss + backward once, then replay it.

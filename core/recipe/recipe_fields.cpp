@@ -257,6 +257,7 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       int_field("train.val_every_steps", r.train.val_every_steps, 0, kBig),
       str_field("train.val_gallery", r.train.val_gallery),
       enum_field("train.nonfinite", r.train.nonfinite, {"abort", "skip"}),
+      enum_field("train.host_sync", r.train.host_sync, {"auto", "step", "log"}),
       bool_field("train.allow_tf32", r.train.allow_tf32),
       enum_field("train.channels_last", r.train.channels_last, {"auto", "on", "off"}),
       bool_field("train.cuda_graphs", r.train.cuda_graphs),

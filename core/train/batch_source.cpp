@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <optional>
 
+#include <spdlog/fmt/fmt.h>
+
 namespace satclip::core {
 namespace {
 
@@ -25,6 +27,8 @@ class ImageBatches final : public BatchSource {
 
   bool next(StepBatch& out, uint64_t seed) override {
     data::Batch batch;
+    stats_.waiting += loader_.ready_ahead();
+    ++stats_.asked;
     if (ahead_) {
       if (!staged_) stage();
       if (!staged_->ok) return false;
@@ -53,9 +57,15 @@ class ImageBatches final : public BatchSource {
     if (ahead_ && !staged_) stage();
   }
 
-  CopyTime take_copy_time() override {
-    const CopyTime t = copy_time_;
-    copy_time_ = {};
+  bool append(const std::vector<int64_t>& indices) override {
+    loader_.append(indices);
+    if (staged_ && !staged_->ok) staged_.reset();  // the end of the lists so far was staged
+    return true;
+  }
+
+  Stats take_stats() override {
+    const Stats t = stats_;
+    stats_ = {};
     return t;
   }
 
@@ -74,8 +84,8 @@ class ImageBatches final : public BatchSource {
     if (!timed_) return;
     try {
       if (timed_->copied.query()) {
-        copy_time_.ms += timed_->started.elapsedTime(timed_->copied);
-        ++copy_time_.batches;
+        stats_.copy_ms += timed_->started.elapsedTime(timed_->copied);
+        ++stats_.copies;
       }
     } catch (const std::exception&) {  // timing is a diagnostic: never fail a step over it
     }
@@ -110,7 +120,7 @@ class ImageBatches final : public BatchSource {
   bool ahead_;
   std::unique_ptr<Staged> staged_;
   std::unique_ptr<Staged> timed_;  // the batch handed out last, for its copy time
-  CopyTime copy_time_;
+  Stats stats_;
   std::optional<c10::Stream> copy_stream_;
 };
 
@@ -160,6 +170,15 @@ class FeatureBatches final : public BatchSource {
 };
 
 }  // namespace
+
+std::string source_summary(const BatchSource::Stats& st, const torch::Device& device) {
+  std::string out;
+  if (st.asked > 0) out += fmt::format("; loader {:.1f} batches ready", double(st.waiting) / double(st.asked));
+  if (st.copies > 0) {
+    out += fmt::format("; copy to {} {:.2f} ms/batch (own stream)", device.str(), st.copy_ms / double(st.copies));
+  }
+  return out;
+}
 
 std::unique_ptr<BatchSource> image_batches(std::shared_ptr<const data::ShardedDataset> dataset,
                                            std::vector<int64_t> indices, const data::LoaderOptions& options,

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <torch/types.h>
@@ -34,14 +35,28 @@ class BatchSource {
   // the device, waiting for the loader if need be, so that its copy overlaps this step's compute
   // and the host waits while the device is busy anyway. No-op off CUDA and for cached features.
   virtual void prefetch() {}
-  // Device time of the host-to-device copies of the batches handed out since the last call (CUDA;
-  // events on the copy stream), for the step-time log line.
-  struct CopyTime {
-    double ms = 0;
-    int64_t batches = 0;
+  // Queues `indices` (the next epoch's tiles, in order) behind the current list, so that their
+  // first batches are read while this list's last ones train. False when the source cannot (then
+  // make a new source for them).
+  virtual bool append(const std::vector<int64_t>& indices) {
+    (void)indices;
+    return false;
+  }
+  // For the step-time log line, over the batches handed out since the last call: the device time
+  // of their host-to-device copies (CUDA; events on the copy stream), and how many built batches
+  // waited in the loader when each was asked for (0 throughout: the loader is the bottleneck).
+  struct Stats {
+    double copy_ms = 0;
+    int64_t copies = 0;  // batches whose copy time is counted
+    int64_t waiting = 0;  // summed over `asked`
+    int64_t asked = 0;
   };
-  virtual CopyTime take_copy_time() { return {}; }
+  virtual Stats take_stats() { return {}; }
 };
+
+// The step-time line's part for `stats`, e.g. "; loader 2.5 batches ready; copy to cuda:0 4.10
+// ms/batch (own stream)"; empty when nothing was counted.
+std::string source_summary(const BatchSource::Stats& stats, const torch::Device& device);
 
 // Tiles `indices` in order, batches of options.batch_size, transformed for training.
 std::unique_ptr<BatchSource> image_batches(std::shared_ptr<const data::ShardedDataset> dataset,

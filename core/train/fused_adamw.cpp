@@ -3,6 +3,8 @@
 #include <ATen/ops/_fused_adamw.h>
 #include <torch/utils.h>
 
+#include <algorithm>
+#include <optional>
 #include <tuple>
 #include <vector>
 
@@ -22,6 +24,34 @@ torch::Tensor in_layout_of(const torch::Tensor& like, const torch::Tensor& value
 
 torch::Tensor FusedAdamW::step(LossClosure closure) {
   SATCLIP_CHECK(closure == nullptr, "FusedAdamW::step takes no closure", "compute the loss before the step");
+  run(torch::Tensor());
+  return {};
+}
+
+void FusedAdamW::step_unless(const torch::Tensor& found_inf) {
+  SATCLIP_CHECK(found_inf.defined() && found_inf.numel() == 1 && found_inf.scalar_type() == torch::kFloat,
+                "FusedAdamW::step_unless: found_inf must be one float", "");
+  run(found_inf);
+}
+
+void FusedAdamW::settle_steps() {
+  for (size_t gi = 0; gi < device_steps_.size() && gi < param_groups().size(); ++gi) {
+    auto& dev = device_steps_[gi];
+    if (!dev.values.defined()) continue;
+    const auto host = dev.values.to(torch::kCPU, torch::kDouble);
+    const double* v = host.data_ptr<double>();
+    for (auto& p : param_groups()[gi].params()) {
+      const auto it = std::find(dev.params.begin(), dev.params.end(), p.unsafeGetTensorImpl());
+      if (it == dev.params.end()) continue;
+      const size_t i = size_t(it - dev.params.begin());
+      auto& st = static_cast<torch::optim::AdamWParamState&>(*state().at(p.unsafeGetTensorImpl()));
+      dev.counts[i] = int64_t(v[i]);
+      st.step(dev.counts[i]);
+    }
+  }
+}
+
+void FusedAdamW::run(const torch::Tensor& found_inf) {
   torch::NoGradGuard no_grad;
   device_steps_.resize(param_groups().size());
   for (size_t gi = 0; gi < param_groups().size(); ++gi) {
@@ -70,10 +100,14 @@ torch::Tensor FusedAdamW::step(LossClosure closure) {
     dev.counts = steps;
     dev.params = ids;
     const auto step_tensors = dev.values.unbind(0);
+    std::optional<at::Tensor> found;
+    if (found_inf.defined()) found = found_inf;
     at::_fused_adamw_(params, grads, avgs, sqs, /*max_exp_avg_sqs=*/{}, step_tensors, o.lr(), std::get<0>(o.betas()),
-                      std::get<1>(o.betas()), o.weight_decay(), o.eps(), /*amsgrad=*/false, /*maximize=*/false);
+                      std::get<1>(o.betas()), o.weight_decay(), o.eps(), /*amsgrad=*/false, /*maximize=*/false,
+                      /*grad_scale=*/std::nullopt, found);
+    // A skipped update does not count: the kernel's counts go back (PyTorch's optimizer does the same).
+    if (found_inf.defined()) dev.values.sub_(found_inf);
   }
-  return {};
 }
 
 }  // namespace satclip::core

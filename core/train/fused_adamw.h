@@ -18,8 +18,15 @@ class FusedAdamW : public torch::optim::AdamW {
   using torch::optim::AdamW::AdamW;
   // One AdamW step for every parameter with a gradient; the closure must be empty.
   torch::Tensor step(LossClosure closure = nullptr) override;
+  // The same step, skipped on the device where `found_inf` (a float scalar on the parameters'
+  // device, 0 or 1) is 1: no host wait. The kernel's step counts stay right; the states' counts
+  // (what checkpoints save) count a skipped step until settle_steps().
+  void step_unless(const torch::Tensor& found_inf);
+  // Sets the states' step counts to the kernel's (one read from the device): after skipped steps.
+  void settle_steps();
 
  private:
+  void run(const torch::Tensor& found_inf);
   // Per group: the step counts the kernel reads, kept on the parameters' device and advanced there
   // (one add, no copy from the host) while they follow the states' counts; rebuilt from those
   // counts when they do not (first step, a resume, another parameter set).

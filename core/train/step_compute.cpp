@@ -2,8 +2,11 @@
 
 #include <ATen/Context.h>
 #include <ATen/autocast_mode.h>
+#include <ATen/ops/_foreach_mul.h>
 #include <ATen/ops/_foreach_norm.h>
 
+#include "core/base/error.h"
+#include "core/train/fused_adamw.h"
 #include "core/train/losses.h"
 #include "core/train/run_log.h"
 
@@ -82,18 +85,31 @@ torch::Tensor grad_sq_norm(const std::vector<ParamGroup>& groups) {
 }
 
 void apply_update(SatClip& model, torch::optim::AdamW& optimizer, const std::vector<ParamGroup>& groups,
-                  double clip_norm, double grad_norm, double lr_factor) {
-  if (clip_norm > 0 && grad_norm > clip_norm) {
+                  double clip_norm, const torch::Tensor& sq_norm, double lr_factor, const torch::Tensor& found_inf) {
+  if (clip_norm > 0) {
+    // On the device, without reading the norm: factor clip / (norm + 1e-6) where the norm exceeds
+    // clip_norm, else exactly 1.
     torch::NoGradGuard no_grad;
-    const double f = clip_norm / (grad_norm + 1e-6);
+    std::vector<torch::Tensor> grads;
     for (const auto& g : groups) {
       for (const auto& prm : g.params) {
-        if (prm.grad().defined()) prm.grad().mul_(f);
+        if (prm.grad().defined()) grads.push_back(prm.grad());
       }
+    }
+    if (!grads.empty()) {
+      const auto norm = sq_norm.to(grads.front().device(), torch::kDouble).sqrt();
+      const auto f = torch::where(norm > clip_norm, clip_norm / (norm + 1e-6), torch::ones_like(norm));
+      at::_foreach_mul_(grads, f);
     }
   }
   apply_lr(optimizer, groups, lr_factor);
-  optimizer.step();
+  if (found_inf.defined()) {
+    auto* fused = dynamic_cast<FusedAdamW*>(&optimizer);
+    SATCLIP_CHECK(fused != nullptr, "a step skipped on the device needs the fused AdamW", "set optim.fused: auto or on");
+    fused->step_unless(found_inf);
+  } else {
+    optimizer.step();
+  }
   if (model->logit_scale.defined()) {
     torch::NoGradGuard no_grad;
     model->logit_scale.clamp_(0.0, kMaxLogitScale);

@@ -48,10 +48,13 @@ torch::Tensor forward_backward(SatClip& model, const StepInputs& in, dist::Commu
 // The squared global norm of the groups' gradients, a float64 device scalar (0 without any).
 torch::Tensor grad_sq_norm(const std::vector<ParamGroup>& groups);
 
-// Clips the gradients to clip_norm when grad_norm exceeds it (clip_norm > 0), sets the groups'
+// Clips the gradients to clip_norm when their global norm (sqrt of `sq_norm`, grad_sq_norm's
+// device scalar) exceeds it (clip_norm > 0; on the device, no host read), sets the groups'
 // learning rates to lr x lr_factor, takes the optimizer step and clamps the logit scale to
-// [0, ln 100].
+// [0, ln 100]. With `found_inf` (a float device scalar, 0 or 1; FusedAdamW only) the update is
+// skipped on the device where it is 1 (FusedAdamW::step_unless).
 void apply_update(SatClip& model, torch::optim::AdamW& optimizer, const std::vector<ParamGroup>& groups,
-                  double clip_norm, double grad_norm, double lr_factor);
+                  double clip_norm, const torch::Tensor& sq_norm, double lr_factor,
+                  const torch::Tensor& found_inf = {});
 
 }  // namespace satclip::core

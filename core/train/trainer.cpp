@@ -15,6 +15,7 @@
 #include "core/recipe/config.h"
 #include "core/train/coords_csv.h"
 #include "core/train/checkpoint_dir.h"
+#include "core/train/step_checks.h"
 #include "core/train/step_compute.h"
 #include "core/train/trainer_state.h"
 
@@ -29,25 +30,6 @@ uint64_t mix_seed(int64_t seed, int64_t epoch, int64_t step, int64_t micro, int6
     h ^= static_cast<uint64_t>(v) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
   }
   return h;
-}
-
-// --debug: names the first non-finite row of an embedding with its sample index.
-void check_finite_rows(const torch::Tensor& t, const torch::Tensor& index, const std::string& what, int64_t step) {
-  const auto bad = (~torch::isfinite(t.detach())).any(1).to(torch::kCPU);
-  if (!bad.any().item<bool>()) return;
-  const int64_t row = bad.nonzero()[0][0].item<int64_t>();
-  SATCLIP_FAIL(cat("step ", step, ": non-finite values in ", what, " of sample ", index[row].item<int64_t>(),
-                   " (batch row ", row, ")"),
-               "check that tile in the shards (satclip-pack validates its inputs) and the learning rates");
-}
-
-// The name of the first trainable parameter whose gradient holds a NaN or Inf, or "".
-std::string first_nonfinite_grad(SatClip& model) {
-  for (const auto& p : model->named_parameters()) {
-    const auto& g = p.value().grad();
-    if (g.defined() && !torch::isfinite(g).all().item<bool>()) return p.key();
-  }
-  return "";
 }
 
 }  // namespace
@@ -120,6 +102,7 @@ Trainer::~Trainer() = default;
 namespace {
 
 struct StepOutcome {
+  bool read = true;  // the host read this step's results (else loss and stop are unknown)
   double loss = 0;
   bool skipped = false;
   bool stop = false;  // some rank received a stop signal
@@ -170,7 +153,10 @@ std::pair<torch::Tensor, torch::Tensor> compute_micro(Trainer::State& s, const S
   return {objective, {}};
 }
 
-StepOutcome train_step(Trainer::State& s, BatchSource& source, int64_t epoch, int64_t step, PhaseTimer& timer) {
+// One optimizer step. `read`: the host reads its loss and checks (else they are decided on the
+// device, see step_checks.h).
+StepOutcome train_step(Trainer::State& s, BatchSource& source, int64_t epoch, int64_t step, bool read,
+                       PhaseTimer& timer) {
   const auto& r = s.recipe;
   s.optimizer->zero_grad();
   torch::Tensor loss_sum, sq;  // device scalars
@@ -195,12 +181,23 @@ StepOutcome train_step(Trainer::State& s, BatchSource& source, int64_t epoch, in
     sq = graph_sq;
   }
   if (s.reducer) s.reducer->finish();
-  // The global gradient norm (for clipping, and NaN/Inf detection) and the loss: the step's one
-  // synchronisation with the device.
+  // The global gradient norm (for clipping, and NaN/Inf detection) and the loss.
   if (!sq.defined()) sq = grad_sq_norm(s.groups);
-  const auto host = torch::stack({loss_sum, sq.to(loss_sum.device())}).to(torch::kCPU);
+  sq = sq.to(loss_sum.device());
+  StepOutcome out;
+  if (!read) {  // decided on the device: no host wait
+    const auto found = s.deferred.record(loss_sum, sq, step, *s.comm);
+    timer.mark("backward+reduce");
+    apply_update(s.model, *s.optimizer, s.groups, r.optim.clip_norm, sq, s.schedule->factor(step), found);
+    timer.mark("optimizer");
+    out.read = false;
+    return out;
+  }
+  // The step's one synchronisation with the device, with the record of the steps since the last.
+  const auto host = torch::cat({torch::stack({loss_sum, sq}), s.deferred.pending(loss_sum.device())}).to(torch::kCPU);
   const double loss_mean = host[0].item<double>() / double(s.plan.grad_accum);
   const double grad_norm = std::sqrt(host[1].item<double>());
+  s.deferred.settle(host[2].item<double>(), host[3].item<double>(), step, r.train.nonfinite == "skip", *s.optimizer);
   // One collective: the mean loss over ranks, whether any rank saw a non-finite loss or gradient,
   // and whether a rank received a stop signal, so that all ranks stop after the same step.
   auto flags = torch::tensor({loss_mean, std::isfinite(loss_mean) ? 0.0 : 1.0, std::isfinite(grad_norm) ? 0.0 : 1.0,
@@ -208,7 +205,6 @@ StepOutcome train_step(Trainer::State& s, BatchSource& source, int64_t epoch, in
                              torch::kDouble);
   s.comm->all_reduce(flags, dist::ReduceOp::kSum);
   timer.mark("backward+reduce");
-  StepOutcome out;
   out.loss = flags[0].item<double>() / s.comm->size();
   out.stop = flags[3].item<double>() > 0;
   if (flags[1].item<double>() > 0 || flags[2].item<double>() > 0) {
@@ -220,7 +216,7 @@ StepOutcome train_step(Trainer::State& s, BatchSource& source, int64_t epoch, in
     out.skipped = true;
     return out;
   }
-  apply_update(s.model, *s.optimizer, s.groups, r.optim.clip_norm, grad_norm, s.schedule->factor(step));
+  apply_update(s.model, *s.optimizer, s.groups, r.optim.clip_norm, sq, s.schedule->factor(step));
   timer.mark("optimizer");
   return out;
 }
@@ -287,29 +283,30 @@ FitResult Trainer::fit() {
   const auto start = Clock::now();
   auto interval_start = start;
   int64_t interval_steps = 0;
+  std::unique_ptr<BatchSource> source;
+  bool queued = false;  // this epoch's tiles were appended to `source` during the last epoch
   for (int64_t epoch = s.start.epoch; epoch < r.train.epochs && step < s.total_steps; ++epoch) {
     const int64_t cursor0 = epoch == s.start.epoch ? s.start.cursor : 0;
     const int64_t epoch_steps = steps_from(s, cursor0);
-    const int64_t samples = epoch_steps * s.plan.grad_accum * s.plan.per_rank;
-    std::vector<int64_t> indices;
-    for (int64_t pos : s.sampler->indices(epoch, cursor0)) {
-      if (int64_t(indices.size()) == samples) break;
-      indices.push_back(s.data.split.train[pos]);
-    }
-    const auto source = epoch_batches(s, epoch, std::move(indices));
+    if (!queued) source = epoch_batches(s, epoch, epoch_indices(s, epoch, cursor0));
+    // The next epoch's tiles queue behind this epoch's, so the loader reads them while this one
+    // ends: no pause at the boundary. Every epoch's list holds exactly its steps' micro-batches.
+    queued = epoch + 1 < r.train.epochs && step + epoch_steps < s.total_steps &&
+             source->append(epoch_indices(s, epoch + 1, 0));
     timer.start();
     for (int64_t k = 0; k < epoch_steps && step < s.total_steps; ++k) {
       ++step;
-      const auto out = train_step(s, *source, epoch, step, timer);
+      const bool read = !s.defer_reads || host_read_due(r, step, s.total_steps, k + 1 == epoch_steps, s.options.debug);
+      const auto out = train_step(s, *source, epoch, step, read, timer);
       timer.count_step();
       ++interval_steps;
-      result.last_loss = out.loss;
+      if (out.read) result.last_loss = out.loss;
       result.steps = step;
       const double now_s = std::chrono::duration<double>(Clock::now() - start).count();
       const double dt = std::chrono::duration<double>(Clock::now() - interval_start).count();
       const double img_s = dt > 0 ? double(interval_steps * s.plan.per_step()) / dt : 0.0;
       const double lr = s.groups.back().lr * s.schedule->factor(step);
-      progress.update({epoch + 1, step, s.total_steps, out.loss, lr, img_s, now_s});
+      progress.update({epoch + 1, step, s.total_steps, result.last_loss, lr, img_s, now_s});
       if (step % r.train.log_every == 0 || step == s.total_steps || s.options.debug) {
         if (s.metrics) {
           s.metrics->write("train", {{"epoch", double(epoch)}, {"step", double(step)}, {"loss", out.loss},
@@ -323,10 +320,7 @@ FitResult Trainer::fit() {
         }
         progress.finish();  // on a TTY: keep the bar's last state, then the breakdown below it
         std::string phases = timer.summary();
-        if (const auto copy = source->take_copy_time(); copy.batches > 0) {
-          phases += fmt::format("; copy to {} {:.2f} ms/batch (own stream)", s.runtime.device.str(),
-                                copy.ms / double(copy.batches));
-        }
+        phases += source_summary(source->take_stats(), s.runtime.device);
         spdlog::info("time per step: {}", phases);
         timer.reset();
         interval_start = Clock::now();

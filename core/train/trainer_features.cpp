@@ -35,6 +35,16 @@ void setup_feature_cache(Trainer::State& s) {
   spdlog::info("training from the feature cache: no tile reading, no image encoder in the step");
 }
 
+std::vector<int64_t> epoch_indices(const Trainer::State& s, int64_t epoch, int64_t cursor) {
+  const int64_t samples = steps_from(s, cursor) * s.plan.grad_accum * s.plan.per_rank;
+  std::vector<int64_t> indices;
+  for (int64_t pos : s.sampler->indices(epoch, cursor)) {
+    if (int64_t(indices.size()) == samples) break;
+    indices.push_back(s.data.split.train[size_t(pos)]);
+  }
+  return indices;
+}
+
 std::unique_ptr<BatchSource> epoch_batches(Trainer::State& s, int64_t epoch, std::vector<int64_t> indices) {
   if (s.features) {
     const uint64_t view_seed = uint64_t(s.recipe.run.seed) * 0x9e3779b97f4a7c15ULL + uint64_t(epoch);

@@ -70,6 +70,11 @@ void setup_step(Trainer::State& s) {
   s.compute.loss = r.loss;
   s.compute.bf16 = r.train.precision == "bf16" && s.runtime.device.is_cuda();
   s.compute.divide_by = double(s.plan.grad_accum);
+  s.defer_reads = defers_host_reads(r.train, s.runtime.device, *s.optimizer);
+  if (s.defer_reads) {
+    spdlog::info("train.host_sync: the host reads the loss and checks at log, validation and checkpoint steps only; "
+                 "a non-finite step in between is skipped on the device and reported at the next of them");
+  }
   if (!r.train.cuda_graphs) return;
   std::string why;
   if (!s.runtime.device.is_cuda()) why = cat("the device is ", s.runtime.device.str());

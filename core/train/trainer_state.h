@@ -15,6 +15,7 @@
 #include "core/train/data_setup.h"
 #include "core/train/optim.h"
 #include "core/train/run_log.h"
+#include "core/train/step_checks.h"
 #include "core/train/step_graph.h"
 #include "core/train/trainer.h"
 #include "distributed/grad_reducer.h"
@@ -61,6 +62,8 @@ struct Trainer::State {
   std::shared_ptr<const FeatureCache> features;       // data.feature_cache, or null
   StepCompute compute;                                // the step's loss and precision
   std::unique_ptr<StepGraph> graph;                   // train.cuda_graphs, where it applies
+  bool defer_reads = false;                           // train.host_sync resolved to log
+  DeferredChecks deferred;                            // the device's verdicts between read steps
   std::string graph_fallback;                         // the last reason a step ran eagerly
 };
 
@@ -79,8 +82,12 @@ void open_metrics(Trainer::State& s);
 // builds the cache and hands it to validation. Collective.
 void check_feature_cache(const Trainer::State& s);
 void setup_feature_cache(Trainer::State& s);
+// The global dataset indices this rank trains on in `epoch` from global sample position `cursor`,
+// in order: steps_from(s, cursor) steps' worth.
+std::vector<int64_t> epoch_indices(const Trainer::State& s, int64_t epoch, int64_t cursor);
 // The training batches of `epoch` over `indices` (global dataset indices in order): from the
-// feature cache when there is one, else through the loader.
+// feature cache when there is one, else through the loader (whose source takes the next epoch's
+// indices through BatchSource::append).
 std::unique_ptr<BatchSource> epoch_batches(Trainer::State& s, int64_t epoch, std::vector<int64_t> indices);
 
 // Checkpoints (trainer_checkpoint.cpp).

@@ -71,10 +71,11 @@ int body(int argc, char** argv) {
       objective = forward_backward(model, in, comm, how);
       sq = grad_sq_norm(groups);
     }
-    // As in the trainer: the loss and gradient norm reach the host once per step.
+    // As in the trainer with train.host_sync: step (and the PyTorch twin): the loss and gradient
+    // norm reach the host once per step.
     const auto host = torch::stack({objective.to(torch::kDouble), sq.to(device)}).to(torch::kCPU);
     last_loss = host[0].item<double>();
-    apply_update(model, *optimizer, groups, r.optim.clip_norm, std::sqrt(host[1].item<double>()), 1.0);
+    apply_update(model, *optimizer, groups, r.optim.clip_norm, sq, 1.0);
     if (s == steps - 1) sync(device);
     if (s >= 0) seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }

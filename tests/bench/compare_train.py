@@ -48,6 +48,6 @@ if a.end_to_end:
                       and x["batch"] == r["batch"] and x["precision"] == r["precision"]
                       and x.get("cuda_graphs") == r.get("cuda_graphs")]
         if model_only:
-            print(f"end-to-end from HDF5 shards ({r['precision']}, batch {r['batch']}, workers {r.get('workers')}, prefetch {r.get('prefetch')}): "
+            print(f"end-to-end from HDF5 shards ({r['precision']}, batch {r['batch']}, workers {r.get('workers')}, prefetch {r.get('prefetch')}, host_sync {r.get('host_sync', 'step')}): "
                   f"{r['img_per_s']:.0f} img/s vs model-only {model_only[0]:.0f} img/s: "
                   f"{r['img_per_s'] / model_only[0]:.2f}x")

@@ -2,6 +2,10 @@
 // surface; transforms are deterministic and do what the recipe says.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstring>
+#include <thread>
+
 #include "core/base/error.h"
 #include "datasets/loader.h"
 #include "datasets/synth.h"
@@ -45,6 +49,64 @@ TEST(Loader, BatchesHoldTheRequestedTilesInOrder) {
     EXPECT_EQ(seen, int64_t(order.size()));
     EXPECT_EQ(loader.batches(), (int64_t(order.size()) + 3) / 4);
   }
+}
+
+// Lists given by append() follow the first one in order; a batch never spans two lists (each
+// list's last batch may be smaller), and a list appended after the others ran out is read too.
+TEST(Loader, AppendedListsFollowInOrderAndNoBatchSpansTwo) {
+  TempDir dir("append");
+  auto ds = small_dataset(dir);
+  const std::vector<std::vector<int64_t>> lists = {{3, 1, 4, 1, 5, 9, 2, 6, 5, 3}, {30, 20, 10, 0, 36}, {7, 8, 9}};
+  for (int workers : {1, 3}) {
+    Loader loader(ds, lists[0], {/*batch_size=*/4, workers, /*prefetch=*/2, false});
+    loader.append(lists[1]);
+    std::vector<int64_t> sizes, seen;
+    std::vector<uint16_t> expect(ds->tile_pixels());
+    std::vector<uint8_t> scratch;
+    Batch b;
+    auto take_all = [&] {
+      while (loader.next(b)) {
+        sizes.push_back(b.images.size(0));
+        for (int64_t j = 0; j < b.images.size(0); ++j) {
+          const int64_t i = b.index[j].item<int64_t>();
+          seen.push_back(i);
+          ds->read_tile(i, expect.data(), scratch);
+          EXPECT_EQ(0, std::memcmp(b.images[j].data_ptr(), expect.data(), expect.size() * 2)) << "tile " << i;
+        }
+      }
+    };
+    take_all();
+    loader.append(lists[2]);  // after the others ran out
+    take_all();
+    EXPECT_EQ(sizes, (std::vector<int64_t>{4, 4, 2, 4, 1, 3})) << workers << " workers";
+    std::vector<int64_t> all;
+    for (const auto& l : lists) all.insert(all.end(), l.begin(), l.end());
+    EXPECT_EQ(seen, all) << workers << " workers";
+    EXPECT_EQ(loader.batches(), 6);
+    EXPECT_THROW(loader.append({ds->size()}), satclip::Error);
+  }
+}
+
+// The point of append(): the next list's batches are read while the current list's are still
+// waiting to be taken, so a new epoch starts without waiting for its first batch.
+TEST(Loader, ReadsTheAppendedListBeforeTheCurrentOneIsTaken) {
+  TempDir dir("ahead");
+  auto ds = small_dataset(dir);
+  Loader loader(ds, {0, 1, 2, 3}, {4, /*workers=*/2, /*prefetch=*/3, false});
+  loader.append({4, 5, 6, 7, 8});  // batches of 4 and 1
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (loader.ready_ahead() < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(loader.ready_ahead(), 3) << "the second list's batches were not read ahead";
+  Batch b;
+  ASSERT_TRUE(loader.next(b));
+  EXPECT_EQ(loader.ready_ahead(), 2);
+  ASSERT_TRUE(loader.next(b));
+  ASSERT_TRUE(loader.next(b));
+  EXPECT_EQ(b.index[0].item<int64_t>(), 8);
+  EXPECT_EQ(loader.ready_ahead(), 0);
+  EXPECT_FALSE(loader.next(b));
 }
 
 TEST(Loader, StoppingEarlyDoesNotHang) {

@@ -14,3 +14,8 @@ TEST(GpuFusedAdamW, ChannelsLastWeightsAndRestoredSteps) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   satclip::testing::expect_fused_handles_layouts_and_restored_steps(torch::Device(torch::kCUDA));
 }
+
+TEST(GpuFusedAdamW, StepUnlessSkipsOnTheDeviceAndSettlesTheCounts) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  satclip::testing::expect_step_unless_skips_and_settles(torch::Device(torch::kCUDA));
+}

@@ -3,6 +3,7 @@
 // optimizer it replaces: the same parameters up to rounding, and the state where checkpoints read it.
 #pragma once
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -132,6 +133,47 @@ inline void expect_fused_handles_layouts_and_restored_steps(const torch::Device&
   EXPECT_EQ(state_of(fused, w).step(), 12);
   EXPECT_TRUE(w.is_contiguous(torch::MemoryFormat::ChannelsLast));
   EXPECT_LE(relative_error(w.detach().cpu(), ref.detach().cpu()), 1e-5);
+}
+
+// step_unless(): a step with found_inf = 1 (its gradients NaN, as in a non-finite step) changes
+// no parameter and no moment, and after settle_steps() the states count only the applied steps;
+// with found_inf = 0 it is step(), bit for bit.
+inline void expect_step_unless_skips_and_settles(const torch::Device& device) {
+  const auto opts = torch::TensorOptions().device(device).dtype(torch::kFloat);
+  torch::manual_seed(3);
+  const auto start = torch::randn({6, 5}, torch::kDouble).to(opts);
+  std::vector<torch::Tensor> grads;
+  for (int i = 0; i < 3; ++i) grads.push_back(torch::randn({6, 5}, torch::kDouble).to(opts));
+  auto a = start.clone().requires_grad_(true), b = start.clone().requires_grad_(true);
+  const auto options = torch::optim::AdamWOptions(1e-2).weight_decay(0.1);
+  satclip::core::FusedAdamW plain(std::vector<torch::Tensor>{a}, options);
+  satclip::core::FusedAdamW skipping(std::vector<torch::Tensor>{b}, options);
+  size_t applied = 0;
+  for (int s = 0; s < 5; ++s) {
+    const bool skip = s == 1 || s == 3;
+    b.mutable_grad() = skip ? torch::full({6, 5}, std::nan(""), opts) : grads[applied].clone();
+    skipping.step_unless(torch::full({}, skip ? 1.0 : 0.0, opts));
+    if (skip) continue;
+    a.mutable_grad() = grads[applied++].clone();
+    plain.step();
+  }
+  auto state = [](satclip::core::FusedAdamW& o, const torch::Tensor& p) -> torch::optim::AdamWParamState& {
+    return static_cast<torch::optim::AdamWParamState&>(*o.state().at(p.unsafeGetTensorImpl()));
+  };
+  EXPECT_TRUE(torch::equal(a, b)) << "the skipped steps changed the parameter";
+  EXPECT_TRUE(torch::equal(state(plain, a).exp_avg(), state(skipping, b).exp_avg()));
+  EXPECT_TRUE(torch::equal(state(plain, a).exp_avg_sq(), state(skipping, b).exp_avg_sq()));
+  EXPECT_EQ(state(plain, a).step(), 3);
+  EXPECT_EQ(state(skipping, b).step(), 5) << "before settle_steps() the states count every step";
+  skipping.settle_steps();
+  EXPECT_EQ(state(skipping, b).step(), 3);
+  // Counts settled: the next steps continue alike.
+  a.mutable_grad() = grads[0].clone();
+  b.mutable_grad() = grads[0].clone();
+  plain.step();
+  skipping.step_unless(torch::zeros({}, opts));
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_EQ(state(skipping, b).step(), 4);
 }
 
 }  // namespace satclip::testing

@@ -15,6 +15,10 @@ TEST(FusedAdamW, ChannelsLastWeightsAndRestoredSteps) {
   satclip::testing::expect_fused_handles_layouts_and_restored_steps(torch::kCPU);
 }
 
+TEST(FusedAdamW, StepUnlessSkipsOnTheDeviceAndSettlesTheCounts) {
+  satclip::testing::expect_step_unless_skips_and_settles(torch::kCPU);
+}
+
 TEST(FusedAdamW, RefusesAmsgradAndClosures) {
   auto p = torch::zeros({3}, torch::kFloat).requires_grad_(true);
   p.mutable_grad() = torch::ones({3});
