@@ -1,8 +1,9 @@
 // Communicator: the collectives satclip needs, independent of the transport.
 //
 // Backends: LocalCommunicator (world size 1), MpiCommunicator (CPU tensors; CUDA tensors are
-// staged through host memory) and NcclCommunicator (CUDA tensors). make_communicator() is the one
-// place that chooses between them. Every collective must be called by all ranks in the same order.
+// staged through host memory) and NcclCommunicator (CUDA tensors; CPU tensors are staged through
+// the device). make_communicator() is the one place that chooses between them. Every collective
+// must be called by all ranks in the same order.
 // Tensors are split and concatenated along dim 0; the other dims must agree between ranks.
 #pragma once
 

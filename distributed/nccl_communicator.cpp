@@ -176,10 +176,12 @@ NcclCommunicator::~NcclCommunicator() {
   if (!finalized && mpi_ != MPI_COMM_NULL) MPI_Comm_free(&mpi_);
 }
 
-void NcclCommunicator::check_tensor(const char* op, const torch::Tensor& t) const {
+torch::Tensor NcclCommunicator::on_device(const char* op, const torch::Tensor& t) const {
+  if (t.device().is_cpu()) return t.to(torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(device_)));
   SATCLIP_CHECK(t.is_cuda() && t.device().index() == device_,
                 cat(op, ": the NCCL communicator of cuda:", device_, " got a tensor on ", t.device()),
-                "move the tensor to this rank's device, or use the mpi backend for CPU tensors");
+                "move the tensor to this rank's device (or to the CPU)");
+  return t;
 }
 
 WorkPtr NcclCommunicator::enqueue(const char* what, const std::vector<torch::Tensor>& tensors,
@@ -198,11 +200,10 @@ WorkPtr NcclCommunicator::enqueue(const char* what, const std::vector<torch::Ten
 }
 
 WorkPtr NcclCommunicator::all_reduce_async(torch::Tensor t, ReduceOp op) {
-  check_tensor("all_reduce", t);
   SATCLIP_CHECK(!(op == ReduceOp::kAvg && !t.is_floating_point()),
                 cat("all_reduce avg on an integer tensor (", t.dtype(), ")"),
                 "use sum and divide, or reduce a floating-point tensor");
-  torch::Tensor buf = t.contiguous();
+  torch::Tensor buf = on_device("all_reduce", t).contiguous();
   const auto type = nccl_type(buf.scalar_type());
   std::function<void()> after;
   if (!buf.is_same(t)) after = [t, buf]() mutable { torch::NoGradGuard g; t.copy_(buf); };
@@ -217,8 +218,8 @@ std::vector<int64_t> NcclCommunicator::all_gather_sizes(int64_t n) {
   return sizes;
 }
 
-torch::Tensor NcclCommunicator::all_gather(const torch::Tensor& t, const std::vector<int64_t>& sizes) {
-  check_tensor("all_gather", t);
+torch::Tensor NcclCommunicator::all_gather(const torch::Tensor& input, const std::vector<int64_t>& sizes) {
+  const torch::Tensor t = on_device("all_gather", input);
   SATCLIP_CHECK(t.dim() >= 1 && static_cast<int>(sizes.size()) == size_ && sizes[rank_] == t.size(0),
                 cat("all_gather: sizes do not match this rank's tensor"),
                 "pass the result of all_gather_sizes(t.size(0))");
@@ -236,15 +237,17 @@ torch::Tensor NcclCommunicator::all_gather(const torch::Tensor& t, const std::ve
   enqueue("all_gather", {in, out}, [&](cudaStream_t s) {
     return ncclAllGather(in.data_ptr(), out.data_ptr(), bytes, ncclUint8, comm_, s);
   })->wait();
-  if (std::all_of(sizes.begin(), sizes.end(), [&](int64_t n) { return n == max_rows; })) return out;
-  std::vector<torch::Tensor> parts;
-  for (int r = 0; r < size_; ++r) parts.push_back(out.narrow(0, r * max_rows, sizes[r]));
-  return torch::cat(parts, 0);
+  if (!std::all_of(sizes.begin(), sizes.end(), [&](int64_t n) { return n == max_rows; })) {
+    std::vector<torch::Tensor> parts;
+    for (int r = 0; r < size_; ++r) parts.push_back(out.narrow(0, r * max_rows, sizes[r]));
+    out = torch::cat(parts, 0);
+  }
+  return input.is_cuda() ? out : out.to(torch::kCPU);
 }
 
-torch::Tensor NcclCommunicator::reduce_scatter(const torch::Tensor& t,
+torch::Tensor NcclCommunicator::reduce_scatter(const torch::Tensor& input,
                                                const std::vector<int64_t>& counts, ReduceOp op) {
-  check_tensor("reduce_scatter", t);
+  const torch::Tensor t = on_device("reduce_scatter", input);
   check_counts("reduce_scatter", t, counts, size_);
   const int64_t max_rows = *std::max_element(counts.begin(), counts.end());
   const int64_t per_row = row_numel(t);
@@ -266,14 +269,14 @@ torch::Tensor NcclCommunicator::reduce_scatter(const torch::Tensor& t,
     return ncclReduceScatter(in.data_ptr(), out.data_ptr(), max_rows * per_row, type, nccl_op(op),
                              comm_, s);
   })->wait();
-  return out.narrow(0, 0, counts[rank_]);
+  out = out.narrow(0, 0, counts[rank_]);
+  return input.is_cuda() ? out : out.to(torch::kCPU);
 }
 
 void NcclCommunicator::broadcast(torch::Tensor t, int root) {
-  check_tensor("broadcast", t);
   SATCLIP_CHECK(root >= 0 && root < size_, cat("broadcast root ", root, " is not a rank"),
                 cat("use a root in 0..", size_ - 1));
-  torch::Tensor buf = t.contiguous();
+  torch::Tensor buf = on_device("broadcast", t).contiguous();
   const int64_t bytes = buf.numel() * buf.element_size();
   std::function<void()> after;
   if (!buf.is_same(t)) after = [t, buf]() mutable { torch::NoGradGuard g; t.copy_(buf); };

@@ -1,4 +1,5 @@
-// NcclCommunicator: collectives on CUDA tensors with NCCL.
+// NcclCommunicator: collectives on CUDA tensors with NCCL. CPU tensors (the trainer's small flags,
+// validation indices) are staged through the device and their results copied back to the CPU.
 //
 // Every NCCL call of one communicator runs on its own CUDA stream, ordered after the caller's
 // current stream by an event; wait() makes the caller's current stream wait for the result (the
@@ -45,7 +46,9 @@ class NcclCommunicator final : public Communicator {
   // as used there. The returned work's wait() also runs `after` on the current stream.
   WorkPtr enqueue(const char* what, const std::vector<torch::Tensor>& tensors, const Launch& launch,
                   std::function<void()> after = {});
-  void check_tensor(const char* op, const torch::Tensor& t) const;
+  // `t` on this rank's device: itself, or a copy of a CPU tensor (staged: the results are copied
+  // back, so the host waits for such a collective). Throws for another device.
+  torch::Tensor on_device(const char* op, const torch::Tensor& t) const;
 
   MPI_Comm mpi_ = MPI_COMM_NULL;
   ncclComm_t comm_ = nullptr;

@@ -1,5 +1,6 @@
-// GPU checks (label gpu; skipped without a CUDA device): the NCCL communicator, the MPI
-// communicator with CUDA tensors staged through the host, all_gather_with_grad and GradReducer on
+// GPU checks (label gpu; skipped without a CUDA device): the NCCL communicator (CUDA tensors, and
+// CPU tensors staged through the device), the MPI communicator with CUDA tensors staged through
+// the host, all_gather_with_grad and GradReducer on
 // CUDA. Registered at np 1 (NCCL and MPI) and np 2 (MPI; NCCL too when there are two GPUs).
 #include <numeric>
 
@@ -79,6 +80,34 @@ TEST_P(GpuComm, GatherScatterBroadcastBarrier) {
   comm_->broadcast(b, world - 1);
   EXPECT_TRUE(torch::equal(b.cpu(), rank_values(world - 1, 2, 2, torch::kFloat)));
   comm_->barrier();
+}
+
+// CPU tensors given to a CUDA run's communicator (the trainer's flags, validation indices): the
+// same results, back on the CPU (NCCL stages them through the device, MPI reduces them as they are).
+TEST_P(GpuComm, CpuTensorsComeBackOnTheCpu) {
+  const int world = comm_->size(), rank = comm_->rank();
+  auto t = rank_values(rank, 4, 5, torch::kDouble);
+  comm_->all_reduce(t, ReduceOp::kSum);
+  EXPECT_TRUE(t.device().is_cpu());
+  EXPECT_TRUE(torch::equal(t, expected_sum(4, 5)));
+  const auto got = comm_->all_gather(rank_values(rank, uneven_rows(rank), 3, torch::kLong));
+  std::vector<torch::Tensor> parts;
+  std::vector<int64_t> counts;
+  for (int r = 0; r < world; ++r) {
+    parts.push_back(rank_values(r, uneven_rows(r), 3, torch::kLong));
+    counts.push_back(uneven_rows(r));
+  }
+  EXPECT_TRUE(got.device().is_cpu());
+  EXPECT_TRUE(torch::equal(got, torch::cat(parts, 0)));
+  const int64_t total = std::accumulate(counts.begin(), counts.end(), int64_t{0});
+  const auto rs = comm_->reduce_scatter(rank_values(rank, total, 3, torch::kDouble), counts, ReduceOp::kSum);
+  const int64_t start = std::accumulate(counts.begin(), counts.begin() + rank, int64_t{0});
+  EXPECT_TRUE(rs.device().is_cpu());
+  EXPECT_TRUE(torch::equal(rs, expected_sum(total, 3).narrow(0, start, counts[rank])));
+  auto b = rank_values(rank, 2, 2, torch::kFloat);
+  comm_->broadcast(b, world - 1);
+  EXPECT_TRUE(b.device().is_cpu());
+  EXPECT_TRUE(torch::equal(b, rank_values(world - 1, 2, 2, torch::kFloat)));
 }
 
 TEST_P(GpuComm, AllGatherWithGradOnCuda) {
