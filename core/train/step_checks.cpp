@@ -17,13 +17,6 @@ bool defers_host_reads(const TrainConfig& train, const torch::Device& device, co
   return train.host_sync == "auto" && fused && device.is_cuda();
 }
 
-bool host_read_due(const Recipe& r, int64_t step, int64_t total_steps, bool epoch_end, bool debug) {
-  const auto& t = r.train;
-  return debug || step % t.log_every == 0 || step == total_steps || epoch_end ||
-         (t.val_every_steps > 0 && step % t.val_every_steps == 0) ||
-         (r.checkpoint.every_steps > 0 && step % r.checkpoint.every_steps == 0);
-}
-
 void check_finite_rows(const torch::Tensor& t, const torch::Tensor& index, const std::string& what, int64_t step) {
   const auto bad = (~torch::isfinite(t.detach())).any(1).to(torch::kCPU);
   if (!bad.any().item<bool>()) return;

@@ -3,8 +3,9 @@
 //
 // With train.host_sync: step, every step reads its loss and global gradient norm on the host (one
 // device synchronisation), checks them and agrees with the other ranks on a host collective, as
-// before the update. With train.host_sync: log, only the read steps (host_read_due) do that; the
-// steps between them never wait for the device:
+// before the update. With train.host_sync: log, only the steps followed by a log line, validation
+// or a checkpoint (StepEvents in trainer_state.h) do that; the steps between never wait for the
+// device:
 //   - DeferredChecks::record() decides on the device whether any rank's loss or gradient is
 //     non-finite (an all-reduce of device flags: on NCCL, no host wait), and FusedAdamW skips that
 //     step's update on the device;
@@ -28,11 +29,6 @@ namespace satclip::core {
 // train.host_sync resolved: log ("auto" on CUDA with the fused AdamW), else step. Throws when
 // "log" is asked for without the fused AdamW (it skips steps on the device).
 bool defers_host_reads(const TrainConfig& train, const torch::Device& device, const torch::optim::AdamW& optimizer);
-
-// Whether step `step` reads its results on the host when reads are deferred: log steps, the last
-// step, validation and scheduled checkpoint steps (every_steps, epoch ends), and every step with
-// --debug.
-bool host_read_due(const Recipe& r, int64_t step, int64_t total_steps, bool epoch_end, bool debug);
 
 // --debug: names the first non-finite row of an embedding `t` with its sample index (`index`).
 void check_finite_rows(const torch::Tensor& t, const torch::Tensor& index, const std::string& what, int64_t step);

@@ -296,7 +296,9 @@ FitResult Trainer::fit() {
     timer.start();
     for (int64_t k = 0; k < epoch_steps && step < s.total_steps; ++k) {
       ++step;
-      const bool read = !s.defer_reads || host_read_due(r, step, s.total_steps, k + 1 == epoch_steps, s.options.debug);
+      const bool epoch_end = k + 1 == epoch_steps;
+      const StepEvents events = step_events(s, epoch, step, epoch_end);
+      const bool read = !s.defer_reads || events.any();  // train.host_sync: log reads only here
       const auto out = train_step(s, *source, epoch, step, read, timer);
       timer.count_step();
       ++interval_steps;
@@ -307,7 +309,7 @@ FitResult Trainer::fit() {
       const double img_s = dt > 0 ? double(interval_steps * s.plan.per_step()) / dt : 0.0;
       const double lr = s.groups.back().lr * s.schedule->factor(step);
       progress.update({epoch + 1, step, s.total_steps, result.last_loss, lr, img_s, now_s});
-      if (step % r.train.log_every == 0 || step == s.total_steps || s.options.debug) {
+      if (events.log) {
         if (s.metrics) {
           s.metrics->write("train", {{"epoch", double(epoch)}, {"step", double(step)}, {"loss", out.loss},
                                      {"lr", lr}, {"img_per_s", img_s}, {"time_s", now_s}});
@@ -326,24 +328,15 @@ FitResult Trainer::fit() {
         interval_start = Clock::now();
         interval_steps = 0;
       }
-      // Validation: every val_every_steps, at the end of every val_every_epochs-th epoch, and
-      // after the last step.
-      const bool epoch_end = k + 1 == epoch_steps, last = step == s.total_steps;
-      const bool validate_now = s.val_size > 0 &&
-                                ((r.train.val_every_steps > 0 && step % r.train.val_every_steps == 0) ||
-                                 (epoch_end && (epoch + 1) % r.train.val_every_epochs == 0) || last);
       bool new_best = false;
-      if (validate_now) {
+      if (events.validate) {
         progress.finish();
         result.last_val = run_validation(s, epoch, step, new_best);
         result.validated = true;
       }
-      // Checkpoint: every checkpoint.every_steps, at epoch ends, after the last step, at a new
-      // best validation loss, and when a rank received a stop signal. At an epoch end the
-      // position is the next epoch's start.
-      const bool due = (r.checkpoint.every_steps > 0 && step % r.checkpoint.every_steps == 0) || epoch_end || last ||
-                       new_best || out.stop;
-      if (due) {
+      // Checkpoint: when scheduled, at a new best validation loss, and when a rank received a stop
+      // signal. At an epoch end the position is the next epoch's start.
+      if (events.checkpoint || new_best || out.stop) {
         progress.finish();
         save_checkpoint(s, step, epoch_end ? epoch + 1 : epoch,
                         epoch_end ? 0 : cursor0 + (k + 1) * s.plan.per_step(), new_best, checkpoint_metrics(result, lr));

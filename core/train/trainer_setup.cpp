@@ -97,6 +97,18 @@ int64_t steps_from(const Trainer::State& s, int64_t cursor) {
   return micro / s.plan.grad_accum;
 }
 
+StepEvents step_events(const Trainer::State& s, int64_t epoch, int64_t step, bool epoch_end) {
+  const auto& t = s.recipe.train;
+  const bool last = step == s.total_steps;
+  StepEvents e;
+  e.log = step % t.log_every == 0 || last || s.options.debug;
+  e.validate = s.val_size > 0 && ((t.val_every_steps > 0 && step % t.val_every_steps == 0) ||
+                                  (epoch_end && (epoch + 1) % t.val_every_epochs == 0) || last);
+  const int64_t every = s.recipe.checkpoint.every_steps;
+  e.checkpoint = (every > 0 && step % every == 0) || epoch_end || last;
+  return e;
+}
+
 void plan_steps(Trainer::State& s) {
   data::SamplerOptions so;
   so.seed = static_cast<uint64_t>(s.recipe.run.seed);

@@ -76,6 +76,16 @@ void setup_step(Trainer::State& s);
 void plan_steps(Trainer::State& s);
 // Optimizer steps in an epoch entered at global sample position `cursor`.
 int64_t steps_from(const Trainer::State& s, int64_t cursor);
+// What follows a step, known before it and the same on every rank: a log line (every
+// train.log_every steps, the last step, every step with --debug), validation (every
+// train.val_every_steps, the end of every train.val_every_epochs-th epoch, the last step) and a
+// scheduled checkpoint (every checkpoint.every_steps, epoch ends, the last step; a new best or a
+// stop signal add one). With train.host_sync: log these are the steps that read on the host.
+struct StepEvents {
+  bool log = false, validate = false, checkpoint = false;
+  bool any() const { return log || validate || checkpoint; }
+};
+StepEvents step_events(const Trainer::State& s, int64_t epoch, int64_t step, bool epoch_end);
 // metrics.jsonl: a fresh file, or (resuming) the earlier lines up to the start step, appended to.
 void open_metrics(Trainer::State& s);
 // data.feature_cache: checks the recipe (any run, dry runs too), then (not in a dry run) loads or
