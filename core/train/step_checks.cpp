@@ -49,7 +49,7 @@ torch::Tensor DeferredChecks::record(const torch::Tensor& loss_sum, const torch:
 }
 
 torch::Tensor DeferredChecks::pending(const torch::Device& device) const {
-  return record_.defined() ? record_.to(device) : torch::zeros({2}, torch::TensorOptions().dtype(torch::kDouble).device(device));
+  return record_.defined() ? record_.to(device) : torch::Tensor();
 }
 
 void DeferredChecks::settle(double count, double first, int64_t step, bool skip, torch::optim::AdamW& optimizer) {

@@ -43,7 +43,8 @@ class DeferredChecks {
   torch::Tensor record(const torch::Tensor& loss_sum, const torch::Tensor& sq_norm, int64_t step,
                        dist::Communicator& comm);
   // The record since the last settle(), float64 [2] on `device`: the number of non-finite steps and
-  // the first one (0: none). Read it with the read step's own values, then call settle().
+  // the first one (0: none); undefined when no step was recorded (train.host_sync: step). Read it
+  // with the read step's own values, then call settle().
   torch::Tensor pending(const torch::Device& device) const;
   // Reports the read record (`count`, `first`) at read step `step`: abort fails naming the first
   // step; skip logs them and sets the optimizer's step counts (FusedAdamW::settle_steps). Resets it.

@@ -194,10 +194,13 @@ StepOutcome train_step(Trainer::State& s, BatchSource& source, int64_t epoch, in
     return out;
   }
   // The step's one synchronisation with the device, with the record of the steps since the last.
-  const auto host = torch::cat({torch::stack({loss_sum, sq}), s.deferred.pending(loss_sum.device())}).to(torch::kCPU);
+  const auto record = s.deferred.pending(loss_sum.device());
+  const auto values = torch::stack({loss_sum, sq});
+  const auto host = (record.defined() ? torch::cat({values, record}) : values).to(torch::kCPU);
   const double loss_mean = host[0].item<double>() / double(s.plan.grad_accum);
   const double grad_norm = std::sqrt(host[1].item<double>());
-  s.deferred.settle(host[2].item<double>(), host[3].item<double>(), step, r.train.nonfinite == "skip", *s.optimizer);
+  if (record.defined())
+    s.deferred.settle(host[2].item<double>(), host[3].item<double>(), step, r.train.nonfinite == "skip", *s.optimizer);
   // One collective: the mean loss over ranks, whether any rank saw a non-finite loss or gradient,
   // and whether a rank received a stop signal, so that all ranks stop after the same step.
   auto flags = torch::tensor({loss_mean, std::isfinite(loss_mean) ? 0.0 : 1.0, std::isfinite(grad_norm) ? 0.0 : 1.0,
