@@ -275,7 +275,7 @@ FitResult Trainer::fit() {
   }
   spdlog::info("global batch {} = {} per rank x {} ranks x {} accumulation; {} steps per epoch, {} steps",
                s.plan.per_step(), s.plan.per_rank, s.plan.world, s.plan.grad_accum, s.steps_per_epoch, s.total_steps);
-  spdlog::info("{} on {}, communicator {}", dist::describe(s.runtime), s.runtime.device.str(), s.comm->backend());
+  spdlog::info("{}, communicator {}", dist::describe(s.runtime), s.comm->backend());
   for (const auto& line : s.weight_reports) spdlog::info("weights: {}", line);
 
   Progress progress(s.runtime.is_main());
