@@ -114,7 +114,8 @@ struct DistributedConfig {
 };
 
 struct CheckpointConfig {
-  int64_t every_steps = 0;  // 0: at the end of each epoch only
+  int64_t every_steps = 0;   // 0: none between epoch ends
+  int64_t every_epochs = 1;  // at the end of every N-th epoch; 0: none at epoch ends
   int64_t keep = 3;
 };
 

@@ -268,6 +268,7 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       num_field("distributed.timeout_s", r.distributed.timeout_s, 1.0, 86400.0),
 
       int_field("checkpoint.every_steps", r.checkpoint.every_steps, 0, kBig),
+      int_field("checkpoint.every_epochs", r.checkpoint.every_epochs, 0, 100000),
       int_field("checkpoint.keep", r.checkpoint.keep, 1, 1000),
 
       str_field("output.dir", r.output.dir),

@@ -104,8 +104,9 @@ StepEvents step_events(const Trainer::State& s, int64_t epoch, int64_t step, boo
   e.log = step % t.log_every == 0 || last || s.options.debug;
   e.validate = s.val_size > 0 && ((t.val_every_steps > 0 && step % t.val_every_steps == 0) ||
                                   (epoch_end && (epoch + 1) % t.val_every_epochs == 0) || last);
-  const int64_t every = s.recipe.checkpoint.every_steps;
-  e.checkpoint = (every > 0 && step % every == 0) || epoch_end || last;
+  const auto& c = s.recipe.checkpoint;
+  e.checkpoint = (c.every_steps > 0 && step % c.every_steps == 0) ||
+                 (epoch_end && c.every_epochs > 0 && (epoch + 1) % c.every_epochs == 0) || last;
   return e;
 }
 
