@@ -1,5 +1,6 @@
 // Trainer checkpoints: the snapshot written at step boundaries and --resume.
 #include <ATen/Context.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -16,7 +17,21 @@ namespace {
 
 std::string checkpoints_root(const Trainer::State& s) { return s.recipe.output.dir + "/checkpoints"; }
 
-torch::Tensor host_copy(const torch::Tensor& t) { return t.detach().to(torch::kCPU, false, /*copy=*/true); }
+// A tensor's value in host memory. From a GPU the copy is asynchronous, into page-locked memory,
+// in stream order (so before the next step's update): wait_for_host_copies() before reading it.
+// One wait for the whole snapshot instead of one per tensor, and DMA instead of staged copies.
+torch::Tensor host_copy(const torch::Tensor& t) {
+  if (!t.is_cuda()) return t.detach().to(torch::kCPU, false, /*copy=*/true);
+  auto out = at::empty_like(t, t.options().device(torch::kCPU).pinned_memory(true), c10::MemoryFormat::Preserve);
+  out.copy_(t.detach(), /*non_blocking=*/true);
+  return out;
+}
+
+void wait_for_host_copies(const torch::Device& device) {
+  if (!device.is_cuda()) return;
+  const c10::impl::VirtualGuardImpl guard(device.type());
+  guard.getStream(device).synchronize();
+}
 
 // Every rank's generator state for `device`, gathered: [world, bytes] uint8 on the CPU.
 torch::Tensor gather_rng(Trainer::State& s, const torch::Device& device) {
@@ -166,6 +181,7 @@ void save_checkpoint(Trainer::State& s, int64_t step, int64_t epoch, int64_t cur
       c.optimizer.emplace_back(g.names[i] + ".step", torch::tensor(st.step(), torch::kLong));
     }
   }
+  wait_for_host_copies(s.runtime.device);
   for (int64_t k = 0; k < cpu_rng.size(0); ++k) {
     c.rng.emplace_back(cat("cpu.rank", k), cpu_rng[k].clone());
     if (cuda_rng.defined()) c.rng.emplace_back(cat("cuda.rank", k), cuda_rng[k].clone());
