@@ -80,7 +80,8 @@ int64_t steps_from(const Trainer::State& s, int64_t cursor);
 // train.log_every steps, the last step, every step with --debug), validation (every
 // train.val_every_steps, the end of every train.val_every_epochs-th epoch, the last step) and a
 // scheduled checkpoint (every checkpoint.every_steps, the end of every checkpoint.every_epochs-th
-// epoch, the last step; a new best or a stop signal add one). With train.host_sync: log these are the steps that read on the host.
+// epoch, the last step; a new best or a stop signal add one). With train.host_sync: log these are
+// the steps that read on the host.
 struct StepEvents {
   bool log = false, validate = false, checkpoint = false;
   bool any() const { return log || validate || checkpoint; }
