@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "core/recipe/config.h"
+#include "core/recipe/embedded.h"
 
 namespace fs = std::filesystem;
 using satclip::core::ConfigError;
@@ -191,4 +192,13 @@ TEST(Config, RecipesReadmeListsEveryKeyAsTheCodeDoes) {
   const std::string readme((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(readme.find(satclip::core::recipe_keys_markdown()), std::string::npos)
       << "regenerate the table: build/core/apps/satclip-recipe keys";
+}
+
+// satclip-ddp without RECIPE.yaml trains the embedded recipe: recipes/quickstart.yaml, key for key.
+TEST(Config, EmbeddedDefaultIsTheQuickstartRecipe) {
+  const Recipe embedded = satclip::core::load_recipe_text(satclip::core::kEmbeddedQuickstart, "embedded");
+  const Recipe file = load_recipe((fs::path(SATCLIP_SOURCE_DIR) / "recipes" / "quickstart.yaml").string());
+  EXPECT_EQ(embedded.run.name, "quickstart");
+  EXPECT_EQ(embedded.data.path, "synthetic");
+  EXPECT_EQ(satclip::core::recipe_to_yaml(embedded), satclip::core::recipe_to_yaml(file));
 }
