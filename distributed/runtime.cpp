@@ -1,6 +1,10 @@
 #include "distributed/runtime.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <thread>
+#include <vector>
 
 #include "core/base/error.h"
 #include "distributed/mpi_check.h"
@@ -90,6 +94,7 @@ Runtime resolve_runtime(const ProcessInfo& p, const std::map<std::string, std::s
   r.local_size = p.local_size;
   r.device = choose_device(p, device_request, visible_gpus);
   r.ranks_share_gpu = r.device.is_cuda() && p.local_size > visible_gpus;
+  r.cpus = p.cpus;
   return r;
 }
 
@@ -99,9 +104,24 @@ ProcessInfo query_mpi_process() {
   MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &p.world_size));
   MPI_Comm node = MPI_COMM_NULL;
   MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, p.rank, MPI_INFO_NULL, &node));
+  struct FreeComm {
+    MPI_Comm* comm;
+    ~FreeComm() { MPI_Comm_free(comm); }
+  } free_node{&node};
   MPI_CHECK(MPI_Comm_rank(node, &p.local_rank));
   MPI_CHECK(MPI_Comm_size(node, &p.local_size));
-  MPI_Comm_free(&node);
+  // Every rank's affinity mask, padded to the node's longest, to weigh the CPUs ranks share.
+  CpuMask mine = this_process_cpus();
+  int words = static_cast<int>(mine.size());
+  MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &words, 1, MPI_INT, MPI_MAX, node));
+  mine.resize(static_cast<size_t>(words), 0);
+  std::vector<uint64_t> all(static_cast<size_t>(words) * static_cast<size_t>(p.local_size));
+  MPI_CHECK(MPI_Allgather(mine.data(), words, MPI_UINT64_T, all.data(), words, MPI_UINT64_T, node));
+  std::vector<CpuMask> masks;
+  for (int i = 0; i < p.local_size; ++i) masks.emplace_back(all.begin() + i * words, all.begin() + (i + 1) * words);
+  p.cpus.node_cpus = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  p.cpus.allowed = count_cpus(mine);
+  p.cpus.share = std::max(1, static_cast<int>(std::floor(cpu_share(masks, p.local_rank) + 1e-9)));
   return p;
 }
 
@@ -115,8 +135,8 @@ Runtime make_runtime(const std::string& device_request) {
 }
 
 std::string describe(const Runtime& r) {
-  return cat("rank ", r.rank, "/", r.world_size, " (local ", r.local_rank, "/", r.local_size,
-             ") on ", r.device.str());
+  return cat("rank ", r.rank, "/", r.world_size, " (local ", r.local_rank, "/", r.local_size, ") on ",
+             r.device.str(), ", ", r.cpus.share, " CPUs (", r.cpus.allowed, " of ", r.cpus.node_cpus, " allowed)");
 }
 
 }  // namespace satclip::dist

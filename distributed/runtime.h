@@ -10,6 +10,8 @@
 #include <mpi.h>
 #include <torch/torch.h>
 
+#include "distributed/cpu_share.h"
+
 namespace satclip::dist {
 
 // Starts MPI with MPI_THREAD_MULTIPLE (gradient reduction runs on its own thread) and finalizes
@@ -28,6 +30,7 @@ struct ProcessInfo {
   int world_size = 1;
   int local_rank = 0;
   int local_size = 1;
+  CpuPlacement cpus;  // from the node's affinity masks (cpu_share.h)
 };
 
 struct Runtime {
@@ -37,6 +40,7 @@ struct Runtime {
   int local_size = 1;   // processes on this node
   torch::Device device{torch::kCPU};
   bool ranks_share_gpu = false;  // more ranks on this node than visible GPUs
+  CpuPlacement cpus;             // the CPUs this rank may count on (sizes data.workers: auto)
   bool is_main() const { return rank == 0; }
   MPI_Comm world_comm() const { return MPI_COMM_WORLD; }
 };
@@ -47,13 +51,14 @@ struct Runtime {
 Runtime resolve_runtime(const ProcessInfo& process, const std::map<std::string, std::string>& env,
                         const std::string& device_request, int visible_gpus);
 
-// ProcessInfo from MPI_COMM_WORLD (local rank via MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)).
+// ProcessInfo from MPI_COMM_WORLD (local rank via MPI_Comm_split_type(MPI_COMM_TYPE_SHARED); the
+// CPU placement from the affinity masks of the node's ranks, gathered on that communicator).
 ProcessInfo query_mpi_process();
 
 // resolve_runtime() over the real MPI world, environment and CUDA device count.
 Runtime make_runtime(const std::string& device_request = "auto");
 
-// One-line description, e.g. "rank 1/4 (local 1/2) on cuda:1".
+// One-line description, e.g. "rank 1/4 (local 1/2) on cuda:1, 8 CPUs (8 of 64 allowed)".
 std::string describe(const Runtime& runtime);
 
 }  // namespace satclip::dist

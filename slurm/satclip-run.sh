@@ -43,12 +43,21 @@ if [ "$launcher" = auto ]; then
   if srun --mpi=list 2>&1 | grep -q pmix; then launcher=srun; else launcher=mpirun; fi
 fi
 case "$launcher" in
-  srun) cmd=(srun --mpi=pmix --kill-on-bad-exit=1 "$bin" "${args[@]}") ;;
+  srun)
+    # srun 22.05+ no longer inherits sbatch's --cpus-per-task: without it each task gets one CPU.
+    cpt=()
+    [ -z "${SLURM_CPUS_PER_TASK:-}" ] || cpt=(--cpus-per-task="$SLURM_CPUS_PER_TASK")
+    cmd=(srun --mpi=pmix --kill-on-bad-exit=1 "${cpt[@]}" "$bin" "${args[@]}") ;;
   mpirun)
     # Root-run containers and test clusters: Open MPI refuses root unless told.
     [ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-    cmd=(mpirun -n "$ntasks" --map-by "ppr:${SLURM_NTASKS_PER_NODE:-$ntasks}:node" ${SATCLIP_MPIRUN_ARGS:-}
-         "$bin" "${args[@]}") ;;
+    # mpirun binds each rank to one core unless told (ppr mapping); :PE=C binds it to its task's
+    # --cpus-per-task CPUs instead (counted as SLURM counts them: hardware threads), which the
+    # loader's data.workers: auto then uses.
+    map="ppr:${SLURM_NTASKS_PER_NODE:-$ntasks}:node"
+    pe=()
+    if [ "${SLURM_CPUS_PER_TASK:-1}" -gt 1 ]; then map+=":PE=$SLURM_CPUS_PER_TASK"; pe=(--use-hwthread-cpus); fi
+    cmd=(mpirun -n "$ntasks" --map-by "$map" "${pe[@]}" ${SATCLIP_MPIRUN_ARGS:-} "$bin" "${args[@]}") ;;
   *) log "error: SATCLIP_LAUNCHER=$launcher (use auto, srun or mpirun)"; exit 2 ;;
 esac
 

@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <thread>
 
 #include "core/base/error.h"
 #include "core/base/fs_util.h"
 #include "datasets/synth.h"
 #include "distributed/communicator.h"
+#include "distributed/cpu_share.h"
 
 namespace satclip::core {
 
@@ -81,17 +81,15 @@ data::TransformOptions transform_options(const DataConfig& d) {
   return t;
 }
 
-int auto_workers(int ranks_on_node, unsigned hardware_threads) {
-  const int per_rank = int(std::max(1u, hardware_threads)) / std::max(1, ranks_on_node);
-  return std::max(1, std::min(16, per_rank - 1));
-}
+int auto_workers(int rank_cpus) { return std::max(1, std::min(16, rank_cpus - 1)); }
 
 int auto_prefetch(int workers) { return std::max(1, workers) + 2; }
 
-data::LoaderOptions loader_options(const DataConfig& d, int64_t batch_size, bool pin_memory, int ranks_on_node) {
+data::LoaderOptions loader_options(const DataConfig& d, int64_t batch_size, bool pin_memory, int rank_cpus) {
   data::LoaderOptions o;
   o.batch_size = batch_size;
-  o.workers = d.workers == kAuto ? auto_workers(ranks_on_node, std::thread::hardware_concurrency())
+  if (rank_cpus < 0) rank_cpus = dist::count_cpus(dist::this_process_cpus());
+  o.workers = d.workers == kAuto ? auto_workers(rank_cpus)
                                  : static_cast<int>(std::max<int64_t>(1, d.workers));
   o.prefetch = d.prefetch == kAuto ? auto_prefetch(o.workers) : static_cast<int>(std::max<int64_t>(1, d.prefetch));
   o.pin_memory = pin_memory;

@@ -46,14 +46,16 @@ struct TrainData {
 TrainData open_train_data(const Recipe& recipe, const BatchPlan& plan, dist::Communicator* comm);
 
 data::TransformOptions transform_options(const DataConfig& data);
-// data.workers: auto: the node's hardware threads shared by its ranks, one left to each rank's
-// own thread: max(1, min(16, hardware_threads / ranks_on_node - 1)).
-int auto_workers(int ranks_on_node, unsigned hardware_threads);
+// data.workers: auto: the CPUs this rank may count on (Runtime::cpus.share: its affinity mask,
+// shared with the node's ranks that may run on the same CPUs), one left to the rank's own
+// thread: max(1, min(16, rank_cpus - 1)).
+int auto_workers(int rank_cpus);
 // data.prefetch: auto: workers + 2. The loader builds at most `prefetch` batches ahead of the step,
 // so with fewer slots than threads the extra threads idle; two more let every thread build while
 // two finished batches wait for the step.
 int auto_prefetch(int workers);
-// `ranks_on_node` (Runtime::local_size) resolves data.workers and data.prefetch: auto.
-data::LoaderOptions loader_options(const DataConfig& data, int64_t batch_size, bool pin_memory, int ranks_on_node = 1);
+// `rank_cpus` (Runtime::cpus.share) resolves data.workers and data.prefetch: auto; a single-process
+// tool (satclip-embed, satclip-eval) leaves it out and gets the CPUs of its own affinity mask.
+data::LoaderOptions loader_options(const DataConfig& data, int64_t batch_size, bool pin_memory, int rank_cpus = -1);
 
 }  // namespace satclip::core

@@ -83,7 +83,7 @@ Trainer::Trainer(Recipe recipe, const dist::Runtime& runtime, dist::Communicator
   s.transforms = transform_options(s.recipe.data);
   s.transforms.channels_last = wants_channels_last(s.recipe.train, runtime.device);  // the model's layout
   v.transforms = s.transforms;
-  v.loader = loader_options(s.recipe.data, s.plan.per_rank, runtime.device.is_cuda(), runtime.local_size);
+  v.loader = loader_options(s.recipe.data, s.plan.per_rank, runtime.device.is_cuda(), runtime.cpus.share);
   v.device = runtime.device;
   v.chunk = s.plan.global();
   setup_feature_cache(s);
@@ -273,6 +273,8 @@ FitResult Trainer::fit() {
     spdlog::warn("data.prefetch {} < data.workers {}: at most {} threads build batches at once; set data.prefetch "
                  "to auto (workers + 2) or at least {}", lo.prefetch, lo.workers, lo.prefetch, lo.workers);
   }
+  const auto bound = dist::cpu_binding_warning(s.runtime.cpus, s.runtime.local_size);
+  if (!bound.empty()) spdlog::warn("{}", bound);
   spdlog::info("global batch {} = {} per rank x {} ranks x {} accumulation; {} steps per epoch, {} steps",
                s.plan.per_step(), s.plan.per_rank, s.plan.world, s.plan.grad_accum, s.steps_per_epoch, s.total_steps);
   spdlog::info("{}, communicator {}", dist::describe(s.runtime), s.comm->backend());

@@ -27,7 +27,7 @@ void setup_feature_cache(Trainer::State& s) {
   enc.seed = uint64_t(r.run.seed);
   enc.dataset = s.data.dataset;
   enc.transforms = s.transforms;
-  enc.loader = loader_options(r.data, enc.chunk, s.runtime.device.is_cuda(), s.runtime.local_size);
+  enc.loader = loader_options(r.data, enc.chunk, s.runtime.device.is_cuda(), s.runtime.cpus.share);
   enc.device = s.runtime.device;
   enc.bf16 = bf16;
   s.features = open_feature_cache(s.model, req, *s.comm);
@@ -52,7 +52,7 @@ std::unique_ptr<BatchSource> epoch_batches(Trainer::State& s, int64_t epoch, std
                            s.runtime.device, view_seed);
   }
   return image_batches(s.data.dataset, std::move(indices),
-                       loader_options(s.recipe.data, s.plan.per_rank, s.runtime.device.is_cuda(), s.runtime.local_size),
+                       loader_options(s.recipe.data, s.plan.per_rank, s.runtime.device.is_cuda(), s.runtime.cpus.share),
                        s.transforms, s.runtime.device);
 }
 

@@ -199,15 +199,23 @@ std::string Trainer::describe() {
         << ", weight decay " << g.weight_decay << "\n";
   }
   for (const auto& line : s_->weight_reports) out << "weights: " << line << "\n";
-  // Rank/device layout: every rank's (local rank, device) gathered to all.
-  auto me = torch::tensor({int64_t(s_->runtime.local_rank), int64_t(s_->runtime.device.is_cuda()),
-                           int64_t(s_->runtime.device.has_index() ? s_->runtime.device.index() : -1)}).view({1, 3});
+  // Rank/device layout: every rank's (local rank, device, CPUs, loader threads) gathered to all.
+  const auto& rt = s_->runtime;
+  const int workers = loader_options(s_->recipe.data, s_->plan.per_rank, rt.device.is_cuda(), rt.cpus.share).workers;
+  auto me = torch::tensor({int64_t(rt.local_rank), int64_t(rt.device.is_cuda()),
+                           int64_t(rt.device.has_index() ? rt.device.index() : -1), int64_t(rt.cpus.share),
+                           int64_t(rt.cpus.allowed), int64_t(rt.cpus.node_cpus), int64_t(workers)})
+                .view({1, 7});
   const auto all = s_->comm->all_gather(me);
   out << "layout: " << s_->comm->size() << " rank(s), communicator " << s_->comm->backend() << "\n";
   for (int64_t k = 0; k < all.size(0); ++k) {
-    const auto dev = all[k][1].item<int64_t>() ? cat("cuda:", all[k][2].item<int64_t>()) : std::string("cpu");
-    out << "  rank " << k << " (local " << all[k][0].item<int64_t>() << ") on " << dev << "\n";
+    const auto v = [&](int i) { return all[k][i].item<int64_t>(); };
+    const auto dev = v(1) ? cat("cuda:", v(2)) : std::string("cpu");
+    out << "  rank " << k << " (local " << v(0) << ") on " << dev << ", " << v(3) << " CPUs (" << v(4) << " of " << v(5)
+        << " allowed), " << v(6) << " loader threads\n";
   }
+  const auto bound = dist::cpu_binding_warning(rt.cpus, rt.local_size);
+  if (!bound.empty()) out << "warning: " << bound << "\n";
   return out.str();
 }
 

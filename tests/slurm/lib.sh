@@ -26,8 +26,9 @@ wait_job() {
 # wait_step DIR N [SECONDS] (tests/support/wait_step.sh).
 source "$(dirname "${BASH_SOURCE[0]}")/../support/wait_step.sh"
 
-# The CPU variant of the 1-node script with 2 tasks: submit ARGS... (the recipe and its options).
+# The CPU variant of the 1-node script with TASKS tasks (default 2) of CPUS CPUs (default 1):
+# submit ARGS... (the recipe and its options).
 submit() {
-  SATCLIP_DEVICE=cpu sbatch --parsable --ntasks-per-node=2 --gpus-per-node=0 --cpus-per-task=1 \
+  SATCLIP_DEVICE=cpu sbatch --parsable --ntasks-per-node="${TASKS:-2}" --gpus-per-node=0 --cpus-per-task="${CPUS:-1}" \
     --output="$WORK/job-%j.out" "$SATCLIP_HOME/slurm/satclip-1node.sbatch" "$@"
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# (a) sbatch the CPU variant of slurm/satclip-1node.sbatch with 2 tasks on the quickstart recipe
-# for 30 steps, launched by LAUNCHER (srun = `srun --mpi=pmix`, or mpirun); the job completes
-# with exit code 0:0 and the run directory holds the metrics, both ranks' logs and a checkpoint.
-# Usage: submit.sh LAUNCHER
+# (a) sbatch the CPU variant of slurm/satclip-1node.sbatch with TASKS tasks (default 2) of CPUS
+# CPUs (default 1) on the quickstart recipe for 30 steps, launched by LAUNCHER (srun = `srun
+# --mpi=pmix`, or mpirun); the job completes with exit code 0:0, the run directory holds the
+# metrics, every rank's log and a checkpoint, and each rank may use at least its task's CPUS CPUs
+# (mpirun binds a rank to one core unless satclip-run.sh maps it to its --cpus-per-task).
+# Usage: [TASKS=N] [CPUS=C] submit.sh LAUNCHER
 source "$(dirname "$0")/lib.sh"
 launcher=$1 dir="$WORK/run"
 job=$(SATCLIP_LAUNCHER=$launcher submit "$SATCLIP_HOME/recipes/quickstart.yaml" --set "output.dir=$dir" \
@@ -14,7 +16,16 @@ grep "satclip-run" "$out"
 [ "$(job_field "$job" ExitCode)" = "0:0" ] || fail "job $job exit code $(job_field "$job" ExitCode)"
 grep -q "launch: $launcher " "$out" || fail "the job did not launch with $launcher"
 grep -q '"step":30' "$dir/metrics.jsonl" || fail "no step 30 in metrics.jsonl"
-[ -f "$dir/log-rank0.txt" ] && [ -f "$dir/log-rank1.txt" ] || fail "missing rank logs"
-grep -q "rank 0/2" "$dir/log-rank0.txt" || fail "the job did not run 2 ranks in one MPI world"
+tasks=${TASKS:-2} cpus=${CPUS:-1}
+for ((r = 0; r < tasks; r++)); do
+  log="$dir/log-rank$r.txt"
+  [ -f "$log" ] || fail "missing $log"
+  grep -q "rank $r/$tasks " "$log" || fail "rank $r: the job did not run $tasks ranks in one MPI world"
+  # "rank R/N (local R/N) on cpu, S CPUs (A of T allowed)": S, its share, at least its task's CPUs
+  # (more where SLURM binds nothing, as with the test cluster's task/none and srun).
+  share=$(grep -oE "on cpu, [0-9]+ CPUs" "$log" | head -1 | grep -oE "[0-9]+")
+  [ -n "$share" ] && [ "$share" -ge "$cpus" ] ||
+    fail "rank $r may not use its task's $cpus CPU(s): $(grep -oE 'on cpu, .*allowed\)' "$log" | head -1)"
+done
 [ "$(cat "$dir/checkpoints/latest")" = step-00000030 ] || fail "no checkpoint at step 30"
-pass "$launcher: job $job COMPLETED 0:0, 30 steps at 2 ranks, checkpoint step-00000030"
+pass "$launcher: job $job COMPLETED 0:0, 30 steps at $tasks rank(s) of $cpus CPU(s), checkpoint step-00000030"

@@ -2,7 +2,6 @@
 // retrieval metrics, the coordinates CSV reader.
 #include <cmath>
 #include <fstream>
-#include <thread>
 
 #include <gtest/gtest.h>
 #include <torch/types.h>
@@ -32,23 +31,23 @@ TEST(BatchPlan, GlobalBatchDividesAmongRanks) {
   }
 }
 
-TEST(LoaderOptions, AutoWorkersShareTheNodeAmongItsRanks) {
-  EXPECT_EQ(auto_workers(1, 16), 15);   // one thread left to the rank itself
-  EXPECT_EQ(auto_workers(1, 64), 16);   // capped at 16
-  EXPECT_EQ(auto_workers(8, 128), 15);  // 16 threads per rank
-  EXPECT_EQ(auto_workers(8, 64), 7);   // 8 per rank, one left to the rank itself
-  EXPECT_EQ(auto_workers(2, 2), 1);    // never below one
-  EXPECT_EQ(auto_workers(4, 0), 1);    // hardware_concurrency() may say 0
+TEST(LoaderOptions, AutoWorkersUseTheRanksCpus) {
+  EXPECT_EQ(auto_workers(16), 15);  // one CPU left to the rank's own thread
+  EXPECT_EQ(auto_workers(64), 16);  // capped at 16
+  EXPECT_EQ(auto_workers(8), 7);
+  EXPECT_EQ(auto_workers(2), 1);
+  EXPECT_EQ(auto_workers(1), 1);    // never below one
+  EXPECT_EQ(auto_workers(0), 1);
   DataConfig d;
-  EXPECT_EQ(loader_options(d, 32, false, 1).workers, auto_workers(1, std::thread::hardware_concurrency()));
+  EXPECT_EQ(loader_options(d, 32, false, 12).workers, 11);
   d.workers = 3;
-  EXPECT_EQ(loader_options(d, 32, false, 8).workers, 3);
+  EXPECT_EQ(loader_options(d, 32, false, 1).workers, 3);  // a count is kept as given
   // data.prefetch: auto gives every thread a slot to build into, plus two finished batches.
   EXPECT_EQ(loader_options(d, 32, false, 8).prefetch, 5);
   d.workers = kAuto;
-  EXPECT_EQ(loader_options(d, 32, false, 1).prefetch, auto_workers(1, std::thread::hardware_concurrency()) + 2);
+  EXPECT_EQ(loader_options(d, 32, false, 12).prefetch, 13);
   d.prefetch = 1;
-  EXPECT_EQ(loader_options(d, 32, false, 1).prefetch, 1);  // a count is kept as given
+  EXPECT_EQ(loader_options(d, 32, false, 12).prefetch, 1);  // a count is kept as given
 }
 
 TEST(LrSchedule, CosineWithWarmupAndPlateau) {
