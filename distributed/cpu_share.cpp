@@ -71,7 +71,8 @@ std::string cpu_binding_warning(const CpuPlacement& p, int local_size) {
   if (p.allowed >= p.node_cpus || p.share > 2 || per_rank < 4) return "";
   return cat("this rank may use ", p.share, " CPU(s): the launcher bound it to ", p.allowed, " of the node's ",
              p.node_cpus, " (Open MPI's mpirun binds each rank to one core when it starts 2 ranks or fewer), so "
-             "data.workers: auto gives the loader 1 thread, which can starve a GPU. Launch with `mpirun "
+             "its loader (data.workers: auto: 1 thread) and its own threads share them, which can starve a GPU "
+             "and slows a CPU run. Launch with `mpirun "
              "--bind-to none` or `mpirun --map-by slot:PE=", per_rank, "` (under SLURM: srun with --cpus-per-task), "
              "or set data.workers");
 }
