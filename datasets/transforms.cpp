@@ -21,13 +21,13 @@ struct Layout {
   int64_t zero_channel = -1;
 };
 
-Layout band_layout(int64_t stored, const std::string& layout) {
-  if (layout == "none") return {stored, {{0, 0, stored}}, -1};
-  SATCLIP_CHECK(stored == 12, cat("band_layout '", layout, "' expects 12-band tiles, the batch has ", stored),
+Layout band_layout(int64_t stored, BandLayout layout) {
+  if (layout == BandLayout::kNone) return {stored, {{0, 0, stored}}, -1};
+  SATCLIP_CHECK(stored == 12,
+                cat("band_layout '", option_name(layout), "' expects 12-band tiles, the batch has ", stored),
                 "use data.band_layout=none for 13-band shards");
-  if (layout == "satclip") return {13, {{0, 0, 10}, {10, 11, 2}}, 10};  // SSL4EO order: B10 between B09 and B11
-  if (layout == "seed") return {13, {{0, 0, 12}, {0, 12, 1}}, -1};      // a copy of B01 appended
-  SATCLIP_FAIL(cat("unknown band_layout '", layout, "'"), "use satclip, seed or none");
+  if (layout == BandLayout::kSatclip) return {13, {{0, 0, 10}, {10, 11, 2}}, 10};  // SSL4EO: B10 between B09, B11
+  return {13, {{0, 0, 12}, {0, 12, 1}}, -1};  // seed: a copy of B01 appended
 }
 
 // Whether the caller's `into` can take float32 images of `sizes` in `format` on `device`.
@@ -40,15 +40,13 @@ bool fits(const torch::Tensor& into, at::IntArrayRef sizes, torch::MemoryFormat 
 // `into` when it fits): one converting copy per band group, then the scaling in place.
 torch::Tensor scale_into_layout(const torch::Tensor& raw, const TransformOptions& o, torch::MemoryFormat format,
                                 const torch::Tensor& into = {}) {
-  SATCLIP_CHECK(o.scaling == "divide10000" || o.scaling == "normalize", cat("unknown scaling '", o.scaling, "'"),
-                "use divide10000 or normalize");
   const auto layout = band_layout(raw.size(1), o.band_layout);
   const std::vector<int64_t> sizes{raw.size(0), layout.channels, raw.size(2), raw.size(3)};
   auto out = fits(into, sizes, format, raw.device())
                  ? into
                  : torch::empty(sizes, raw.options().dtype(torch::kFloat).memory_format(format));
   for (const auto& c : layout.copies) out.narrow(1, c.to, c.count).copy_(raw.narrow(1, c.from, c.count));
-  if (o.scaling == "divide10000") {
+  if (o.scaling == Scaling::kDivide10000) {
     out.div_(10000.0);
   } else {
     // (x - 0.5) / 0.5 is 2x - 1 exactly for the integers x < 2^23 a uint16 holds. lerp(x, 1, -1)
@@ -93,10 +91,10 @@ Prepared prepare_batch(const Batch& batch, const TransformOptions& o, const torc
   if (async && batch.images_fence) batch.images_fence->record(device);
   const auto format = o.channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
   const int64_t s = o.image_size, h = x.size(2), w = x.size(3);
-  const bool resample = (o.crop == "resize" || h < s || w < s) && (h != s || w != s);
+  const bool resample = (o.crop == Crop::kResize || h < s || w < s) && (h != s || w != s);
   if (resample) {
     x = resize(scale_into_layout(x.view(torch::kUInt16), o, torch::MemoryFormat::Contiguous), s);
-  } else if (o.crop == "random" && training && (h != s || w != s)) {
+  } else if (o.crop == Crop::kRandom && training && (h != s || w != s)) {
     const auto dy = torch::randint(h - s + 1, {n}, gen, torch::kLong);
     const auto dx = torch::randint(w - s + 1, {n}, gen, torch::kLong);
     std::vector<torch::Tensor> crops;
@@ -105,7 +103,7 @@ Prepared prepare_batch(const Batch& batch, const TransformOptions& o, const torc
     }
     x = torch::stack(crops);
   } else {
-    if (o.crop == "random" && training) {  // the definition draws offsets even when they are all 0
+    if (o.crop == Crop::kRandom && training) {  // the definition draws offsets even when they are all 0
       torch::randint(1, {n}, gen, torch::kLong);
       torch::randint(1, {n}, gen, torch::kLong);
     }

@@ -7,14 +7,15 @@
 
 #include <torch/torch.h>
 
+#include "core/base/options.h"
 #include "datasets/loader.h"
 
 namespace satclip::data {
 
 struct TransformOptions {
-  std::string scaling = "divide10000";  // divide10000 (SatCLIP) or normalize (seed: (x - 0.5) / 0.5 on raw numbers)
-  std::string band_layout = "satclip";  // satclip: zero B10 at index 10; seed: copy of B01 appended; none
-  std::string crop = "resize";          // resize, random (center when not training), center
+  Scaling scaling = Scaling::kDivide10000;  // divide10000 (SatCLIP) or normalize (seed: (x - 0.5) / 0.5 on raw numbers)
+  BandLayout band_layout = BandLayout::kSatclip;  // satclip: zero B10 at index 10; seed: copy of B01 appended; none
+  Crop crop = Crop::kResize;                      // resize, random (center when not training), center
   int64_t image_size = 224;
   bool flips = false;                   // random horizontal and vertical flips when training
   double coord_jitter_deg = 0.0;        // + U[0, 1) * jitter on lat and lon when training

@@ -43,38 +43,34 @@ void check_counts(const char* op, const torch::Tensor& t, const std::vector<int6
 
 std::unique_ptr<Communicator> make_communicator(const CommunicatorOptions& options,
                                                 const Runtime& runtime) {
-  std::string backend = options.backend;
-  if (backend == "auto") {
+  Backend backend = options.backend;
+  if (backend == Backend::kAuto) {
     if (runtime.world_size == 1) {
-      backend = "local";
+      backend = Backend::kLocal;
     } else if (runtime.device.is_cuda() && nccl_compiled_in() && !runtime.ranks_share_gpu) {
-      backend = "nccl";
+      backend = Backend::kNccl;
     } else {
-      backend = "mpi";
+      backend = Backend::kMpi;
     }
   }
-  if (backend == "local") {
+  if (backend == Backend::kLocal) {
     SATCLIP_CHECK(runtime.world_size == 1,
                   cat("distributed.backend=local needs a world of 1 process, this run has ",
                       runtime.world_size),
                   "use distributed.backend=auto or mpi for multi-process runs");
     return std::make_unique<LocalCommunicator>();
   }
-  if (backend == "mpi") return std::make_unique<MpiCommunicator>(runtime.world_comm());
-  if (backend == "nccl") {
+  if (backend == Backend::kMpi) return std::make_unique<MpiCommunicator>(runtime.world_comm());
 #ifdef SATCLIP_HAVE_NCCL
-    SATCLIP_CHECK(runtime.device.is_cuda(),
-                  "distributed.backend=nccl needs a CUDA device, this rank runs on the CPU",
-                  "use distributed.backend=mpi for CPU runs");
-    return std::make_unique<NcclCommunicator>(runtime.world_comm(), runtime.device.index(),
-                                              options.timeout_s);
+  SATCLIP_CHECK(runtime.device.is_cuda(),
+                "distributed.backend=nccl needs a CUDA device, this rank runs on the CPU",
+                "use distributed.backend=mpi for CPU runs");
+  return std::make_unique<NcclCommunicator>(runtime.world_comm(), runtime.device.index(),
+                                            options.timeout_s);
 #else
-    SATCLIP_FAIL("distributed.backend=nccl, but this build has no NCCL support",
-                 "rebuild with CUDA and NCCL (cmake -DSATCLIP_WITH_NCCL=ON), or use backend mpi");
+  SATCLIP_FAIL("distributed.backend=nccl, but this build has no NCCL support",
+               "rebuild with CUDA and NCCL (cmake -DSATCLIP_WITH_NCCL=ON), or use backend mpi");
 #endif
-  }
-  SATCLIP_FAIL(cat("unknown communicator backend '", backend, "'"),
-               "use one of auto, local, mpi, nccl");
 }
 
 }  // namespace satclip::dist

@@ -13,6 +13,8 @@
 
 #include <torch/torch.h>
 
+#include "core/base/options.h"
+
 namespace satclip::dist {
 
 struct Runtime;
@@ -64,7 +66,7 @@ class Communicator {
 };
 
 struct CommunicatorOptions {
-  std::string backend = "auto";  // auto, local, mpi, nccl
+  Backend backend = Backend::kAuto;  // distributed.backend
   double timeout_s = 600.0;      // NCCL watchdog: a collective running longer aborts the job
 };
 

@@ -126,12 +126,16 @@ ProcessInfo query_mpi_process() {
 }
 
 Runtime make_runtime(const std::string& device_request) {
+  return make_runtime(query_mpi_process(), device_request);
+}
+
+Runtime make_runtime(const ProcessInfo& process, const std::string& device_request) {
   std::map<std::string, std::string> env;
   for (const char* key : {"SLURM_NTASKS"}) {
     if (const char* v = std::getenv(key)) env[key] = v;
   }
   const int visible = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
-  return resolve_runtime(query_mpi_process(), env, device_request, visible);
+  return resolve_runtime(process, env, device_request, visible);
 }
 
 std::string describe(const Runtime& r) {

@@ -55,8 +55,10 @@ Runtime resolve_runtime(const ProcessInfo& process, const std::map<std::string, 
 // CPU placement from the affinity masks of the node's ranks, gathered on that communicator).
 ProcessInfo query_mpi_process();
 
-// resolve_runtime() over the real MPI world, environment and CUDA device count.
+// resolve_runtime() over the real MPI world, environment and CUDA device count. Collective call
+// (query_mpi_process()); pass `process` when the caller has already queried it.
 Runtime make_runtime(const std::string& device_request = "auto");
+Runtime make_runtime(const ProcessInfo& process, const std::string& device_request);
 
 // One-line description, e.g. "rank 1/4 (local 1/2) on cuda:1, 8 CPUs (8 of 64 allowed)".
 std::string describe(const Runtime& runtime);

@@ -78,7 +78,7 @@ int body(int argc, char** argv) {
                                                               "embedded quickstart recipe", overrides)
                             : satclip::core::load_recipe(args.positional()[0], overrides);
     satclip::init_logging({process.rank, process.world_size, "", recipe.run.log_level});
-    const auto runtime = satclip::dist::make_runtime(recipe.run.device);
+    const auto runtime = satclip::dist::make_runtime(process, recipe.run.device);
     satclip::dist::CommunicatorOptions co;
     co.backend = recipe.distributed.backend;
     co.timeout_s = recipe.distributed.timeout_s;

@@ -6,9 +6,8 @@ namespace satclip::core {
 namespace {
 
 torch::nn::AnyModule make_head(const ModelConfig& m, int64_t in) {
-  if (m.projection == "project") return torch::nn::AnyModule(ProjectHead(in, m.embed_dim, m.dropout));
-  if (m.projection == "linear") return torch::nn::AnyModule(LinearHead(in, m.embed_dim));
-  SATCLIP_FAIL(cat("unknown model.projection '", m.projection, "'"), "use project or linear");
+  if (m.projection == Projection::kLinear) return torch::nn::AnyModule(LinearHead(in, m.embed_dim));
+  return torch::nn::AnyModule(ProjectHead(in, m.embed_dim, m.dropout));
 }
 
 }  // namespace
@@ -18,15 +17,13 @@ ImageEncoderImpl::ImageEncoderImpl(int depth, int64_t in_bands) {
 }
 
 LocationEncoderImpl::LocationEncoderImpl(const ModelConfig& m) {
-  if (m.location_encoder == "geoclip") {
+  if (m.location_encoder == LocationEncoderKind::kGeoclip) {
     encoder = register_module("encoder", GeoClipLocationEncoder(m.geoclip_sigmas, m.train_rff));
-  } else if (m.location_encoder == "sh_siren") {
+  } else {  // sh_siren
     sh_degree = m.sh_degree;
     out_features_ = m.siren_hidden;
     nnet = register_module("nnet", Siren(m.sh_degree * m.sh_degree, m.siren_hidden, out_features_,
                                          m.siren_layers, m.dropout));
-  } else {
-    SATCLIP_FAIL(cat("unknown model.location_encoder '", m.location_encoder, "'"), "use geoclip or sh_siren");
   }
 }
 
@@ -38,16 +35,14 @@ torch::Tensor LocationEncoderImpl::forward(const torch::Tensor& lat_lon) {
 }
 
 SatClipImpl::SatClipImpl(const ModelConfig& m, const LossConfig& loss) {
-  const int depth = m.image_encoder == "resnet50" ? 50 : 18;
-  SATCLIP_CHECK(m.image_encoder == "resnet18" || m.image_encoder == "resnet50",
-                cat("unknown model.image_encoder '", m.image_encoder, "'"), "use resnet18 or resnet50");
+  const int depth = m.image_encoder == ImageEncoderKind::kResnet50 ? 50 : 18;
   image_encoder = register_module("image_encoder", ImageEncoder(depth, m.in_bands));
   location_encoder = register_module("location_encoder", LocationEncoder(m));
   image_projection = make_head(m, image_encoder->visual->num_features());
   loc_projection = make_head(m, location_encoder->out_features());
   register_module("image_projection", image_projection.ptr());
   register_module("loc_projection", loc_projection.ptr());
-  if (loss.kind == "info_nce") {
+  if (loss.kind == LossKind::kInfoNce) {
     logit_scale = register_parameter("logit_scale", torch::full({}, loss.logit_scale_init));
   }
   image_frozen = m.freeze_image_encoder;

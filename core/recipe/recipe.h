@@ -1,12 +1,15 @@
 // Recipe: the typed form of a recipe YAML file. Every default lives here, in these structs.
 //
 // Keys, types and allowed ranges are declared once in recipe_fields.cpp; config.h loads a file
-// into a Recipe. Section and key names match the YAML exactly (see recipes/*.yaml).
+// into a Recipe. Named choices are enums (core/base/options.h), parsed there once. Section and
+// key names match the YAML exactly (see recipes/*.yaml).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "core/base/options.h"
 
 namespace satclip::core {
 
@@ -33,9 +36,9 @@ struct DataConfig {
   int64_t prefetch = kAuto;  // batches built or waiting ahead of the step; auto: workers + 2 (auto_prefetch)
   bool drop_last = true;
   int64_t image_size = 224;
-  std::string scaling = "divide10000";  // divide10000 (SatCLIP) or normalize (seed: mean/std 0.5)
-  std::string band_layout = "satclip";  // satclip (zero B10 at 10), seed (B01 copy appended), none
-  std::string crop = "resize";          // resize, random, center
+  Scaling scaling = Scaling::kDivide10000;  // divide10000 (SatCLIP) or normalize (seed: mean/std 0.5)
+  BandLayout band_layout = BandLayout::kSatclip;  // satclip (zero B10 at 10), seed (B01 copy appended), none
+  Crop crop = Crop::kResize;  // resize, random, center
   bool flips = true;
   double coord_jitter_deg = 0.0;
   std::string feature_cache = "off";   // off, auto (output.dir/../feature-cache) or a directory
@@ -43,18 +46,18 @@ struct DataConfig {
 };
 
 struct ModelConfig {
-  std::string image_encoder = "resnet18";  // resnet18, resnet50
+  ImageEncoderKind image_encoder = ImageEncoderKind::kResnet18;
   int64_t in_bands = 13;
   std::string image_weights;               // timm/torchgeo state dict, optional
   bool freeze_image_encoder = true;
-  std::string location_encoder = "geoclip";  // geoclip, sh_siren
+  LocationEncoderKind location_encoder = LocationEncoderKind::kGeoclip;
   std::vector<double> geoclip_sigmas = {1.0, 16.0, 256.0};
   bool train_rff = false;
   std::string location_weights;              // GeoCLIP location_encoder_weights.pth, optional
   int64_t sh_degree = 10;
   int64_t siren_hidden = 512;
   int64_t siren_layers = 2;
-  std::string projection = "project";        // project (seed) or linear (SatCLIP)
+  Projection projection = Projection::kProject;  // project (seed) or linear (SatCLIP)
   int64_t embed_dim = 1024;
   double dropout = 0.1;
   std::string weights;                       // whole-model state dict (seed satclip.pt), optional
@@ -62,7 +65,7 @@ struct ModelConfig {
 };
 
 struct LossConfig {
-  std::string kind = "soft_clip";  // soft_clip (seed) or info_nce (SatCLIP)
+  LossKind kind = LossKind::kSoftClip;  // soft_clip (seed) or info_nce (SatCLIP)
   double temperature = 1.0;
   bool local = false;              // info_nce: local rows against all gathered columns
   double logit_scale_init = 2.6592600369327779;  // ln(1 / 0.07)
@@ -78,36 +81,36 @@ struct OptimConfig {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
-  std::string scheduler = "plateau";  // none, plateau, cosine
+  Scheduler scheduler = Scheduler::kPlateau;
   int64_t plateau_patience = 1;
   double plateau_factor = 0.8;
   int64_t warmup_steps = 0;
   double clip_norm = 0.0;  // clip the global gradient norm to this; 0 = off
-  std::string fused = "auto";  // ATen's fused AdamW kernel: auto (CUDA and CPU), on, off
+  Switch fused = Switch::kAuto;  // ATen's fused AdamW kernel: auto (CUDA and CPU), on, off
 };
 
 struct TrainConfig {
   int64_t epochs = 5;
   int64_t max_steps = 0;  // 0: no limit
   int64_t grad_accum = 1;
-  std::string precision = "fp32";  // fp32, bf16
+  Precision precision = Precision::kFp32;
   int64_t log_every = 10;
   int64_t val_every_epochs = 1;
   int64_t val_every_steps = 0;     // > 0: also validate every this many steps
   std::string val_gallery;         // CSV of lat,lon for retrieval; empty = the validation locations
-  std::string nonfinite = "abort";  // a NaN/Inf loss or gradient: abort (name step and tensor) or skip the step
+  NonFinite nonfinite = NonFinite::kAbort;  // a NaN/Inf loss or gradient: abort (name step and tensor) or skip the step
   // When the host reads the step's loss and checks (core/train/step_checks.h): step (every step
   // waits for the device), log (only log, validation and checkpoint steps; the others never wait),
   // auto (log on CUDA with the fused AdamW, else step).
-  std::string host_sync = "auto";
+  HostSync host_sync = HostSync::kAuto;
   bool allow_tf32 = false;  // CUDA: TF32 matmuls too (cuDNN convolutions use TF32 either way, as in PyTorch)
-  std::string channels_last = "auto";  // NHWC convolutions: auto (on CUDA), on, off
+  Switch channels_last = Switch::kAuto;  // NHWC convolutions: auto (on CUDA), on, off
   // CUDA, one rank, no accumulation: capture forward + loss + backward once, then replay it.
   bool cuda_graphs = false;
 };
 
 struct DistributedConfig {
-  std::string backend = "auto";  // auto, local, mpi, nccl
+  Backend backend = Backend::kAuto;
   double first_bucket_mb = 1.0;
   double bucket_mb = 25.0;
   double timeout_s = 600.0;

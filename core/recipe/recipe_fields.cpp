@@ -119,7 +119,8 @@ FieldSpec str_field(const std::string& path, std::string& ref, bool required = f
   return f;
 }
 
-FieldSpec enum_field(const std::string& path, std::string& ref, std::vector<std::string> choices) {
+// One of a fixed set of strings, without storing the string (run.log_level, handed to spdlog).
+FieldSpec choice_field(const std::string& path, std::string& ref, std::vector<std::string> choices) {
   FieldSpec f = str_field(path, ref);
   f.allowed = "one of:";
   for (size_t i = 0; i < choices.size(); ++i) f.allowed += (i ? ", " : " ") + choices[i];
@@ -133,6 +134,23 @@ FieldSpec enum_field(const std::string& path, std::string& ref, std::vector<std:
     }
     throw FieldError(FieldError::Kind::kRange, n.Scalar());
   };
+  return f;
+}
+
+// A named choice, parsed into its enum here and nowhere else (core/base/options.h).
+template <typename E>
+FieldSpec enum_field(const std::string& path, E& ref) {
+  FieldSpec f;
+  f.path = path;
+  f.type = "a string";
+  f.allowed = "one of: " + option_choices<E>();
+  f.assign = [&ref](const YAML::Node& n) {
+    if (!n.IsScalar()) throw FieldError(FieldError::Kind::kType, text_of(n));
+    const auto v = parse_option<E>(n.Scalar());
+    if (!v) throw FieldError(FieldError::Kind::kRange, n.Scalar());
+    ref = *v;
+  };
+  f.value = [&ref] { return YAML::Node(option_string(ref)); };
   return f;
 }
 
@@ -188,7 +206,7 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       str_field("run.name", r.run.name),
       int_field("run.seed", r.run.seed, 0, kBig),
       device_field("run.device", r.run.device),
-      enum_field("run.log_level", r.run.log_level, {"trace", "debug", "info", "warn", "error"}),
+      choice_field("run.log_level", r.run.log_level, {"trace", "debug", "info", "warn", "error"}),
 
       described(str_field("data.path", r.data.path, /*required=*/true),
                 "a shard directory with manifest.json, or synthetic"),
@@ -202,32 +220,32 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       int_or_auto_field("data.prefetch", r.data.prefetch, 1, 256),
       bool_field("data.drop_last", r.data.drop_last),
       int_field("data.image_size", r.data.image_size, 8, 1024),
-      enum_field("data.scaling", r.data.scaling, {"divide10000", "normalize"}),
-      enum_field("data.band_layout", r.data.band_layout, {"satclip", "seed", "none"}),
-      enum_field("data.crop", r.data.crop, {"resize", "random", "center"}),
+      enum_field("data.scaling", r.data.scaling),
+      enum_field("data.band_layout", r.data.band_layout),
+      enum_field("data.crop", r.data.crop),
       bool_field("data.flips", r.data.flips),
       num_field("data.coord_jitter_deg", r.data.coord_jitter_deg, 0.0, 1.0),
       described(str_field("data.feature_cache", r.data.feature_cache), "off, auto or a directory"),
       int_field("data.feature_cache_views", r.data.feature_cache_views, 1, 64),
 
-      enum_field("model.image_encoder", r.model.image_encoder, {"resnet18", "resnet50"}),
+      enum_field("model.image_encoder", r.model.image_encoder),
       int_field("model.in_bands", r.model.in_bands, 1, 64),
       str_field("model.image_weights", r.model.image_weights),
       bool_field("model.freeze_image_encoder", r.model.freeze_image_encoder),
-      enum_field("model.location_encoder", r.model.location_encoder, {"geoclip", "sh_siren"}),
+      enum_field("model.location_encoder", r.model.location_encoder),
       num_list_field("model.geoclip_sigmas", r.model.geoclip_sigmas, 0.0, 1e6),
       bool_field("model.train_rff", r.model.train_rff),
       str_field("model.location_weights", r.model.location_weights),
       int_field("model.sh_degree", r.model.sh_degree, 1, 100),
       int_field("model.siren_hidden", r.model.siren_hidden, 8, 8192),
       int_field("model.siren_layers", r.model.siren_layers, 1, 16),
-      enum_field("model.projection", r.model.projection, {"project", "linear"}),
+      enum_field("model.projection", r.model.projection),
       int_field("model.embed_dim", r.model.embed_dim, 8, 8192),
       num_field("model.dropout", r.model.dropout, 0.0, 0.99),
       str_field("model.weights", r.model.weights),
       bool_field("model.strict_weights", r.model.strict_weights),
 
-      enum_field("loss.kind", r.loss.kind, {"soft_clip", "info_nce"}),
+      enum_field("loss.kind", r.loss.kind),
       num_field("loss.temperature", r.loss.temperature, 0.0, 100.0, /*lo_open=*/true),
       bool_field("loss.local", r.loss.local),
       num_field("loss.logit_scale_init", r.loss.logit_scale_init, 0.0, 10.0),
@@ -241,28 +259,28 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       num_field("optim.beta1", r.optim.beta1, 0.0, 0.999999),
       num_field("optim.beta2", r.optim.beta2, 0.0, 0.999999),
       num_field("optim.eps", r.optim.eps, 0.0, 1.0, /*lo_open=*/true),
-      enum_field("optim.scheduler", r.optim.scheduler, {"none", "plateau", "cosine"}),
+      enum_field("optim.scheduler", r.optim.scheduler),
       int_field("optim.plateau_patience", r.optim.plateau_patience, 0, 1000),
       num_field("optim.plateau_factor", r.optim.plateau_factor, 0.0, 1.0, /*lo_open=*/true),
       int_field("optim.warmup_steps", r.optim.warmup_steps, 0, kBig),
       num_field("optim.clip_norm", r.optim.clip_norm, 0.0, 1e6),
-      enum_field("optim.fused", r.optim.fused, {"auto", "on", "off"}),
+      enum_field("optim.fused", r.optim.fused),
 
       int_field("train.epochs", r.train.epochs, 1, 100000),
       int_field("train.max_steps", r.train.max_steps, 0, kBig),
       int_field("train.grad_accum", r.train.grad_accum, 1, 1024),
-      enum_field("train.precision", r.train.precision, {"fp32", "bf16"}),
+      enum_field("train.precision", r.train.precision),
       int_field("train.log_every", r.train.log_every, 1, kBig),
       int_field("train.val_every_epochs", r.train.val_every_epochs, 1, 100000),
       int_field("train.val_every_steps", r.train.val_every_steps, 0, kBig),
       str_field("train.val_gallery", r.train.val_gallery),
-      enum_field("train.nonfinite", r.train.nonfinite, {"abort", "skip"}),
-      enum_field("train.host_sync", r.train.host_sync, {"auto", "step", "log"}),
+      enum_field("train.nonfinite", r.train.nonfinite),
+      enum_field("train.host_sync", r.train.host_sync),
       bool_field("train.allow_tf32", r.train.allow_tf32),
-      enum_field("train.channels_last", r.train.channels_last, {"auto", "on", "off"}),
+      enum_field("train.channels_last", r.train.channels_last),
       bool_field("train.cuda_graphs", r.train.cuda_graphs),
 
-      enum_field("distributed.backend", r.distributed.backend, {"auto", "local", "mpi", "nccl"}),
+      enum_field("distributed.backend", r.distributed.backend),
       num_field("distributed.first_bucket_mb", r.distributed.first_bucket_mb, 0.0, 4096.0, true),
       num_field("distributed.bucket_mb", r.distributed.bucket_mb, 0.0, 4096.0, true),
       num_field("distributed.timeout_s", r.distributed.timeout_s, 1.0, 86400.0),

@@ -26,7 +26,8 @@ std::pair<ModelConfig, LossConfig> infer_architecture(const StateDict& state, co
   ModelConfig m;
   LossConfig l;
   m.in_bands = shape_of("image_encoder.visual.conv1.weight", 4)[1];
-  m.image_encoder = t.count("image_encoder.visual.layer1.0.conv3.weight") ? "resnet50" : "resnet18";
+  m.image_encoder = t.count("image_encoder.visual.layer1.0.conv3.weight") ? ImageEncoderKind::kResnet50
+                                                                          : ImageEncoderKind::kResnet18;
   std::set<int64_t> capsules, siren_layers;
   for (const auto& [name, _] : state) {
     static const std::string kGeo = "location_encoder.encoder.LocEnc", kSiren = "location_encoder.nnet.layers.";
@@ -39,13 +40,13 @@ std::pair<ModelConfig, LossConfig> infer_architecture(const StateDict& state, co
                 "the location encoder must be GeoCLIP (location_encoder.encoder.LocEnc*) or SH+SIREN "
                 "(location_encoder.nnet.*); pass --recipe for anything else");
   if (!capsules.empty()) {
-    m.location_encoder = "geoclip";
+    m.location_encoder = LocationEncoderKind::kGeoclip;
     SATCLIP_CHECK(*capsules.rbegin() == int64_t(capsules.size()) - 1 && capsules.size() <= 16,
                   cat(origin, ": GeoCLIP capsules are not numbered 0 .. ", capsules.size() - 1), "pass --recipe");
     m.geoclip_sigmas.clear();
     for (size_t k = 0; k < capsules.size(); ++k) m.geoclip_sigmas.push_back(std::pow(16.0, double(k)));  // b is loaded
   } else {
-    m.location_encoder = "sh_siren";
+    m.location_encoder = LocationEncoderKind::kShSiren;
     const auto first = shape_of("location_encoder.nnet.layers.0.linear.weight", 2);
     const auto degree = static_cast<int64_t>(std::llround(std::sqrt(double(first[1]))));
     SATCLIP_CHECK(degree * degree == first[1] && degree >= 1,
@@ -56,13 +57,13 @@ std::pair<ModelConfig, LossConfig> infer_architecture(const StateDict& state, co
     m.siren_layers = static_cast<int64_t>(siren_layers.size());
   }
   if (t.count("image_projection.projection_layer.weight")) {
-    m.projection = "project";
+    m.projection = Projection::kProject;
     m.embed_dim = shape_of("image_projection.projection_layer.weight", 2)[0];
   } else {
-    m.projection = "linear";
+    m.projection = Projection::kLinear;
     m.embed_dim = shape_of("image_projection.linear.weight", 2)[0];
   }
-  l.kind = t.count("logit_scale") ? "info_nce" : "soft_clip";
+  l.kind = t.count("logit_scale") ? LossKind::kInfoNce : LossKind::kSoftClip;
   m.freeze_image_encoder = true;
   m.dropout = 0.0;
   return {m, l};

@@ -19,7 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool augmenting(const DataConfig& d) { return d.crop == "random" || d.flips; }
+bool augmenting(const DataConfig& d) { return d.crop == Crop::kRandom || d.flips; }
 
 uint64_t mix(uint64_t a, uint64_t b) {  // splitmix64 of a combination
   uint64_t z = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
@@ -160,14 +160,16 @@ void check_feature_cache_recipe(const Recipe& r) {
                     "model.freeze_image_encoder is false"),
                 "set data.feature_cache: off to train the image encoder, or freeze it");
   SATCLIP_CHECK(!(augmenting(d) && d.feature_cache_views < 2),
-                cat("data.feature_cache = ", d.feature_cache, " with random image augmentation (data.crop = ", d.crop,
+                cat("data.feature_cache = ", d.feature_cache,
+                    " with random image augmentation (data.crop = ", option_name(d.crop),
                     ", data.flips = ", d.flips ? "true" : "false", ") needs data.feature_cache_views >= 2: ",
                     "one cached view per tile would drop the augmentation silently"),
                 "set data.feature_cache_views: 4 (or more), or turn the augmentation off (data.crop: resize, "
                 "data.flips: false)");
   SATCLIP_CHECK(!(!augmenting(d) && d.feature_cache_views > 1),
                 cat("data.feature_cache_views = ", d.feature_cache_views, ", but the image transforms are ",
-                    "deterministic (data.crop = ", d.crop, ", data.flips = false): every view would be the same"),
+                    "deterministic (data.crop = ", option_name(d.crop),
+                    ", data.flips = false): every view would be the same"),
                 "set data.feature_cache_views: 1");
 }
 
@@ -175,13 +177,13 @@ CacheKey feature_cache_key(const Recipe& r, const std::string& shard_dir, SatCli
   const auto& d = r.data;
   const bool aug = augmenting(d);
   return {{"dataset", dataset_hash(shard_dir)},
-          {"model.image_encoder", r.model.image_encoder},
+          {"model.image_encoder", option_string(r.model.image_encoder)},
           {"model.in_bands", std::to_string(r.model.in_bands)},
           {"image_encoder_weights", encoder_weights_hash(model)},
           {"data.image_size", std::to_string(d.image_size)},
-          {"data.scaling", d.scaling},
-          {"data.band_layout", d.band_layout},
-          {"data.crop", d.crop},
+          {"data.scaling", option_string(d.scaling)},
+          {"data.band_layout", option_string(d.band_layout)},
+          {"data.crop", option_string(d.crop)},
           {"data.flips", d.flips ? "true" : "false"},
           {"data.feature_cache_views", std::to_string(aug ? d.feature_cache_views : 0)},
           {"views_seed", aug ? std::to_string(r.run.seed) : "-"},

@@ -28,8 +28,7 @@ LossResult contrastive_loss(const LossConfig& c, const torch::Tensor& image_loca
                             dist::Communicator& comm) {
   const auto image = dist::all_gather_with_grad(image_local, comm);
   const auto location = dist::all_gather_with_grad(location_local, comm);
-  if (c.kind == "soft_clip") return {soft_clip_loss(image, location, c.temperature)};
-  SATCLIP_CHECK(c.kind == "info_nce", cat("unknown loss.kind '", c.kind, "'"), "use soft_clip or info_nce");
+  if (c.kind == LossKind::kSoftClip) return {soft_clip_loss(image, location, c.temperature)};
   SATCLIP_CHECK(logit_scale.defined(), "info_nce needs the model's logit_scale", "build the model with loss.kind=info_nce");
   if (!c.local) return {info_nce_loss(image, location, logit_scale)};
   // Local rows against all gathered columns; labels are offset by the rows of lower ranks.

@@ -26,7 +26,7 @@ int64_t ParamGroup::numel() const {
 }
 
 std::vector<ParamGroup> make_param_groups(SatClip& model, const OptimConfig& o, const LossConfig& loss) {
-  const bool split_decay = loss.kind == "info_nce";
+  const bool split_decay = loss.kind == LossKind::kInfoNce;
   std::vector<ParamGroup> groups = {{"image", {}, {}, o.lr_image, o.weight_decay},
                                     {"location", {}, {}, o.lr_location, o.weight_decay},
                                     {"projection", {}, {}, o.lr_projection, o.projection_weight_decay}};
@@ -64,7 +64,7 @@ std::unique_ptr<torch::optim::AdamW> make_optimizer(const std::vector<ParamGroup
   }
   torch::optim::AdamWOptions defaults(o.lr_projection);
   defaults.betas({o.beta1, o.beta2}).eps(o.eps).weight_decay(o.weight_decay);
-  if (o.fused == "on" || (o.fused == "auto" && (device.is_cuda() || device.is_cpu()))) {
+  if (o.fused == Switch::kOn || (o.fused == Switch::kAuto && (device.is_cuda() || device.is_cpu()))) {
     return std::make_unique<FusedAdamW>(std::move(torch_groups), defaults);
   }
   return std::make_unique<torch::optim::AdamW>(std::move(torch_groups), defaults);
@@ -75,17 +75,17 @@ LrSchedule::LrSchedule(const OptimConfig& optim, int64_t total_steps) : optim_(o
 double LrSchedule::factor(int64_t step) const {
   double f = 1.0;
   if (optim_.warmup_steps > 0 && step <= optim_.warmup_steps) f = double(step) / double(optim_.warmup_steps);
-  if (optim_.scheduler == "cosine" && step > optim_.warmup_steps) {
+  if (optim_.scheduler == Scheduler::kCosine && step > optim_.warmup_steps) {
     const double span = std::max<double>(1.0, double(total_ - optim_.warmup_steps));
     const double t = std::min(1.0, double(step - optim_.warmup_steps) / span);
     f = 0.5 * (1.0 + std::cos(M_PI * t));
   }
-  if (optim_.scheduler == "plateau") f *= plateau_scale_;
+  if (optim_.scheduler == Scheduler::kPlateau) f *= plateau_scale_;
   return f;
 }
 
 bool LrSchedule::on_validation(double loss) {
-  if (optim_.scheduler != "plateau" || !std::isfinite(loss)) return false;
+  if (optim_.scheduler != Scheduler::kPlateau || !std::isfinite(loss)) return false;
   if (!has_best_ || loss < best_ * (1.0 - 1e-4)) {
     best_ = loss;
     has_best_ = true;

@@ -9,12 +9,12 @@ namespace satclip::core {
 
 bool defers_host_reads(const TrainConfig& train, const torch::Device& device, const torch::optim::AdamW& optimizer) {
   const bool fused = dynamic_cast<const FusedAdamW*>(&optimizer) != nullptr;
-  if (train.host_sync == "log") {
+  if (train.host_sync == HostSync::kLog) {
     SATCLIP_CHECK(fused, "train.host_sync: log needs the fused AdamW, which skips a non-finite step on the device",
                   "set optim.fused: auto or on, or train.host_sync: step");
     return true;
   }
-  return train.host_sync == "auto" && fused && device.is_cuda();
+  return train.host_sync == HostSync::kAuto && fused && device.is_cuda();
 }
 
 void check_finite_rows(const torch::Tensor& t, const torch::Tensor& index, const std::string& what, int64_t step) {

@@ -52,7 +52,7 @@ void configure_device_math(const TrainConfig& train, const torch::Device& device
 }
 
 bool wants_channels_last(const TrainConfig& train, const torch::Device& device) {
-  return train.channels_last == "on" || (train.channels_last == "auto" && device.is_cuda());
+  return train.channels_last == Switch::kOn || (train.channels_last == Switch::kAuto && device.is_cuda());
 }
 
 torch::Tensor forward_backward(SatClip& model, const StepInputs& in, dist::Communicator& loss_comm,

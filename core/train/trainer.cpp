@@ -74,7 +74,7 @@ Trainer::Trainer(Recipe recipe, const dist::Runtime& runtime, dist::Communicator
     s.sample_log.reset(std::fopen(path.c_str(), "a"));
     SATCLIP_CHECK(s.sample_log != nullptr, cat("SATCLIP_SAMPLE_LOG: cannot open ", path), "");
   }
-  if (s.recipe.train.precision == "bf16" && !runtime.device.is_cuda()) {
+  if (s.recipe.train.precision == Precision::kBf16 && !runtime.device.is_cuda()) {
     spdlog::warn("train.precision=bf16 autocasts on CUDA only; this run on {} uses fp32", runtime.device.str());
   }
   auto& v = s.val_set;
@@ -200,7 +200,8 @@ StepOutcome train_step(Trainer::State& s, BatchSource& source, int64_t epoch, in
   const double loss_mean = host[0].item<double>() / double(s.plan.grad_accum);
   const double grad_norm = std::sqrt(host[1].item<double>());
   if (record.defined())
-    s.deferred.settle(host[2].item<double>(), host[3].item<double>(), step, r.train.nonfinite == "skip", *s.optimizer);
+    s.deferred.settle(host[2].item<double>(), host[3].item<double>(), step, r.train.nonfinite == NonFinite::kSkip,
+                      *s.optimizer);
   // One collective: the mean loss over ranks, whether any rank saw a non-finite loss or gradient,
   // and whether a rank received a stop signal, so that all ranks stop after the same step.
   auto flags = torch::tensor({loss_mean, std::isfinite(loss_mean) ? 0.0 : 1.0, std::isfinite(grad_norm) ? 0.0 : 1.0,
@@ -212,7 +213,8 @@ StepOutcome train_step(Trainer::State& s, BatchSource& source, int64_t epoch, in
   out.stop = flags[3].item<double>() > 0;
   if (flags[1].item<double>() > 0 || flags[2].item<double>() > 0) {
     const std::string tensor = flags[1].item<double>() > 0 ? "the loss" : "the gradient of " + first_nonfinite_grad(s.model);
-    SATCLIP_CHECK(r.train.nonfinite == "skip" && !s.options.debug, cat("step ", step, ": non-finite values in ", tensor),
+    SATCLIP_CHECK(r.train.nonfinite == NonFinite::kSkip && !s.options.debug,
+                  cat("step ", step, ": non-finite values in ", tensor),
                   "lower the learning rates or set optim.clip_norm; train.nonfinite=skip skips such steps");
     spdlog::warn("step {}: non-finite values in {}; step skipped (train.nonfinite=skip)", step, tensor);
     s.optimizer->zero_grad();

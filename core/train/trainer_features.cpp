@@ -14,7 +14,7 @@ void setup_feature_cache(Trainer::State& s) {
   const auto setting = feature_cache_setting(s.recipe);
   if (!setting.on()) return;
   const auto& r = s.recipe;
-  const bool bf16 = r.train.precision == "bf16" && s.runtime.device.is_cuda();
+  const bool bf16 = r.train.precision == Precision::kBf16 && s.runtime.device.is_cuda();
   FeatureCacheRequest req;
   req.dir = setting.dir;
   req.key = feature_cache_key(r, s.data.shards, s.model, bf16);
@@ -22,7 +22,7 @@ void setup_feature_cache(Trainer::State& s) {
   enc.indices = s.data.split.train;
   enc.indices.insert(enc.indices.end(), s.data.split.val.begin(), s.data.split.val.end());
   std::sort(enc.indices.begin(), enc.indices.end());
-  enc.views = r.data.crop == "random" || r.data.flips ? r.data.feature_cache_views : 0;
+  enc.views = r.data.crop == Crop::kRandom || r.data.flips ? r.data.feature_cache_views : 0;
   enc.chunk = 64;
   enc.seed = uint64_t(r.run.seed);
   enc.dataset = s.data.dataset;

@@ -68,7 +68,7 @@ void build_model(Trainer::State& s) {
 void setup_step(Trainer::State& s) {
   const auto& r = s.recipe;
   s.compute.loss = r.loss;
-  s.compute.bf16 = r.train.precision == "bf16" && s.runtime.device.is_cuda();
+  s.compute.bf16 = r.train.precision == Precision::kBf16 && s.runtime.device.is_cuda();
   s.compute.divide_by = double(s.plan.grad_accum);
   s.defer_reads = defers_host_reads(r.train, s.runtime.device, *s.optimizer);
   if (s.defer_reads) {

@@ -57,7 +57,7 @@ double chunked_loss(const torch::Tensor& image, const torch::Tensor& location, c
   for (int64_t s = 0; s < n; s += chunk) {
     const int64_t m = std::min(chunk, n - s);
     const auto i = image.narrow(0, s, m), l = location.narrow(0, s, m);
-    const auto v = loss.kind == "soft_clip" ? soft_clip_loss(i, l, loss.temperature)
+    const auto v = loss.kind == LossKind::kSoftClip ? soft_clip_loss(i, l, loss.temperature)
                                             : info_nce_loss(i, l, logit_scale.to(torch::kCPU, torch::kFloat));
     total += v.item<double>() * double(m);
   }
@@ -89,7 +89,7 @@ ValResult validate(SatClip& model, const LossConfig& loss, const ValidationSet& 
   ValResult r;
   const auto scale = model->logit_scale.defined() ? model->logit_scale.detach() : torch::Tensor();
   r.loss = chunked_loss(image, location, loss, scale, set.chunk);
-  const bool cosine = loss.kind == "info_nce";
+  const bool cosine = loss.kind == LossKind::kInfoNce;
   namespace F = torch::nn::functional;
   auto norm = [&](const torch::Tensor& t) { return cosine ? F::normalize(t, F::NormalizeFuncOptions().dim(1)) : t; };
   const int64_t n = image.size(0);

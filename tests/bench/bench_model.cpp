@@ -44,7 +44,8 @@ int body(int argc, char** argv) {
   for (const auto& p : model->parameters()) trainable += p.requires_grad() ? p.numel() : 0;
   std::printf("%s: batch %lld, %dx%d px, %s%s, %.1f M trainable params, %d threads: %.1f ms/step, %.1f images/s\n",
               a.positional()[0].c_str(), (long long)batch, int(r.data.image_size), int(r.data.image_size),
-              r.model.image_encoder.c_str(), r.model.freeze_image_encoder ? " (frozen)" : "", trainable / 1e6,
+              satclip::option_string(r.model.image_encoder).c_str(),
+              r.model.freeze_image_encoder ? " (frozen)" : "", trainable / 1e6,
               torch::get_num_threads(), total / steps * 1e3, batch * steps / total);
   return 0;
 }

@@ -48,7 +48,7 @@ int body(int argc, char** argv) {
   const auto optimizer = make_optimizer(groups, r.optim, device);
   StepCompute how;
   how.loss = r.loss;
-  how.bf16 = r.train.precision == "bf16" && device.is_cuda();
+  how.bf16 = r.train.precision == Precision::kBf16 && device.is_cuda();
   std::unique_ptr<StepGraph> graph;
   if (r.train.cuda_graphs && device.is_cuda()) graph = std::make_unique<StepGraph>(model, groups, how);
   satclip::dist::LocalCommunicator comm;
@@ -85,7 +85,8 @@ int body(int argc, char** argv) {
   std::printf("bench_train %s: %s, batch %lld, %dx%d px, %s%s, %s, channels_last %s, cuda_graphs %s, "
               "%.1f M trainable: %.2f ms/step, %.0f images/s (loss %.4f)\n",
               a.positional()[0].c_str(), device.str().c_str(), (long long)batch, int(r.data.image_size),
-              int(r.data.image_size), r.model.image_encoder.c_str(), r.model.freeze_image_encoder ? " (frozen)" : "",
+              int(r.data.image_size), satclip::option_string(r.model.image_encoder).c_str(),
+              r.model.freeze_image_encoder ? " (frozen)" : "",
               how.bf16 ? "bf16" : "fp32", channels_last ? "on" : "off", graph ? "on" : "off", trainable / 1e6, ms,
               img_s, last_loss);
   std::printf("RESULT {\"impl\":\"cpp\",\"batch\":%lld,\"frozen\":%s,\"precision\":\"%s\",\"cuda_graphs\":%s,"

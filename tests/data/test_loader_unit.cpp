@@ -140,13 +140,13 @@ TEST(Transforms, BandLayoutsScalingAndResize) {
   EXPECT_EQ(p.images.select(1, 10).abs().max().item<float>(), 0.0f);  // B10 inserted as zeros
   EXPECT_TRUE(torch::allclose(p.images.narrow(1, 11, 2), raw.narrow(1, 10, 2) / 10000.0));
 
-  o.band_layout = "seed";
-  o.scaling = "normalize";
+  o.band_layout = satclip::BandLayout::kSeed;
+  o.scaling = satclip::Scaling::kNormalize;
   const auto s = prepare_batch(b, o, torch::kCPU, 1, false);
   EXPECT_TRUE(torch::allclose(s.images.select(1, 12), (raw.select(1, 0) - 0.5) / 0.5));
   o.image_size = 24;
   EXPECT_EQ(prepare_batch(b, o, torch::kCPU, 1, false).images.size(3), 24);
-  o.band_layout = "none";
+  o.band_layout = satclip::BandLayout::kNone;
   EXPECT_EQ(prepare_batch(b, o, torch::kCPU, 1, false).images.size(1), 12);
 }
 
@@ -157,25 +157,27 @@ TEST(Transforms, MatchTheDefinitionBitForBit) {
 TEST(Transforms, WriteIntoTheCallersTensorOnlyWhenItFits) {
   const auto b = satclip::testing::every_value_batch();
   TransformOptions o;
-  o.scaling = "normalize";
-  o.band_layout = "seed";
+  o.scaling = satclip::Scaling::kNormalize;
+  o.band_layout = satclip::BandLayout::kSeed;
   o.image_size = 64;
   o.channels_last = true;
   o.flips = true;
-  for (const char* crop : {"random", "resize"}) {  // crops and flips on uint16; or resampled floats
+  // Crops and flips on uint16; or resampled floats.
+  for (const auto crop : {satclip::Crop::kRandom, satclip::Crop::kResize}) {
     o.crop = crop;
     const auto want = prepare_batch(b, o, torch::kCPU, 5, true).images;
     auto into = torch::full({3, 13, 64, 64}, 7.0f).contiguous(torch::MemoryFormat::ChannelsLast);
     const auto got = prepare_batch(b, o, torch::kCPU, 5, true, into);
-    EXPECT_TRUE(got.images.is_same(into)) << crop;
-    EXPECT_TRUE(torch::equal(into, want)) << crop;
+    EXPECT_TRUE(got.images.is_same(into)) << satclip::option_name(crop);
+    EXPECT_TRUE(torch::equal(into, want)) << satclip::option_name(crop);
     for (auto other : {torch::full({3, 13, 64, 64}, 7.0f),                       // not channels-last
                        torch::full({2, 13, 64, 64}, 7.0f).contiguous(torch::MemoryFormat::ChannelsLast),  // size
                        torch::full({3, 13, 64, 64}, 7.0, torch::kDouble).contiguous(torch::MemoryFormat::ChannelsLast)}) {
       const auto left = prepare_batch(b, o, torch::kCPU, 5, true, other);
-      EXPECT_FALSE(left.images.is_same(other)) << crop;
-      EXPECT_TRUE(torch::equal(left.images, want)) << crop;
-      EXPECT_TRUE(torch::equal(other, torch::full_like(other, 7.0))) << crop << ": a tensor that does not fit changed";
+      EXPECT_FALSE(left.images.is_same(other)) << satclip::option_name(crop);
+      EXPECT_TRUE(torch::equal(left.images, want)) << satclip::option_name(crop);
+      EXPECT_TRUE(torch::equal(other, torch::full_like(other, 7.0)))
+          << satclip::option_name(crop) << ": a tensor that does not fit changed";
     }
   }
 }
@@ -188,7 +190,7 @@ TEST(Transforms, RandomChoicesDependOnlyOnTheSeed) {
   ASSERT_TRUE(loader.next(b));
   TransformOptions o;
   o.image_size = 12;
-  o.crop = "random";
+  o.crop = satclip::Crop::kRandom;
   o.flips = true;
   o.coord_jitter_deg = 0.01;
   const auto a1 = prepare_batch(b, o, torch::kCPU, 42, true);

@@ -31,8 +31,8 @@ TEST(GpuLoader, DelayedCopiesNeverSeeTheNextBatch) {
   // Few buffers, two workers: each buffer is handed back and refilled within a few batches.
   Loader loader(ds, order, {/*batch_size=*/8, /*workers=*/2, /*prefetch=*/2, /*pin_memory=*/true});
   TransformOptions o;
-  o.band_layout = "none";
-  o.crop = "center";
+  o.band_layout = satclip::BandLayout::kNone;
+  o.crop = satclip::Crop::kCenter;
   o.image_size = 32;
   const torch::Device cuda(torch::kCUDA);
   std::vector<torch::Tensor> on_gpu;

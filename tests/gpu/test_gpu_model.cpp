@@ -16,7 +16,7 @@ TEST(GpuModel, CudaMatchesCpu) {
   // TF32 would change float32 matmuls on Ampere and later; compare exact float32 arithmetic.
   at::globalContext().setAllowTF32CuBLAS(false);
   at::globalContext().setAllowTF32CuDNN(false);
-  for (const std::string kind : {"soft_clip", "info_nce"}) {
+  for (const auto& [kind, name] : satclip::OptionNames<satclip::LossKind>::table) {
     const ModelConfig m = satclip::testing::small_trainable_model();
     LossConfig loss;
     loss.kind = kind;
@@ -32,17 +32,17 @@ TEST(GpuModel, CudaMatchesCpu) {
     satclip::dist::LocalCommunicator comm;
     const auto ec = cpu->forward(images, lat_lon);
     const auto eg = gpu->forward(images.cuda(), lat_lon.cuda());
-    EXPECT_LE(relative_error(eg.image, ec.image), 1e-4) << kind;
-    EXPECT_LE(relative_error(eg.location, ec.location), 1e-4) << kind;
+    EXPECT_LE(relative_error(eg.image, ec.image), 1e-4) << name;
+    EXPECT_LE(relative_error(eg.location, ec.location), 1e-4) << name;
     const auto lc = contrastive_loss(loss, ec.image, ec.location, cpu->logit_scale, comm).objective;
     const auto lg = contrastive_loss(loss, eg.image, eg.location, gpu->logit_scale, comm).objective;
-    EXPECT_LE(relative_error(lg.reshape({1}), lc.reshape({1})), 1e-5) << kind;
+    EXPECT_LE(relative_error(lg.reshape({1}), lc.reshape({1})), 1e-5) << name;
     lc.backward();
     lg.backward();
     const auto gp = gpu->named_parameters();
     for (const auto& p : cpu->named_parameters()) {
       if (!p.value().requires_grad()) continue;
-      EXPECT_LE(relative_error(gp[p.key()].grad(), p.value().grad()), 1e-3) << kind << " " << p.key();
+      EXPECT_LE(relative_error(gp[p.key()].grad(), p.value().grad()), 1e-3) << name << " " << p.key();
     }
   }
 }

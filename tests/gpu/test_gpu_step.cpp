@@ -29,20 +29,21 @@ void report(const satclip::testing::Lockstep& d, const char* what) {
 }  // namespace
 
 TEST_F(GpuStep, GraphReplaysTheEagerStep) {
-  for (const std::string kind : {"soft_clip", "info_nce"}) {
-    const auto d = expect_lockstep(kind, true, false, torch::kCUDA);
+  for (const auto& kind : satclip::OptionNames<satclip::LossKind>::table) {
+    const auto d = expect_lockstep(kind.value, true, false, torch::kCUDA);
     EXPECT_EQ(d.eager_steps, 1) << "only the 5-row batch runs eagerly";
-    report(d, ("cuda graph, " + kind).c_str());
+    report(d, ("cuda graph, " + std::string(kind.name)).c_str());
   }
 }
 
 TEST_F(GpuStep, ChannelsLastTrainsLikeContiguous) {
-  report(expect_lockstep("info_nce", false, true, torch::kCUDA), "channels last");
-  report(expect_lockstep("info_nce", true, true, torch::kCUDA), "channels last + cuda graph");
+  report(expect_lockstep(satclip::LossKind::kInfoNce, false, true, torch::kCUDA), "channels last");
+  report(expect_lockstep(satclip::LossKind::kInfoNce, true, true, torch::kCUDA), "channels last + cuda graph");
 }
 
 TEST_F(GpuStep, TheCheckSeesOtherBatches) {
-  const auto failures = satclip::testing::lockstep_failures("info_nce", true, torch::kCUDA, /*candidate_seed=*/12);
+  const auto failures =
+      satclip::testing::lockstep_failures(satclip::LossKind::kInfoNce, true, torch::kCUDA, /*candidate_seed=*/12);
   ASSERT_FALSE(failures.empty());
   EXPECT_NE(failures.front().find("loss at step 1"), std::string::npos) << failures.front();
 }

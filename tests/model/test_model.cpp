@@ -157,11 +157,11 @@ TEST(SphericalHarmonics, MatchScipyUpToDegree40InFloat64) {
 TEST(Model, FrozenImageEncoderStaysInEvalModeWithoutGradients) {
   ModelConfig m;
   m.embed_dim = 16;
-  m.location_encoder = "sh_siren";
+  m.location_encoder = satclip::LocationEncoderKind::kShSiren;
   m.sh_degree = 4;
   m.siren_hidden = 16;
-  m.projection = "linear";
-  SatClip model(m, LossConfig{"info_nce"});
+  m.projection = satclip::Projection::kLinear;
+  SatClip model(m, LossConfig{satclip::LossKind::kInfoNce});
   model->train(true);
   EXPECT_FALSE(model->image_encoder->is_training());
   EXPECT_TRUE(model->location_encoder->is_training());

@@ -46,7 +46,7 @@ TEST_P(ModelGradContract, ReducedGradientsEqualSingleProcessGradients) {
   satclip::dist::MpiCommunicator comm(MPI_COMM_WORLD);
   LossConfig loss;
   const auto [kind, dtype] = GetParam();
-  loss.kind = kind == "soft_clip" ? "soft_clip" : "info_nce";
+  loss.kind = kind == "soft_clip" ? satclip::LossKind::kSoftClip : satclip::LossKind::kInfoNce;
   loss.local = kind == "info_nce_local";
   loss.temperature = 0.5;
   const int64_t total = offset_of(comm.size());

@@ -51,7 +51,7 @@ struct Lockstep {
 // and compares the parameters, then copies the reference's parameters, statistics and moments into
 // the candidate in place (where the graph reads them), so that each step starts equal.
 // `candidate_seed` other than 11 gives the candidate other batches (to show the checks fail).
-inline Lockstep expect_lockstep(const std::string& loss_kind, bool graphs, bool channels_last,
+inline Lockstep expect_lockstep(LossKind loss_kind, bool graphs, bool channels_last,
                                 const torch::Device& device, uint64_t candidate_seed = 11) {
   const ModelConfig m = satclip::testing::small_trainable_model();
   LossConfig loss;
@@ -146,7 +146,7 @@ inline Lockstep expect_lockstep(const std::string& loss_kind, bool graphs, bool 
 }
 
 // The failures expect_lockstep reports (intercepted): for the tests that show it can fail.
-inline std::vector<std::string> lockstep_failures(const std::string& loss_kind, bool graphs, const torch::Device& device,
+inline std::vector<std::string> lockstep_failures(LossKind loss_kind, bool graphs, const torch::Device& device,
                                                   uint64_t candidate_seed) {
   ::testing::TestPartResultArray results;
   {

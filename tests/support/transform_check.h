@@ -21,20 +21,20 @@ inline data::Prepared reference_prepare(const data::Batch& b, const data::Transf
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   const int64_t n = b.images.size(0);
   auto x = b.images.to(device).to(torch::kFloat);
-  x = o.scaling == "divide10000" ? x / 10000.0 : (x - 0.5) / 0.5;
-  if (o.band_layout == "satclip") {
+  x = o.scaling == Scaling::kDivide10000 ? x / 10000.0 : (x - 0.5) / 0.5;
+  if (o.band_layout == BandLayout::kSatclip) {
     x = torch::cat({x.narrow(1, 0, 10), torch::zeros_like(x.narrow(1, 0, 1)), x.narrow(1, 10, 2)}, 1);
-  } else if (o.band_layout == "seed") {
+  } else if (o.band_layout == BandLayout::kSeed) {
     x = torch::cat({x, x.narrow(1, 0, 1)}, 1);
   }
   const int64_t s = o.image_size, h = x.size(2), w = x.size(3);
-  if (o.crop == "resize" || h < s || w < s) {
+  if (o.crop == Crop::kResize || h < s || w < s) {
     if (h != s || w != s) {
       namespace F = torch::nn::functional;
       auto bilinear = F::InterpolateFuncOptions().mode(torch::kBilinear).align_corners(false);
       x = F::interpolate(x, bilinear.size(std::vector<int64_t>{s, s}));
     }
-  } else if (o.crop == "random" && training) {
+  } else if (o.crop == Crop::kRandom && training) {
     // Sample i keeps rows dy[i] .. dy[i] + s - 1 and columns dx[i] .. dx[i] + s - 1.
     const auto dy = torch::randint(h - s + 1, {n}, gen, torch::kLong);
     const auto dx = torch::randint(w - s + 1, {n}, gen, torch::kLong);
@@ -86,21 +86,22 @@ inline void expect_transforms_match_definition(const torch::Device& device) {
   const auto b = every_value_batch();
   const auto before = b.images.clone();
   int64_t cases = 0;
-  for (const char* scaling : {"divide10000", "normalize"}) {
-    for (const char* layout : {"satclip", "seed", "none"}) {
-      for (const char* crop : {"resize", "random", "center"}) {
+  for (const auto& scaling : OptionNames<Scaling>::table) {  // every value of each option
+    for (const auto& layout : OptionNames<BandLayout>::table) {
+      for (const auto& crop : OptionNames<Crop>::table) {
         for (int64_t size : {64, 74, 80}) {
           for (int flags = 0; flags < 8; ++flags) {
             data::TransformOptions o;
-            o.scaling = scaling;
-            o.band_layout = layout;
-            o.crop = crop;
+            o.scaling = scaling.value;
+            o.band_layout = layout.value;
+            o.crop = crop.value;
             o.image_size = size;
             o.flips = flags & 1;
             o.channels_last = flags & 4;
             o.coord_jitter_deg = 0.5;
             const bool training = flags & 2;
-            const std::string what = std::string(scaling) + " " + layout + " " + crop + " " + std::to_string(size) +
+            const std::string what = std::string(scaling.name) + " " + std::string(layout.name) + " " +
+                                     std::string(crop.name) + " " + std::to_string(size) +
                                      " flips " + std::to_string(o.flips) + " training " + std::to_string(training) +
                                      " channels_last " + std::to_string(o.channels_last);
             const auto got = data::prepare_batch(b, o, device, 11 + uint64_t(flags), training);

@@ -1,11 +1,14 @@
 // Recipe loading: values, overrides, and one clear line for each kind of error.
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
 #include "core/recipe/config.h"
 #include "core/recipe/embedded.h"
+#include "core/recipe/recipe_fields.h"
 
 namespace fs = std::filesystem;
 using satclip::core::ConfigError;
@@ -46,7 +49,7 @@ TEST(Config, MinimalRecipeTakesDefaults) {
   const Recipe defaults;
   EXPECT_EQ(r.data.batch_size, defaults.data.batch_size);
   EXPECT_EQ(r.model.geoclip_sigmas, defaults.model.geoclip_sigmas);
-  EXPECT_EQ(r.loss.kind, "soft_clip");
+  EXPECT_EQ(r.loss.kind, satclip::LossKind::kSoftClip);
 }
 
 TEST(Config, ReadsEveryType) {
@@ -60,7 +63,7 @@ TEST(Config, ReadsEveryType) {
   EXPECT_DOUBLE_EQ(r.data.val_fraction, 0.25);
   EXPECT_FALSE(r.data.flips);
   EXPECT_EQ(r.model.geoclip_sigmas, (std::vector<double>{2, 32}));
-  EXPECT_EQ(r.model.location_encoder, "sh_siren");
+  EXPECT_EQ(r.model.location_encoder, satclip::LocationEncoderKind::kShSiren);
 }
 
 TEST(Config, OverridesApplyInOrderAndCreateSections) {
@@ -156,6 +159,39 @@ TEST(Config, ResolvedYamlRoundTrips) {
   EXPECT_EQ(b.data.batch_size, 12);
   EXPECT_EQ(b.run.name, "x y");
   EXPECT_NE(satclip::core::recipe_table(b).find("data.batch_size"), std::string::npos);
+}
+
+// Every named choice of every key loads into a distinct value and is written back with the
+// spelling it was given; a spelling in another case is refused.
+TEST(Config, EveryNamedChoiceLoadsAndSavesItsSpelling) {
+  const auto path = write_recipe("choices.yaml", kMinimal);
+  Recipe schema;
+  int keys = 0, choices = 0;
+  for (const auto& spec : satclip::core::recipe_fields(schema)) {
+    const std::string prefix = "one of: ";
+    if (spec.allowed.rfind(prefix, 0) != 0) continue;
+    ++keys;
+    std::vector<std::string> names;
+    std::stringstream list(spec.allowed.substr(prefix.size()));
+    for (std::string name; std::getline(list, name, ',');) names.push_back(name.substr(name.find_first_not_of(' ')));
+    ASSERT_GE(names.size(), 2u) << spec.path;
+    std::set<std::string> saved;
+    for (const auto& name : names) {
+      Recipe r = load_recipe(path, {spec.path + "=" + name});
+      for (const auto& f : satclip::core::recipe_fields(r)) {
+        if (f.path == spec.path) EXPECT_EQ(f.value().as<std::string>(), name) << spec.path;
+      }
+      saved.insert(satclip::core::recipe_to_yaml(r));
+      ++choices;
+    }
+    EXPECT_EQ(saved.size(), names.size()) << spec.path << ": two spellings load the same recipe";
+    std::string upper = names.back();
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const auto e = error_of("choices-bad.yaml", kMinimal, {spec.path + "=" + upper});
+    EXPECT_NE(e.message().find(spec.path), std::string::npos) << e.message();
+  }
+  EXPECT_EQ(keys, 15);  // run.log_level and the 14 keys typed by the enums of core/base/options.h
+  EXPECT_EQ(choices, 41);
 }
 
 TEST(Config, WorkersTakeAutoOrACount) {

@@ -12,14 +12,15 @@
 using satclip::testing::expect_lockstep;
 
 TEST(Step, ChannelsLastTrainsLikeContiguous) {
-  const auto d = expect_lockstep("info_nce", false, true, torch::kCPU);
+  const auto d = expect_lockstep(satclip::LossKind::kInfoNce, false, true, torch::kCPU);
   std::printf("largest relative differences: loss %.2e, gradient %.2e, BatchNorm statistic %.2e, weight %.2e\n",
               d.loss, d.grad, d.buffer, d.param);
 }
 
 TEST(Step, TheCheckSeesOtherBatches) {
   // The comparison can fail: a candidate trained on other batches is reported at once.
-  const auto failures = satclip::testing::lockstep_failures("info_nce", false, torch::kCPU, /*candidate_seed=*/12);
+  const auto failures =
+      satclip::testing::lockstep_failures(satclip::LossKind::kInfoNce, false, torch::kCPU, /*candidate_seed=*/12);
   ASSERT_FALSE(failures.empty());
   EXPECT_NE(failures.front().find("loss at step 1"), std::string::npos) << failures.front();
 }

@@ -52,7 +52,7 @@ TEST(LoaderOptions, AutoWorkersUseTheRanksCpus) {
 
 TEST(LrSchedule, CosineWithWarmupAndPlateau) {
   OptimConfig o;
-  o.scheduler = "cosine";
+  o.scheduler = satclip::Scheduler::kCosine;
   o.warmup_steps = 10;
   LrSchedule cosine(o, 110);
   EXPECT_DOUBLE_EQ(cosine.factor(5), 0.5);
@@ -60,7 +60,7 @@ TEST(LrSchedule, CosineWithWarmupAndPlateau) {
   EXPECT_NEAR(cosine.factor(60), 0.5, 1e-12);  // half way through the cosine
   EXPECT_NEAR(cosine.factor(110), 0.0, 1e-12);
 
-  o.scheduler = "plateau";
+  o.scheduler = satclip::Scheduler::kPlateau;
   o.warmup_steps = 0;
   o.plateau_patience = 1;
   o.plateau_factor = 0.8;
