@@ -48,7 +48,7 @@ int body(int argc, char** argv) {
   const auto optimizer = make_optimizer(groups, r.optim, device);
   StepCompute how;
   how.loss = r.loss;
-  how.bf16 = r.train.precision == Precision::kBf16 && device.is_cuda();
+  how.bf16 = r.train.precision == satclip::Precision::kBf16 && device.is_cuda();
   std::unique_ptr<StepGraph> graph;
   if (r.train.cuda_graphs && device.is_cuda()) graph = std::make_unique<StepGraph>(model, groups, how);
   satclip::dist::LocalCommunicator comm;

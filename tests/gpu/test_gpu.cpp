@@ -29,7 +29,9 @@ class GpuComm : public ::testing::TestWithParam<std::string> {
       // Two ranks cannot share one GPU in an NCCL communicator (ncclInvalidUsage).
       if (runtime_.ranks_share_gpu) GTEST_SKIP() << "NCCL needs one GPU per rank";
     }
-    comm_ = make_communicator({GetParam(), 60.0}, runtime_);
+    const auto backend = satclip::parse_option<satclip::Backend>(GetParam());
+    ASSERT_TRUE(backend.has_value()) << GetParam();
+    comm_ = make_communicator({*backend, 60.0}, runtime_);
   }
   torch::Tensor on_gpu(const torch::Tensor& t) const { return t.to(runtime_.device); }
   torch::Tensor expected_sum(int64_t rows, int64_t cols) const {

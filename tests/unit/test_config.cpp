@@ -179,7 +179,9 @@ TEST(Config, EveryNamedChoiceLoadsAndSavesItsSpelling) {
     for (const auto& name : names) {
       Recipe r = load_recipe(path, {spec.path + "=" + name});
       for (const auto& f : satclip::core::recipe_fields(r)) {
-        if (f.path == spec.path) EXPECT_EQ(f.value().as<std::string>(), name) << spec.path;
+        if (f.path == spec.path) {
+          EXPECT_EQ(f.value().as<std::string>(), name) << spec.path;
+        }
       }
       saved.insert(satclip::core::recipe_to_yaml(r));
       ++choices;
