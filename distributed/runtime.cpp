@@ -46,30 +46,28 @@ int parse_int(const std::string& key, const std::string& value) {
   return static_cast<int>(v);
 }
 
-torch::Device choose_device(const ProcessInfo& p, const std::string& request, int visible) {
+}  // namespace
+
+torch::Device choose_device(const std::string& request, int local_rank, int visible) {
   if (request == "cpu") return torch::Device(torch::kCPU);
-  if (request == "auto") {
-    return visible > 0 ? torch::Device(torch::kCUDA, static_cast<int8_t>(p.local_rank % visible))
-                       : torch::Device(torch::kCPU);
-  }
-  if (request.rfind("cuda", 0) == 0) {
-    SATCLIP_CHECK(visible > 0, cat("device '", request, "' was requested but no CUDA device is visible"),
-                  "use device auto or cpu, or check CUDA_VISIBLE_DEVICES and the driver (nvidia-smi)");
-    if (request == "cuda") {
-      return torch::Device(torch::kCUDA, static_cast<int8_t>(p.local_rank % visible));
-    }
-    if (request.size() > 5 && request[4] == ':') {
-      const int index = parse_int("device", request.substr(5));
-      SATCLIP_CHECK(index < visible,
-                    cat("device '", request, "' does not exist: ", visible, " CUDA device(s) visible"),
-                    cat("use cuda:0 .. cuda:", visible - 1, ", or cuda to pick by local rank"));
-      return torch::Device(torch::kCUDA, static_cast<int8_t>(index));
-    }
-  }
-  SATCLIP_FAIL(cat("unknown device '", request, "'"), "use auto, cpu, cuda or cuda:N");
+  const auto by_rank = [&] { return torch::Device(torch::kCUDA, static_cast<int8_t>(local_rank % visible)); };
+  if (request == "auto") return visible > 0 ? by_rank() : torch::Device(torch::kCPU);
+  const bool numbered = request.size() > 5 && request.rfind("cuda:", 0) == 0 &&
+                        request.find_first_not_of("0123456789", 5) == std::string::npos;
+  SATCLIP_CHECK(request == "cuda" || numbered, cat("unknown device '", request, "'"), "use auto, cpu, cuda or cuda:N");
+  SATCLIP_CHECK(visible > 0, cat("device '", request, "' was requested but no CUDA device is visible"),
+                "use device auto or cpu, or check CUDA_VISIBLE_DEVICES and the driver (nvidia-smi)");
+  if (request == "cuda") return by_rank();
+  const long index = std::strtol(request.c_str() + 5, nullptr, 10);  // LONG_MAX when it overflows
+  SATCLIP_CHECK(index < visible, cat("device '", request, "' does not exist: ", visible, " CUDA device(s) visible"),
+                cat("use cuda:0 .. cuda:", visible - 1, ", or cuda to pick by local rank"));
+  return torch::Device(torch::kCUDA, static_cast<int8_t>(index));
 }
 
-}  // namespace
+torch::Device this_process_device(const std::string& request) {
+  const int visible = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+  return choose_device(request, 0, visible);
+}
 
 Runtime resolve_runtime(const ProcessInfo& p, const std::map<std::string, std::string>& env,
                         const std::string& device_request, int visible_gpus) {
@@ -92,7 +90,7 @@ Runtime resolve_runtime(const ProcessInfo& p, const std::map<std::string, std::s
   r.world_size = p.world_size;
   r.local_rank = p.local_rank;
   r.local_size = p.local_size;
-  r.device = choose_device(p, device_request, visible_gpus);
+  r.device = choose_device(device_request, p.local_rank, visible_gpus);
   r.ranks_share_gpu = r.device.is_cuda() && p.local_size > visible_gpus;
   r.cpus = p.cpus;
   return r;

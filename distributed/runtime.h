@@ -45,7 +45,15 @@ struct Runtime {
   MPI_Comm world_comm() const { return MPI_COMM_WORLD; }
 };
 
-// `device_request`: "auto" (cuda:local_rank % visible GPUs, else cpu), "cpu", "cuda", "cuda:N".
+// `request` (run.device, or a tool's --device): "auto" (cuda:local_rank % visible GPUs, else cpu),
+// "cpu", "cuda" (cuda:local_rank % visible GPUs), "cuda:N". Throws satclip::Error naming the request
+// when it is malformed or names a device that is not there.
+torch::Device choose_device(const std::string& request, int local_rank, int visible_gpus);
+
+// choose_device for a single process (local rank 0) with this machine's CUDA devices.
+torch::Device this_process_device(const std::string& request);
+
+// `device_request`: as for choose_device.
 // `env` holds the environment variables that matter (SLURM_NTASKS); `visible_gpus` is the CUDA
 // device count. Throws satclip::Error on an inconsistent launch.
 Runtime resolve_runtime(const ProcessInfo& process, const std::map<std::string, std::string>& env,

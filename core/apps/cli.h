@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "core/base/error.h"
+#include "core/base/options.h"
+
 namespace satclip::cli {
 
 class Args {
@@ -19,6 +22,16 @@ class Args {
   // Throws satclip::Error when the flag is missing (naming it).
   std::string required(const std::string& name) const;
   int64_t integer(const std::string& name, int64_t fallback, int64_t lo, int64_t hi) const;
+  // --name parsed into its enum (core/base/options.h), or `fallback` when absent. Throws naming
+  // the flag and its choices.
+  template <typename E>
+  E choice(const std::string& name, E fallback) const {
+    if (!has(name)) return fallback;
+    const std::string text = str(name);
+    const auto value = parse_option<E>(text);
+    SATCLIP_CHECK(value.has_value(), cat("--", name, " ", text, " is not one of ", option_choices<E>()), "see --help");
+    return *value;
+  }
   const std::vector<std::string>& positional() const { return positional_; }
 
  private:

@@ -19,12 +19,14 @@
 #include "datasets/dataset.h"
 #include "datasets/loader.h"
 #include "datasets/transforms.h"
+#include "distributed/runtime.h"
 
 namespace {
 
 const char* kUsage =
     "usage: satclip-embed --checkpoint PATH (--coords FILE.csv | --shards DIR) --out FILE.{csv,h5}\n"
-    "                     [--stage projection|encoder] [--recipe RECIPE.yaml] [--device auto|cpu|cuda]\n"
+    "                     [--stage projection|encoder] [--recipe RECIPE.yaml]\n"
+    "                     [--device auto|cpu|cuda|cuda:N]\n"
     "\n"
     "Writes embeddings in input order: for --coords (a CSV with lat and lon columns, any order,\n"
     "other columns ignored) the location embeddings; for --shards (a folder packed by satclip-pack)\n"
@@ -51,15 +53,11 @@ int body(int argc, char** argv) {
   const std::string out = args.required("out");
   if (std::filesystem::is_directory(checkpoint)) checkpoint = resolve_checkpoint_path(checkpoint) + "/model.pt";
   SATCLIP_CHECK(args.has("coords") != args.has("shards"), "give exactly one of --coords and --shards", "see --help");
-  const std::string stage_name = args.str("stage", "projection");
-  SATCLIP_CHECK(stage_name == "projection" || stage_name == "encoder",
-                satclip::cat("--stage ", stage_name, " is not projection or encoder"), "see --help");
-  const auto stage = stage_name == "projection" ? EmbedStage::kProjection : EmbedStage::kEncoder;
+  const auto stage = args.choice("stage", satclip::EmbedStage::kProjection);
   const auto format = satclip::cli::embed_format_of(out);
   std::unique_ptr<Recipe> recipe;
   if (args.has("recipe")) recipe = std::make_unique<Recipe>(load_recipe(args.str("recipe")));
-  const std::string dev = args.str("device", "auto");
-  const torch::Device device = dev == "auto" ? (torch::cuda::is_available() ? torch::kCUDA : torch::kCPU) : torch::Device(dev);
+  const torch::Device device = satclip::dist::this_process_device(args.str("device", "auto"));
   auto model = load_for_inference(checkpoint, recipe.get(), device);
 
   torch::Tensor lat_lon, embeddings;
@@ -86,7 +84,8 @@ int body(int argc, char** argv) {
     torch::NoGradGuard no_grad;
     for (int64_t s = 0; s < features.eval.size(0); s += enc.chunk) {
       const auto f = features.eval.narrow(0, s, std::min(enc.chunk, features.eval.size(0) - s)).to(device);
-      parts.push_back((stage == EmbedStage::kProjection ? model->project_image_features(f) : f).to(torch::kCPU, torch::kFloat));
+      const auto e = stage == satclip::EmbedStage::kProjection ? model->project_image_features(f) : f;
+      parts.push_back(e.to(torch::kCPU, torch::kFloat));
     }
     lat_lon = torch::empty({dataset->size(), 2}, torch::kDouble);
     double* ll = lat_lon.data_ptr<double>();
@@ -95,7 +94,7 @@ int body(int argc, char** argv) {
   }
   satclip::cli::write_embeddings(out, format, lat_lon, embeddings);
   std::printf("%s: %lld x %lld embeddings (%s stage)\n", out.c_str(), (long long)embeddings.size(0),
-              (long long)embeddings.size(1), stage_name.c_str());
+              (long long)embeddings.size(1), satclip::option_string(stage).c_str());
   return 0;
 }
 

@@ -17,13 +17,14 @@
 #include "core/train/coords_csv.h"
 #include "core/train/data_setup.h"
 #include "core/train/embed.h"
+#include "distributed/runtime.h"
 
 namespace {
 
 const char* kUsage =
     "usage: satclip-eval --checkpoint PATH --out DIR [--recipe RECIPE.yaml] [--only map,probe,geoloc]\n"
     "                    [--grid-deg G] [--stations CSV] [--seeds N] [--epochs E] [--stage encoder|projection]\n"
-    "                    [--shards DIR] [--gallery CSV] [--device auto|cpu|cuda]\n"
+    "                    [--shards DIR] [--gallery CSV] [--device auto|cpu|cuda|cuda:N]\n"
     "\n"
     "Writes DIR/report.json and, for the map, DIR/map.png. Parts (default: map and probe, plus geoloc\n"
     "when --shards is given):\n"
@@ -160,26 +161,17 @@ int body(int argc, char** argv) {
   }
   auto wants = [&](const std::string& part) { return ("," + only + ",").find("," + part + ",") != std::string::npos; };
   SATCLIP_CHECK(!wants("geoloc") || args.has("shards"), "--only geoloc needs --shards DIR", "see --help");
-  const std::string stage_name = args.str("stage", "encoder");
-  SATCLIP_CHECK(stage_name == "projection" || stage_name == "encoder",
-                cat("--stage ", stage_name, " is not encoder or projection"), "see --help");
-  const auto stage = stage_name == "projection" ? sc::EmbedStage::kProjection : sc::EmbedStage::kEncoder;
+  const auto stage = args.choice("stage", satclip::EmbedStage::kEncoder);
   std::unique_ptr<sc::Recipe> recipe;
   if (args.has("recipe")) recipe = std::make_unique<sc::Recipe>(sc::load_recipe(args.str("recipe")));
-  const std::string dev = args.str("device", "auto");
-  const bool cuda = dev.rfind("cuda", 0) == 0;
-  SATCLIP_CHECK(dev == "auto" || dev == "cpu" || cuda, cat("--device ", dev, " is not auto, cpu or cuda"),
-                "see --help");
-  SATCLIP_CHECK(!cuda || torch::cuda::is_available(), cat("--device ", dev, ": no CUDA device here"),
-                "use --device cpu, or auto");
-  const torch::Device device =
-      dev == "auto" ? (torch::cuda::is_available() ? torch::kCUDA : torch::kCPU) : torch::Device(dev);
+  const torch::Device device = satclip::dist::this_process_device(args.str("device", "auto"));
   auto model = sc::load_for_inference(checkpoint, recipe.get(), device);
   std::filesystem::create_directories(out);
   const sc::LocationEmbedder embed = [&](const torch::Tensor& ll) {
     return sc::embed_locations(model, ll.to(torch::kDouble), stage, device);
   };
-  std::string report = "{\n  \"checkpoint\": " + json_quote(checkpoint) + ",\n  \"stage\": " + json_quote(stage_name);
+  std::string report = "{\n  \"checkpoint\": " + json_quote(checkpoint) +
+                       ",\n  \"stage\": " + json_quote(satclip::option_string(stage));
   if (wants("map")) report += ",\n  " + map_part(embed, args, out);
   if (wants("probe")) report += ",\n  " + probe_part(embed, args);
   if (wants("geoloc")) report += ",\n  " + geoloc_part(model, recipe.get(), device, args);

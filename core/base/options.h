@@ -1,5 +1,5 @@
-// The recipe's named choices as enums. A recipe's text is parsed into these once, at the recipe
-// boundary (core/recipe/recipe_fields.cpp); code past it switches on the enum, never on a string.
+// The named choices of recipes and command lines as enums. Text is parsed into these once, at the
+// boundary (core/recipe/recipe_fields.cpp, cli::Args::choice); code past it switches on the enum.
 //
 // Each enum lists its spellings once, in OptionNames<E>::table: the recipe accepts exactly those,
 // and option_name() gives them back for logs, saved recipes and cache keys. No torch, no MPI.
@@ -34,6 +34,7 @@ enum class Precision { kFp32, kBf16 };                  // train.precision
 enum class NonFinite { kAbort, kSkip };                 // train.nonfinite
 enum class HostSync { kAuto, kStep, kLog };             // train.host_sync
 enum class Backend { kAuto, kLocal, kMpi, kNccl };      // distributed.backend
+enum class EmbedStage { kProjection, kEncoder };        // satclip-embed and satclip-eval --stage
 
 #define SATCLIP_OPTION_NAMES(E, ...)                    \
   template <>                                           \
@@ -59,6 +60,7 @@ SATCLIP_OPTION_NAMES(NonFinite, {NonFinite::kAbort, "abort"}, {NonFinite::kSkip,
 SATCLIP_OPTION_NAMES(HostSync, {HostSync::kAuto, "auto"}, {HostSync::kStep, "step"}, {HostSync::kLog, "log"});
 SATCLIP_OPTION_NAMES(Backend, {Backend::kAuto, "auto"}, {Backend::kLocal, "local"}, {Backend::kMpi, "mpi"},
                      {Backend::kNccl, "nccl"});
+SATCLIP_OPTION_NAMES(EmbedStage, {EmbedStage::kProjection, "projection"}, {EmbedStage::kEncoder, "encoder"});
 
 #undef SATCLIP_OPTION_NAMES
 

@@ -29,8 +29,6 @@ std::pair<ModelConfig, LossConfig> infer_architecture(const StateDict& state, co
 // eval mode on `device`.
 SatClip load_for_inference(const std::string& path, const Recipe* recipe, const torch::Device& device);
 
-enum class EmbedStage { kProjection, kEncoder };
-
 // [N, 2] (lat, lon) degrees -> [N, D] float32 on the CPU, in chunks.
 torch::Tensor embed_locations(SatClip& model, const torch::Tensor& lat_lon, EmbedStage stage, const torch::Device& device);
 

@@ -64,6 +64,26 @@ TEST(Runtime, ExplicitDevices) {
   EXPECT_THROW(resolve_runtime(proc(0, 1, 0, 1), {}, "tpu", 0), satclip::Error);
 }
 
+TEST(Runtime, DeviceRequestsAreCheckedBeforeUse) {
+  using satclip::dist::choose_device;
+  EXPECT_EQ(choose_device("cuda", 3, 2).index(), 1);  // by local rank
+  EXPECT_EQ(choose_device("cuda:12", 0, 16).index(), 12);
+  EXPECT_TRUE(choose_device("auto", 3, 0).is_cpu());
+  EXPECT_THROW(choose_device("cuda:99999999999999999999", 0, 4), satclip::Error);  // does not exist
+  // Malformed requests name themselves, on machines with and without GPUs alike.
+  for (const char* bad : {"gpu", "cuda:", "cuda:x", "cuda:1x", "cuda:-1", "cuda:+1", "CUDA", ""}) {
+    for (int visible : {0, 4}) {
+      try {
+        choose_device(bad, 0, visible);
+        ADD_FAILURE() << "no error for '" << bad << "'";
+      } catch (const satclip::Error& e) {
+        EXPECT_EQ(e.message(), std::string("unknown device '") + bad + "'") << visible;
+        EXPECT_NE(e.hint().find("cuda:N"), std::string::npos) << e.hint();
+      }
+    }
+  }
+}
+
 TEST(Runtime, SlurmTaskCountMustMatchWorld) {
   EXPECT_NO_THROW(resolve_runtime(proc(0, 4, 0, 4), {{"SLURM_NTASKS", "4"}}, "cpu", 0));
   try {
