@@ -3,7 +3,6 @@
 //   satclip-embed --checkpoint PATH (--coords FILE.csv | --shards DIR) --out FILE.{csv,h5}
 //                 [--stage projection|encoder] [--recipe R] [--device cpu|cuda|auto]
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -49,9 +48,9 @@ int body(int argc, char** argv) {
     return 0;
   }
   using namespace satclip::core;
-  std::string checkpoint = args.required("checkpoint");
+  const std::string given = args.required("checkpoint");
   const std::string out = args.required("out");
-  if (std::filesystem::is_directory(checkpoint)) checkpoint = resolve_checkpoint_path(checkpoint) + "/model.pt";
+  const std::string checkpoint = checkpoint_weights_path(given);
   SATCLIP_CHECK(args.has("coords") != args.has("shards"), "give exactly one of --coords and --shards", "see --help");
   const auto stage = args.choice("stage", satclip::EmbedStage::kProjection);
   const auto format = satclip::cli::embed_format_of(out);

@@ -149,9 +149,9 @@ int body(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  std::string checkpoint = args.required("checkpoint");
+  const std::string given = args.required("checkpoint");
   const std::string out = args.required("out");
-  if (std::filesystem::is_directory(checkpoint)) checkpoint = sc::resolve_checkpoint_path(checkpoint) + "/model.pt";
+  const std::string checkpoint = sc::checkpoint_weights_path(given);
   const std::string only = args.str("only", args.has("shards") ? "map,probe,geoloc" : "map,probe");
   for (std::string rest = only + ","; !rest.empty(); rest.erase(0, rest.find(',') + 1)) {
     const std::string part = rest.substr(0, rest.find(','));

@@ -231,4 +231,8 @@ std::string resolve_checkpoint_path(const std::string& path, std::vector<std::st
   return found;
 }
 
+std::string checkpoint_weights_path(const std::string& path) {
+  return is_dir(path) ? resolve_checkpoint_path(path) + "/model.pt" : path;
+}
+
 }  // namespace satclip::core

@@ -57,4 +57,8 @@ std::vector<std::string> prune_checkpoints(const std::string& root, int64_t keep
 // when nothing usable is there.
 std::string resolve_checkpoint_path(const std::string& path, std::vector<std::string>* skipped = nullptr);
 
+// The weights file a user's --checkpoint names: a directory resolves as above, to its model.pt;
+// anything else (a .pt file, a state dict) is returned as given.
+std::string checkpoint_weights_path(const std::string& path);
+
 }  // namespace satclip::core
