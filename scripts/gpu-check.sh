@@ -9,8 +9,8 @@
 #      (satclip-synth, fits the page cache; five epochs of 30 steps, measured over the last four)
 #      vs the model-only step, also with the old data.prefetch of 4 and with train.host_sync: step
 #      for comparison;
-#   4. the trainer on CUDA (quickstart recipe: fp32 with CUDA graphs, bf16, fp32 with libtorch's
-#      unfused AdamW) and a checkpoint resume on CUDA.
+#   4. the trainer on CUDA (quickstart recipe: fp32 with CUDA graphs, also with train.grad_accum 2,
+#      bf16, fp32 with libtorch's unfused AdamW) and a checkpoint resume on CUDA.
 # SATCLIP_GPU_CHECK_PARTS picks parts (default "bench ctest e2e train"); a device call returns at
 # most 8 files, so $OUT holds gpu-check-summary.txt, bench.txt, bench-table.md and logs.tgz (every
 # log, repacked after each part, so a run cut short still returns what it did).
@@ -201,6 +201,7 @@ train_cuda() {  # name, extra --set arguments...
 }
 train_part() {
   train_cuda quickstart-fp32-graphs --set train.precision=fp32 --set train.cuda_graphs=true
+  train_cuda quickstart-fp32-graphs-accum2 --set train.precision=fp32 --set train.cuda_graphs=true --set train.grad_accum=2
   train_cuda quickstart-fp32 --set train.precision=fp32
   train_cuda quickstart-bf16 --set train.precision=bf16
   train_cuda quickstart-fp32-adamw-unfused --set train.precision=fp32 --set optim.fused=off

@@ -4,6 +4,8 @@
 #include "distributed/local_communicator.h"
 
 #if SATCLIP_HAVE_CUDA
+#include <ATen/ops/_foreach_add.h>
+#include <ATen/ops/_foreach_copy.h>
 #include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
@@ -33,7 +35,8 @@ struct StepGraph::Impl {
   StepCompute how;
   dist::LocalCommunicator local;  // one rank: the gather is the identity
   StepInputs inputs;              // the graph's static inputs
-  std::vector<torch::Tensor> params, grads;
+  std::vector<torch::Tensor> params, grads;  // grads: the graph's own (static) gradient tensors
+  std::vector<torch::Tensor> sums;           // GradMode kFirst / kAdd: the step's gradients, owned here
   torch::Tensor objective, sq;
   bool captured = false;
 #if SATCLIP_HAVE_CUDA
@@ -41,6 +44,36 @@ struct StepGraph::Impl {
 
   void set_grads_to_none() {
     for (auto& p : params) p.mutable_grad() = torch::Tensor();
+  }
+
+  // The parameters' gradients after a replay, as `mode` says; `prior`: their gradients before it
+  // (kAdd). One multi-tensor copy and one multi-tensor add, whatever the number of parameters.
+  void hand_over(GradMode mode, const std::vector<torch::Tensor>& prior) {
+    if (mode == GradMode::kOnly) {
+      for (size_t i = 0; i < params.size(); ++i) params[i].mutable_grad() = grads[i];
+      return;
+    }
+    sums.resize(grads.size());
+    std::vector<torch::Tensor> copy_to, copy_from, add_to, add_from;
+    for (size_t i = 0; i < params.size(); ++i) {
+      const auto& g = grads[i];
+      const auto before = mode == GradMode::kAdd ? prior[i] : torch::Tensor();
+      if (!g.defined()) {  // no gradient from this micro-batch: the parameter keeps what it had
+        params[i].mutable_grad() = before;
+      } else if (before.defined()) {
+        add_to.push_back(before);
+        add_from.push_back(g);
+        params[i].mutable_grad() = before;
+      } else {
+        if (!sums[i].defined()) sums[i] = torch::empty_like(g, torch::MemoryFormat::Preserve);
+        copy_to.push_back(sums[i]);
+        copy_from.push_back(g);
+        params[i].mutable_grad() = sums[i];
+      }
+    }
+    torch::NoGradGuard no_grad;
+    if (!copy_to.empty()) at::_foreach_copy_(copy_to, copy_from);
+    if (!add_to.empty()) at::_foreach_add_(add_to, add_from);
   }
 
   std::pair<torch::Tensor, torch::Tensor> compute() {
@@ -143,23 +176,33 @@ std::string StepGraph::mismatch(const StepInputs& in) const {
   return "";
 }
 
-std::pair<torch::Tensor, torch::Tensor> StepGraph::run(const StepInputs& in) {
+std::pair<torch::Tensor, torch::Tensor> StepGraph::run(const StepInputs& in, GradMode mode) {
 #if SATCLIP_HAVE_CUDA
   auto& m = *impl_;
   const auto why = mismatch(in);
   SATCLIP_CHECK(why.empty(), cat("StepGraph::run: ", why), "check mismatch() first");
+  std::vector<torch::Tensor> prior;  // kAdd: the step's gradients so far (a capture clears them)
+  if (mode == GradMode::kAdd) {
+    for (const auto& p : m.params) prior.push_back(p.grad());
+  }
   if (!m.captured) {
-    m.capture(in);
+    try {
+      m.capture(in);
+    } catch (...) {
+      for (size_t i = 0; i < prior.size(); ++i) m.params[i].mutable_grad() = prior[i];
+      throw;
+    }
   } else {
     if (in.images.defined() && !in.images.is_same(m.inputs.images)) m.inputs.images.copy_(in.images, true);
     if (in.features.defined()) m.inputs.features.copy_(in.features, /*non_blocking=*/true);
     m.inputs.lat_lon.copy_(in.lat_lon, /*non_blocking=*/true);
   }
   m.graph->replay();
-  for (size_t i = 0; i < m.params.size(); ++i) m.params[i].mutable_grad() = m.grads[i];  // the optimizer reads these
-  return {m.objective, m.sq};
+  m.hand_over(mode, prior);  // the optimizer reads the parameters' gradients
+  return {m.objective, mode == GradMode::kOnly ? m.sq : torch::Tensor()};
 #else
   (void)in;
+  (void)mode;
   SATCLIP_FAIL("train.cuda_graphs: this build has no CUDA", "set train.cuda_graphs: false");
 #endif
 }

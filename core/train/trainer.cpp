@@ -109,7 +109,8 @@ struct StepOutcome {
 };
 
 // The micro-batch's forward, loss and backward: a replay of the CUDA graph where it applies, else
-// eagerly. Returns the objective, and the squared gradient norm when the graph computed it.
+// eagerly; either adds to the gradients of the step's earlier micro-batches. Returns the objective,
+// and the squared gradient norm when the graph computed it (a step of one micro-batch).
 std::pair<torch::Tensor, torch::Tensor> compute_micro(Trainer::State& s, const StepBatch& batch, int64_t step,
                                                       int64_t micro, PhaseTimer& timer) {
   const StepInputs in{batch.images, batch.features, batch.lat_lon};
@@ -118,7 +119,7 @@ std::pair<torch::Tensor, torch::Tensor> compute_micro(Trainer::State& s, const S
     if (why.empty()) {
       const bool first = !s.graph->captured();
       try {
-        auto out = s.graph->run(in);
+        auto out = s.graph->run(in, grad_mode(micro, s.plan.grad_accum));
         if (first) spdlog::info("train.cuda_graphs: step {} captured", step);
         timer.mark("graph");
         return out;

@@ -79,7 +79,6 @@ void setup_step(Trainer::State& s) {
   std::string why;
   if (!s.runtime.device.is_cuda()) why = cat("the device is ", s.runtime.device.str());
   else if (s.comm->size() > 1) why = cat(s.comm->size(), " ranks (a graph holds no collectives yet)");
-  else if (s.plan.grad_accum > 1) why = cat("train.grad_accum = ", s.plan.grad_accum);
   else if (s.options.debug) why = "--debug checks every step's tensors";
   else if (!StepGraph::compiled()) why = "this build has no CUDA";
   if (!why.empty()) {
@@ -87,7 +86,8 @@ void setup_step(Trainer::State& s) {
     return;
   }
   s.graph = std::make_unique<StepGraph>(s.model, s.groups, s.compute);
-  spdlog::info("train.cuda_graphs: the first step captures forward, loss and backward; later steps replay them");
+  spdlog::info("train.cuda_graphs: the first step captures forward, loss and backward; later steps replay them{}",
+               s.plan.grad_accum > 1 ? " (one replay per micro-batch, gradients summed outside the graph)" : "");
 }
 
 int64_t steps_from(const Trainer::State& s, int64_t cursor) {

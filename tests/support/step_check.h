@@ -41,18 +41,27 @@ using namespace satclip::core;  // NOLINT: test support for core types
 // The largest differences seen over a lockstep run (for the record; the checks use the bounds).
 struct Lockstep {
   double loss = 0, grad = 0, buffer = 0, param = 0;  // largest relative errors
-  int eager_steps = 0;                                // candidate steps that ran eagerly
+  int eager_steps = 0;                                // candidate micro-batches that ran eagerly
 };
 
-// Six AdamW steps of a trainable ResNet18 + GeoCLIP model (BatchNorm in training mode), one of them
-// on a smaller batch (the last partial batch of an epoch), two ways in lockstep: the reference (eager,
-// contiguous) and the candidate (`graphs`: train.cuda_graphs' StepGraph; `channels_last`). Every
-// step compares the loss, every gradient and every BatchNorm statistic, lets both optimizers step
-// and compares the parameters, then copies the reference's parameters, statistics and moments into
-// the candidate in place (where the graph reads them), so that each step starts equal.
-// `candidate_seed` other than 11 gives the candidate other batches (to show the checks fail).
+// The micro-batches of a lockstep run: their rows in order, and how many make one optimizer step
+// (gradient accumulation: the backward of each runs on its objective / micros, as in the trainer).
+struct LockstepPlan {
+  std::vector<int64_t> sizes = {8, 8, 8, 5, 8, 8};  // 5: the last partial batch of an epoch (runs eagerly)
+  int64_t micros = 1;
+};
+
+// AdamW steps of a trainable ResNet18 + GeoCLIP model (BatchNorm in training mode) over `plan`'s
+// micro-batches (by default six steps of one, one of them smaller), two ways in lockstep: the
+// reference (eager, contiguous) and the candidate (`graphs`: train.cuda_graphs' StepGraph, replayed
+// with the trainer's GradMode; `channels_last`). Every micro-batch's loss is compared; every step
+// compares every gradient (the sum over its micro-batches) and every BatchNorm statistic, lets both
+// optimizers step and compares the parameters, then copies the reference's parameters, statistics
+// and moments into the candidate in place (where the graph reads them), so that each step starts
+// equal. `candidate_seed` other than 11 gives the candidate other batches (to show the checks fail).
 inline Lockstep expect_lockstep(LossKind loss_kind, bool graphs, bool channels_last,
-                                const torch::Device& device, uint64_t candidate_seed = 11) {
+                                const torch::Device& device, uint64_t candidate_seed = 11,
+                                const LockstepPlan& plan = {}) {
   const ModelConfig m = satclip::testing::small_trainable_model();
   LossConfig loss;
   loss.kind = loss_kind;
@@ -67,6 +76,8 @@ inline Lockstep expect_lockstep(LossKind loss_kind, bool graphs, bool channels_l
   };
   StepCompute how;
   how.loss = loss;
+  how.divide_by = double(plan.micros);
+  EXPECT_TRUE(plan.micros >= 1 && plan.sizes.size() % size_t(plan.micros) == 0) << "a whole number of steps";
   auto make = [&](bool cl, bool g) {
     Side s;
     s.model = SatClip(m, loss);
@@ -84,27 +95,32 @@ inline Lockstep expect_lockstep(LossKind loss_kind, bool graphs, bool channels_l
   std::vector<StepInputs> batches[2];
   for (int side = 0; side < 2; ++side) {
     torch::manual_seed(side == 0 ? 11 : candidate_seed);  // drawn on the CPU: the same on any device
-    for (int64_t n : {8, 8, 8, 5, 8, 8}) {
+    for (int64_t n : plan.sizes) {
       batches[side].push_back({torch::rand({n, 13, 64, 64}).to(device), {},
                                torch::stack({torch::rand({n}) * 160 - 80, torch::rand({n}) * 340 - 170}, 1).to(device)});
     }
   }
-  for (size_t step = 0; step < batches[0].size(); ++step) {
+  const size_t steps = plan.sizes.size() / size_t(std::max<int64_t>(1, plan.micros));
+  for (size_t step = 0; step < steps; ++step) {
     const std::string at = cat(" at step ", step + 1);
     ref.opt->zero_grad();
-    const double lr_ = forward_backward(ref.model, batches[0][step], comm, how).item<double>();
-    const auto& in = batches[1][step];
     cand.opt->zero_grad();
-    double lc;
-    if (cand.graph && cand.graph->mismatch(in).empty()) {
-      lc = cand.graph->run(in).first.item<double>();
-    } else {
-      ++out.eager_steps;
-      lc = forward_backward(cand.model, in, comm, how).item<double>();
+    for (int64_t micro = 0; micro < plan.micros; ++micro) {
+      const size_t k = step * size_t(plan.micros) + size_t(micro);
+      const double lr_ = forward_backward(ref.model, batches[0][k], comm, how).item<double>();
+      const auto& in = batches[1][k];
+      double lc;
+      if (cand.graph && cand.graph->mismatch(in).empty()) {
+        lc = cand.graph->run(in, grad_mode(micro, plan.micros)).first.item<double>();
+      } else {
+        ++out.eager_steps;
+        lc = forward_backward(cand.model, in, comm, how).item<double>();
+      }
+      const double dl = std::abs(lc - lr_) / std::abs(lr_);
+      out.loss = std::max(out.loss, dl);
+      EXPECT_LE(dl, 1e-5) << "loss" << at << (plan.micros > 1 ? cat(", micro-batch ", micro + 1) : "") << ": "
+                          << lc << " vs " << lr_;
     }
-    const double dl = std::abs(lc - lr_) / std::abs(lr_);
-    out.loss = std::max(out.loss, dl);
-    EXPECT_LE(dl, 1e-5) << "loss" << at << ": " << lc << " vs " << lr_;
     const auto rp = ref.model->named_parameters(), cp = cand.model->named_parameters();
     for (const auto& p : rp) {
       const auto& g = p.value().grad();

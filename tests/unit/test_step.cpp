@@ -17,6 +17,13 @@ TEST(Step, ChannelsLastTrainsLikeContiguous) {
               d.loss, d.grad, d.buffer, d.param);
 }
 
+TEST(Step, ChannelsLastAccumulatesLikeContiguous) {
+  // train.grad_accum 2: each step's gradients are the sum over its micro-batches (one of 5 rows).
+  const auto d = expect_lockstep(satclip::LossKind::kInfoNce, false, true, torch::kCPU, 11, {{8, 8, 8, 5, 8, 8}, 2});
+  std::printf("2 micro-batches per step: largest relative differences: loss %.2e, gradient %.2e, weight %.2e\n",
+              d.loss, d.grad, d.param);
+}
+
 TEST(Step, TheCheckSeesOtherBatches) {
   // The comparison can fail: a candidate trained on other batches is reported at once.
   const auto failures =
