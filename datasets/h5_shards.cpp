@@ -305,7 +305,8 @@ void ShardReader::open(const Manifest& m, int64_t expected_count) {
     haddr_t addr = HADDR_UNDEF;
     hsize_t size = 0;
     const herr_t rc = H5Dget_chunk_info_by_coord(images_, offset, &mask, &addr, &size);
-    SATCLIP_CHECK(rc >= 0 && addr != HADDR_UNDEF && addr + size <= uint64_t(st.st_size) && mask == 0 &&
+    SATCLIP_CHECK(rc >= 0 && addr != HADDR_UNDEF && addr <= uint64_t(st.st_size) &&
+                      size <= uint64_t(st.st_size) - addr && mask == 0 &&
                       (compression_.kind != Compression::Kind::kNone || size == tile_bytes_),
                   cat(path, ": tile ", i, " (", i < int64_t(fn_.size()) ? fn_[i] : "?",
                       ") has no valid data chunk (the file is truncated or damaged)"), hint);

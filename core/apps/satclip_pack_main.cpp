@@ -1,14 +1,18 @@
 // satclip-pack: packs S2-100k GeoTIFF tiles into HDF5 shards + manifest.json (datasets/packer.h).
 #include <sys/resource.h>
 
+#include <chrono>
 #include <cstdio>
 
 #include "core/apps/cli.h"
 #include "core/base/error.h"
 #include "core/base/logging.h"
 #include "datasets/manifest.h"
+#ifdef SATCLIP_HAVE_GDAL
 #include "datasets/packer.h"
+#endif
 #include "datasets/shard_upgrade.h"
+#include "datasets/shard_verify.h"
 
 namespace {
 
@@ -17,6 +21,7 @@ const char* kUsage =
     "                    [--compression none|gzip[:L]|szip] [--threads T] [--limit N]\n"
     "                    [--progress bar|lines]\n"
     "       satclip-pack --upgrade DIR\n"
+    "       satclip-pack --verify DIR [--max-memory MIB] [--timeout S] [--threads T]\n"
     "\n"
     "Reads index.csv by column name (fn, lat, lon), reads and checks every tile with GDAL in\n"
     "parallel, and writes OUT/shard-<k>-of-<N>.h5, OUT/skipped.csv (fn, reason, detail) and, last,\n"
@@ -29,11 +34,47 @@ const char* kUsage =
     "  --limit N         pack only the first N records\n"
     "  --progress MODE   bar (default on a terminal) or lines\n"
     "  --upgrade DIR     convert a shard directory of format version 1 (variable-length strings)\n"
-    "                    to version 2 in place; only names and attributes are rewritten (seconds)\n";
+    "                    to version 2 in place; only names and attributes are rewritten (seconds)\n"
+    "  --verify DIR      check a shard directory from elsewhere before training on it: every shard\n"
+    "                    is opened and every tile read back in its own child process, under a\n"
+    "                    memory limit (--max-memory, default 4096 MiB), a CPU and wall-clock limit\n"
+    "                    (--timeout, default 600 s per shard) and --threads children at once\n"
+    "                    (default: cores, at most 8). Prints one line per shard; exit 0 when all\n"
+    "                    are valid, 2 otherwise. A crafted file that crashes or hangs libhdf5 fails\n"
+    "                    its own line, never this process.\n";
+
+int verify(const satclip::cli::Args& args) {
+  const std::string dir = args.required("verify");
+  satclip::data::VerifyOptions o;
+  o.max_memory_mib = args.integer("max-memory", o.max_memory_mib, 1, int64_t{1} << 30);
+  o.timeout_s = args.integer("timeout", o.timeout_s, 1, int64_t{1} << 30);
+  o.jobs = static_cast<int>(args.integer("threads", 0, 0, 1024));
+  const auto started = std::chrono::steady_clock::now();
+  const auto report = satclip::data::verify_shard_dir(dir, o);
+  for (const auto& s : report.shards) {
+    if (s.problem.empty()) {
+      std::printf("  ok      %s/%s: %lld tiles\n", dir.c_str(), s.file.c_str(), static_cast<long long>(s.tiles));
+    } else {
+      std::printf("  FAILED  %s\n", s.problem.c_str());
+    }
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::printf("%s: %zu shard(s), %lld tiles read back in %.1f s, each shard in its own process "
+              "(limits: %lld MiB, %lld s)\n", dir.c_str(), report.shards.size(),
+              static_cast<long long>(report.tiles()), secs, static_cast<long long>(o.max_memory_mib),
+              static_cast<long long>(o.timeout_s));
+  std::fflush(stdout);
+  SATCLIP_CHECK(report.failed() == 0, satclip::cat(dir, ": ", report.failed(), " of ", report.shards.size(),
+                                                   " shard(s) failed verification (listed above)"),
+                "do not train on this directory: pack it again from the source tiles, or ask its sender for "
+                "an intact copy");
+  return 0;
+}
 
 int body(int argc, char** argv) {
   satclip::cli::Args args(argc, argv,
-                          {"index", "images", "out", "shards", "compression", "threads", "limit", "progress", "upgrade"});
+                          {"index", "images", "out", "shards", "compression", "threads", "limit", "progress", "upgrade",
+                           "verify", "max-memory", "timeout"});
   if (args.help()) {
     std::fputs(kUsage, stdout);
     return 0;
@@ -47,6 +88,8 @@ int body(int argc, char** argv) {
                 r.manifest_upgraded ? ", manifest.json rewritten" : "");
     return 0;
   }
+  if (args.has("verify")) return verify(args);
+#ifdef SATCLIP_HAVE_GDAL
   satclip::data::PackOptions o;
   o.index = args.required("index");
   o.images = args.required("images");
@@ -64,6 +107,10 @@ int body(int argc, char** argv) {
   getrusage(RUSAGE_SELF, &usage);
   std::printf("%s\npeak memory %.1f MB\nwrote %s/manifest.json\n", report.summary().c_str(),
               usage.ru_maxrss / 1024.0, o.out.c_str());
+#else
+  SATCLIP_FAIL("this satclip-pack was built without GDAL, which packing GeoTIFF tiles needs",
+               "install libgdal-dev and rebuild (scripts/setup.sh does); --verify and --upgrade work without it");
+#endif
   return 0;
 }
 

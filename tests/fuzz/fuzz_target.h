@@ -12,9 +12,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "core/base/error.h"
+#include "core/base/fs_util.h"
 
 namespace satclip::fuzz {
 
@@ -41,6 +43,28 @@ class TempFile {
 
  private:
   std::string dir_path_, path_;
+};
+
+// A private folder holding `data` as the file `name` (for readers that take a folder); removed,
+// with whatever the reader left there, when done.
+class TempDir {
+ public:
+  TempDir(const uint8_t* data, size_t size, const std::string& name) {
+    char tmpl[] = "/tmp/satclip-fuzz-dir-XXXXXX";
+    if (!::mkdtemp(tmpl)) std::abort();
+    path_ = tmpl;
+    std::FILE* f = std::fopen((path_ + "/" + name).c_str(), "wb");
+    if (!f) std::abort();
+    if (size > 0 && std::fwrite(data, 1, size, f) != size) std::abort();
+    std::fclose(f);
+  }
+  ~TempDir() { satclip::remove_tree(path_); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
 };
 
 // Runs `read`; a satclip::Error is the expected refusal. Other exceptions propagate (a finding).

@@ -1,0 +1,78 @@
+// satclip-pack --verify (datasets/shard_verify.h): every shard is checked in its own child
+// process under limits, and whatever one shard does (refused, blocks, needs too much memory)
+// ends up on that shard's line while the others are still verified and the caller goes on.
+// The memory limit is tested through satclip-pack (tests/data/CMakeLists.txt): it counts address
+// space beyond what the parent had mapped, and this test process has freed memory to reuse.
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "core/base/error.h"
+#include "datasets/shard_verify.h"
+#include "datasets/synth.h"
+#include "data/data_test_util.h"
+
+using namespace satclip::data;
+using satclip::testing::TempDir;
+
+namespace {
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST(ShardVerify, EveryTileOfAValidDirectoryIsReadBack) {
+  TempDir dir("verify-ok");
+  write_synthetic_shards(dir / "d", {10, 16, 3, 1}, 3);
+  const VerifyReport r = verify_shard_dir(dir / "d", {});
+  ASSERT_EQ(r.shards.size(), 3u);
+  EXPECT_EQ(r.failed(), 0);
+  EXPECT_EQ(r.tiles(), 10);
+  for (const auto& s : r.shards) EXPECT_TRUE(s.problem.empty()) << s.problem;
+  EXPECT_EQ(r.shards[1].file, "shard-1-of-3.h5");
+}
+
+TEST(ShardVerify, ADamagedShardFailsOnItsOwnLine) {
+  TempDir dir("verify-damaged");
+  write_synthetic_shards(dir / "d", {9, 16, 3, 1}, 3);
+  const std::string bad = dir / "d/shard-1-of-3.h5";
+  std::filesystem::resize_file(bad, std::filesystem::file_size(bad) / 2);
+  const VerifyReport r = verify_shard_dir(dir / "d", {});
+  ASSERT_EQ(r.shards.size(), 3u);
+  EXPECT_EQ(r.failed(), 1);
+  EXPECT_TRUE(r.shards[0].problem.empty()) << r.shards[0].problem;
+  EXPECT_TRUE(r.shards[2].problem.empty()) << r.shards[2].problem;
+  EXPECT_TRUE(contains(r.shards[1].problem, bad)) << r.shards[1].problem;
+  EXPECT_EQ(r.shards[1].tiles, 0);
+  EXPECT_EQ(r.tiles(), 6);
+}
+
+TEST(ShardVerify, AShardThatBlocksIsKilledAtTheDeadline) {
+  TempDir dir("verify-fifo");
+  write_synthetic_shards(dir / "d", {4, 16, 3, 1}, 2);
+  const std::string fifo = dir / "d/shard-0-of-2.h5";  // opening it waits for a writer forever
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  VerifyOptions o;
+  o.timeout_s = 1;
+  const auto start = std::chrono::steady_clock::now();
+  const VerifyReport r = verify_shard_dir(dir / "d", o);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(secs, 30.0);
+  ASSERT_EQ(r.shards.size(), 2u);
+  EXPECT_TRUE(contains(r.shards[0].problem, fifo + ": not done after 1 s")) << r.shards[0].problem;
+  EXPECT_TRUE(r.shards[1].problem.empty()) << r.shards[1].problem;
+}
+
+TEST(ShardVerify, AnUnreadableManifestIsAnErrorNamingIt) {
+  TempDir dir("verify-none");
+  try {
+    verify_shard_dir(dir.str(), {});
+    ADD_FAILURE() << "a folder without manifest.json was verified";
+  } catch (const satclip::Error& e) {
+    EXPECT_TRUE(contains(e.message(), dir / "manifest.json")) << e.message();
+  }
+}
