@@ -109,6 +109,10 @@ std::string verdict_problem(const Child& c, int status, const std::string& path,
   if (WIFSIGNALED(status)) {
     const int sig = WTERMSIG(status);
     if (sig == SIGXCPU) return cat(path, ": more than ", o.timeout_s, " s of CPU time (the reader loops on it)");
+    if (sig == SIGKILL) {
+      return cat(path, ": the reader was killed (signal 9: past the CPU-time limit of ", o.timeout_s,
+                 " s, or by the kernel when memory ran out)");
+    }
     return cat(path, ": the reader crashed on it (signal ", sig, ", ", strsignal(sig),
                "): the file is damaged or crafted");
   }

@@ -51,7 +51,7 @@ for t in "${targets[@]}"; do
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
-  cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
+  cov=$(grep -aoE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
   if [ $rc -eq 0 ]; then
     echo "fuzz $t: ${seconds}s, $execs runs, $speed exec/s, $cov, corpus $(ls "$corpus" | wc -l) inputs: no crash"
   else

@@ -212,7 +212,8 @@ std::string feature_cache_mismatch(const std::string& dir, const FeatureCacheReq
     const CacheInfo info = read_cache_info(dir);
     std::vector<std::string> diffs;
     for (const auto& [k, want] : req.key) {
-      auto it = std::find_if(info.key.begin(), info.key.end(), [&](const auto& p) { return p.first == k; });
+      const std::string& name = k;  // C++17 lambdas cannot capture a structured binding (clang refuses)
+      auto it = std::find_if(info.key.begin(), info.key.end(), [&](const auto& p) { return p.first == name; });
       const std::string have = it == info.key.end() ? "(none)" : it->second;
       if (have != want) diffs.push_back(cat(k, ": ", have, " -> ", want));
     }
