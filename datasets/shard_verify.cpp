@@ -123,6 +123,35 @@ std::string verdict_problem(const Child& c, int status, const std::string& path,
   return cat(path, ": the reader failed (exit ", code, (c.message.empty() ? "" : ": "), c.message, ")");
 }
 
+// Forks the child for shard `index` of `m`; the parent keeps the read end of its pipe.
+Child start_child(const std::string& dir, const Manifest& m, size_t index, const VerifyOptions& o,
+                  uint64_t address_limit) {
+  int fds[2];
+  SATCLIP_CHECK(::pipe2(fds, O_CLOEXEC) == 0, cat("shard verification: pipe: ", std::strerror(errno)), "");
+  const std::string path = dir + "/" + m.shards[index].file;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    run_child(fds[1], path, m, m.shards[index].count, o, address_limit);
+  }
+  ::close(fds[1]);
+  if (pid < 0) {
+    ::close(fds[0]);
+    SATCLIP_FAIL(cat("shard verification: fork: ", std::strerror(errno)), "too many processes? retry with --threads 1");
+  }
+  return {index, pid, fds[0], "", Clock::now() + std::chrono::seconds(o.timeout_s), false};
+}
+
+// Reaps `c` (its pipe has ended) and writes its verdict.
+void finish_child(const Child& c, const std::string& dir, const VerifyOptions& o, ShardVerdict& verdict) {
+  int status = 0;
+  while (::waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  ::close(c.fd);
+  verdict.problem = verdict_problem(c, status, dir + "/" + verdict.file, o);
+  if (verdict.problem.empty()) verdict.tiles = std::strtoll(c.message.c_str(), nullptr, 10);
+}
+
 }  // namespace
 
 int64_t VerifyReport::tiles() const {
@@ -136,9 +165,8 @@ int64_t VerifyReport::failed() const {
 }
 
 VerifyReport verify_shard_dir(const std::string& dir, const VerifyOptions& o) {
-  constexpr int64_t kMaxMib = int64_t{1} << 30, kMaxSeconds = int64_t{1} << 30;
-  SATCLIP_CHECK(o.max_memory_mib > 0 && o.max_memory_mib <= kMaxMib && o.timeout_s > 0 &&
-                    o.timeout_s <= kMaxSeconds && o.jobs >= 0,
+  SATCLIP_CHECK(o.max_memory_mib > 0 && o.max_memory_mib <= kMaxVerifyMemoryMib && o.timeout_s > 0 &&
+                    o.timeout_s <= kMaxVerifySeconds && o.jobs >= 0,
                 cat("shard verification: memory limit ", o.max_memory_mib, " MiB, time limit ", o.timeout_s,
                     " s and ", o.jobs, " jobs: out of range"), "");
   const Manifest m = read_manifest(dir + "/manifest.json");
@@ -153,20 +181,7 @@ VerifyReport verify_shard_dir(const std::string& dir, const VerifyOptions& o) {
   size_t next = 0;
   while (next < m.shards.size() || !running.empty()) {
     while (next < m.shards.size() && running.size() < jobs) {
-      int fds[2];
-      SATCLIP_CHECK(::pipe2(fds, O_CLOEXEC) == 0, cat("shard verification: pipe: ", std::strerror(errno)), "");
-      const std::string path = dir + "/" + m.shards[next].file;
-      const pid_t pid = ::fork();
-      if (pid == 0) {
-        ::close(fds[0]);
-        run_child(fds[1], path, m, m.shards[next].count, o, address_limit);
-      }
-      ::close(fds[1]);
-      if (pid < 0) {
-        ::close(fds[0]);
-        SATCLIP_FAIL(cat("shard verification: fork: ", std::strerror(errno)), "too many processes? retry with --threads 1");
-      }
-      running.push_back({next, pid, fds[0], "", Clock::now() + std::chrono::seconds(o.timeout_s), false});
+      running.push_back(start_child(dir, m, next, o, address_limit));
       ++next;
     }
     std::vector<pollfd> polls;
@@ -196,13 +211,7 @@ VerifyReport verify_shard_dir(const std::string& dir, const VerifyOptions& o) {
         ++k;
         continue;
       }
-      int status = 0;
-      while (::waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      ::close(c.fd);
-      auto& verdict = report.shards[c.shard];
-      verdict.problem = verdict_problem(c, status, dir + "/" + verdict.file, o);
-      if (verdict.problem.empty()) verdict.tiles = std::strtoll(c.message.c_str(), nullptr, 10);
+      finish_child(c, dir, o, report.shards[c.shard]);
       polls.erase(polls.begin() + std::ptrdiff_t(k));
       running.erase(running.begin() + std::ptrdiff_t(k));
     }

@@ -21,6 +21,9 @@
 
 namespace satclip::data {
 
+// Upper bounds of VerifyOptions' limits (satclip-pack checks its flags against them).
+constexpr int64_t kMaxVerifyMemoryMib = int64_t{1} << 30, kMaxVerifySeconds = int64_t{1} << 30;
+
 struct VerifyOptions {
   int64_t max_memory_mib = 4096;  // per child, on top of what the process had mapped at the fork
   int64_t timeout_s = 600;        // per shard: CPU time and wall-clock time

@@ -46,8 +46,8 @@ const char* kUsage =
 int verify(const satclip::cli::Args& args) {
   const std::string dir = args.required("verify");
   satclip::data::VerifyOptions o;
-  o.max_memory_mib = args.integer("max-memory", o.max_memory_mib, 1, int64_t{1} << 30);
-  o.timeout_s = args.integer("timeout", o.timeout_s, 1, int64_t{1} << 30);
+  o.max_memory_mib = args.integer("max-memory", o.max_memory_mib, 1, satclip::data::kMaxVerifyMemoryMib);
+  o.timeout_s = args.integer("timeout", o.timeout_s, 1, satclip::data::kMaxVerifySeconds);
   o.jobs = static_cast<int>(args.integer("threads", 0, 0, 1024));
   const auto started = std::chrono::steady_clock::now();
   const auto report = satclip::data::verify_shard_dir(dir, o);
