@@ -83,7 +83,7 @@ void write_all(int fd, const std::string& text) {
 }
 
 struct Child {
-  size_t shard = 0;
+  size_t shard = 0;  // its verdict's index in the report
   pid_t pid = -1;
   int fd = -1;
   std::string message;
@@ -164,25 +164,36 @@ int64_t VerifyReport::failed() const {
   return std::count_if(shards.begin(), shards.end(), [](const ShardVerdict& s) { return !s.problem.empty(); });
 }
 
+std::string verdict_line(const std::string& dir, const ShardVerdict& v) {
+  if (!v.problem.empty()) return kVerifyFailedMark + v.problem;
+  return cat("  ok      ", dir, "/", v.file, ": ", v.tiles, " tiles");
+}
+
 VerifyReport verify_shard_dir(const std::string& dir, const VerifyOptions& o) {
   SATCLIP_CHECK(o.max_memory_mib > 0 && o.max_memory_mib <= kMaxVerifyMemoryMib && o.timeout_s > 0 &&
-                    o.timeout_s <= kMaxVerifySeconds && o.jobs >= 0,
-                cat("shard verification: memory limit ", o.max_memory_mib, " MiB, time limit ", o.timeout_s,
-                    " s and ", o.jobs, " jobs: out of range"), "");
+                    o.timeout_s <= kMaxVerifySeconds && o.jobs >= 0 && o.parts >= 1 && o.part >= 0 &&
+                    o.part < o.parts,
+                cat("shard verification: memory limit ", o.max_memory_mib, " MiB, time limit ", o.timeout_s, " s, ",
+                    o.jobs, " jobs and part ", o.part, "/", o.parts, ": out of range"), "");
   const Manifest m = read_manifest(dir + "/manifest.json");
   VerifyReport report;
   report.dir = dir;
-  for (const auto& e : m.shards) report.shards.push_back({e.file, 0, ""});
+  report.manifest_shards = int64_t(m.shards.size());
+  std::vector<size_t> mine;  // manifest indices, in the report's order
+  for (size_t i = size_t(o.part); i < m.shards.size(); i += size_t(o.parts)) {
+    mine.push_back(i);
+    report.shards.push_back({m.shards[i].file, 0, ""});
+  }
   const size_t jobs = size_t(o.jobs > 0 ? o.jobs
                                         : std::clamp(int(std::thread::hardware_concurrency()), 1, kMaxDefaultJobs));
   const uint64_t address_limit = mapped_bytes() + (uint64_t(o.max_memory_mib) << 20);
   Children children;
   auto& running = children.list;
   size_t next = 0;
-  while (next < m.shards.size() || !running.empty()) {
-    while (next < m.shards.size() && running.size() < jobs) {
-      running.push_back(start_child(dir, m, next, o, address_limit));
-      ++next;
+  while (next < mine.size() || !running.empty()) {
+    while (next < mine.size() && running.size() < jobs) {
+      running.push_back(start_child(dir, m, mine[next], o, address_limit));
+      running.back().shard = next++;
     }
     std::vector<pollfd> polls;
     auto wake = Clock::time_point::max();

@@ -28,6 +28,7 @@ struct VerifyOptions {
   int64_t max_memory_mib = 4096;  // per child, on top of what the process had mapped at the fork
   int64_t timeout_s = 600;        // per shard: CPU time and wall-clock time
   int jobs = 0;                   // children at once; 0: the number of cores
+  int part = 0, parts = 1;        // only the shards whose manifest index i has i % parts == part
 };
 
 struct ShardVerdict {
@@ -38,12 +39,18 @@ struct ShardVerdict {
 
 struct VerifyReport {
   std::string dir;
-  std::vector<ShardVerdict> shards;  // in manifest order
+  std::vector<ShardVerdict> shards;  // the part's shards, in manifest order
+  int64_t manifest_shards = 0;       // all of them
   int64_t tiles() const;
   int64_t failed() const;
 };
 
-// Verifies every shard of `dir` (see above). A manifest that cannot be read throws
+// satclip-pack --verify's line for one shard: "  ok      DIR/FILE: N tiles", or kVerifyFailedMark
+// followed by the problem (which names the file).
+inline constexpr const char* kVerifyFailedMark = "  FAILED  ";
+std::string verdict_line(const std::string& dir, const ShardVerdict& verdict);
+
+// Verifies every shard of `dir` in options' part (see above). A manifest that cannot be read throws
 // satclip::Error; a bad shard never throws: its verdict says why.
 VerifyReport verify_shard_dir(const std::string& dir, const VerifyOptions& options);
 

@@ -1,5 +1,6 @@
 #include "distributed/communicator.h"
 
+#include <algorithm>
 #include <numeric>
 
 #include "core/base/error.h"
@@ -19,6 +20,21 @@ const char* to_string(ReduceOp op) {
     case ReduceOp::kMax: return "max";
   }
   return "?";
+}
+
+std::vector<std::string> all_gather_text(Communicator& comm, const std::string& text) {
+  const auto sizes = comm.all_gather_sizes(static_cast<int64_t>(text.size()));
+  std::vector<std::string> out;
+  if (std::accumulate(sizes.begin(), sizes.end(), int64_t{0}) == 0) return std::vector<std::string>(sizes.size());
+  auto bytes = torch::empty({static_cast<int64_t>(text.size())}, torch::kUInt8);
+  std::copy(text.begin(), text.end(), reinterpret_cast<char*>(bytes.data_ptr<uint8_t>()));
+  const auto all = comm.all_gather(bytes, sizes).contiguous();
+  int64_t offset = 0;
+  for (const int64_t n : sizes) {
+    out.emplace_back(reinterpret_cast<const char*>(all.data_ptr<uint8_t>()) + offset, static_cast<size_t>(n));
+    offset += n;
+  }
+  return out;
 }
 
 bool nccl_compiled_in() {

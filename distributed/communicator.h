@@ -78,6 +78,9 @@ std::unique_ptr<Communicator> make_communicator(const CommunicatorOptions& optio
 // True when this build contains the NCCL backend.
 bool nccl_compiled_in();
 
+// Every rank's `text`, in rank order (messages, descriptions to compare). Collective.
+std::vector<std::string> all_gather_text(Communicator& comm, const std::string& text);
+
 // Shared argument checks (throw satclip::Error naming the operation).
 void check_counts(const char* op, const torch::Tensor& t, const std::vector<int64_t>& counts,
                   int world_size);

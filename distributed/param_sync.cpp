@@ -37,16 +37,8 @@ void check_same_parameters(const NamedTensors& tensors, Communicator& comm) {
   const auto mine = describe_all(tensors);
   std::string text;
   for (const auto& l : mine) text += l + "\n";
-  auto bytes = torch::from_blob(text.data(), {static_cast<int64_t>(text.size())}, torch::kUInt8).clone();
-  const auto sizes = comm.all_gather_sizes(bytes.size(0));
-  const auto all = comm.all_gather(bytes, sizes);
-  int64_t offset = 0;
   std::vector<std::vector<std::string>> per_rank;
-  for (int64_t n : sizes) {
-    const auto* p = all.data_ptr<uint8_t>() + offset;
-    per_rank.push_back(split_lines(std::string(reinterpret_cast<const char*>(p), n)));
-    offset += n;
-  }
+  for (const auto& theirs : all_gather_text(comm, text)) per_rank.push_back(split_lines(theirs));
   const auto& ref = per_rank[0];
   for (size_t r = 1; r < per_rank.size(); ++r) {
     const auto& other = per_rank[r];

@@ -1,8 +1,10 @@
 // satclip-pack: packs S2-100k GeoTIFF tiles into HDF5 shards + manifest.json (datasets/packer.h).
 #include <sys/resource.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <string_view>
 
 #include "core/apps/cli.h"
 #include "core/base/error.h"
@@ -21,7 +23,7 @@ const char* kUsage =
     "                    [--compression none|gzip[:L]|szip] [--threads T] [--limit N]\n"
     "                    [--progress bar|lines]\n"
     "       satclip-pack --upgrade DIR\n"
-    "       satclip-pack --verify DIR [--max-memory MIB] [--timeout S] [--threads T]\n"
+    "       satclip-pack --verify DIR [--max-memory MIB] [--timeout S] [--threads T] [--part R/W]\n"
     "\n"
     "Reads index.csv by column name (fn, lat, lon), reads and checks every tile with GDAL in\n"
     "parallel, and writes OUT/shard-<k>-of-<N>.h5, OUT/skipped.csv (fn, reason, detail) and, last,\n"
@@ -41,7 +43,25 @@ const char* kUsage =
     "                    (--timeout, default 600 s per shard) and --threads children at once\n"
     "                    (default: cores, at most 8). Prints one line per shard; exit 0 when all\n"
     "                    are valid, 2 otherwise. A crafted file that crashes or hangs libhdf5 fails\n"
-    "                    its own line, never this process.\n";
+    "                    its own line, never this process. --part R/W checks only the shards whose\n"
+    "                    manifest index i has i % W == R (satclip-ddp's data.verify gives rank R of W\n"
+    "                    its part).\n";
+
+// --part R/W: 0 <= R < W.
+void parse_part(const satclip::cli::Args& args, satclip::data::VerifyOptions& o) {
+  if (!args.has("part")) return;
+  const std::string text = args.str("part");
+  const auto number = [](std::string_view s, int& v) {
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return !s.empty() && ec == std::errc() && end == s.data() + s.size();
+  };
+  const auto slash = text.find('/');
+  const std::string_view all(text);
+  const bool ok = slash != std::string::npos && number(all.substr(0, slash), o.part) &&
+                  number(all.substr(slash + 1), o.parts) && o.parts >= 1 && o.part >= 0 && o.part < o.parts;
+  SATCLIP_CHECK(ok, satclip::cat("--part ", text, ": expected R/W with 0 <= R < W, e.g. 0/4"),
+                "see satclip-pack --help");
+}
 
 int verify(const satclip::cli::Args& args) {
   const std::string dir = args.required("verify");
@@ -49,18 +69,15 @@ int verify(const satclip::cli::Args& args) {
   o.max_memory_mib = args.integer("max-memory", o.max_memory_mib, 1, satclip::data::kMaxVerifyMemoryMib);
   o.timeout_s = args.integer("timeout", o.timeout_s, 1, satclip::data::kMaxVerifySeconds);
   o.jobs = static_cast<int>(args.integer("threads", 0, 0, 1024));
+  parse_part(args, o);
   const auto started = std::chrono::steady_clock::now();
   const auto report = satclip::data::verify_shard_dir(dir, o);
-  for (const auto& s : report.shards) {
-    if (s.problem.empty()) {
-      std::printf("  ok      %s/%s: %lld tiles\n", dir.c_str(), s.file.c_str(), static_cast<long long>(s.tiles));
-    } else {
-      std::printf("  FAILED  %s\n", s.problem.c_str());
-    }
-  }
+  for (const auto& s : report.shards) std::printf("%s\n", satclip::data::verdict_line(dir, s).c_str());
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::printf("%s: %zu shard(s), %lld tiles read back in %.1f s, each shard in its own process "
-              "(limits: %lld MiB, %lld s)\n", dir.c_str(), report.shards.size(),
+  const std::string part =
+      o.parts > 1 ? satclip::cat(" (part ", o.part, "/", o.parts, " of ", report.manifest_shards, ")") : "";
+  std::printf("%s: %zu shard(s)%s, %lld tiles read back in %.1f s, each shard in its own process "
+              "(limits: %lld MiB, %lld s)\n", dir.c_str(), report.shards.size(), part.c_str(),
               static_cast<long long>(report.tiles()), secs, static_cast<long long>(o.max_memory_mib),
               static_cast<long long>(o.timeout_s));
   std::fflush(stdout);
@@ -74,7 +91,7 @@ int verify(const satclip::cli::Args& args) {
 int body(int argc, char** argv) {
   satclip::cli::Args args(argc, argv,
                           {"index", "images", "out", "shards", "compression", "threads", "limit", "progress", "upgrade",
-                           "verify", "max-memory", "timeout"});
+                           "verify", "max-memory", "timeout", "part"});
   if (args.help()) {
     std::fputs(kUsage, stdout);
     return 0;

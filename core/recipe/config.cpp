@@ -229,7 +229,7 @@ std::string recipe_to_yaml(const Recipe& recipe) {
 
 std::vector<std::string> recipe_identity(const Recipe& recipe) {
   static const char* const kFree[] = {"data.batch_size", "data.global_batch_size", "data.workers", "data.prefetch",
-                                      "data.feature_cache"};
+                                      "data.feature_cache", "data.verify"};
   Recipe copy = recipe;
   std::vector<std::string> lines;
   for (const auto& f : recipe_fields(copy)) {

@@ -26,6 +26,7 @@ inline constexpr int64_t kAuto = -1;
 
 struct DataConfig {
   std::string path;                 // required: shard directory (manifest.json) or "synthetic"
+  bool verify = false;              // each shard read back in a limited child process before training
   int64_t synthetic_count = 2048;   // tiles generated when path is "synthetic"
   int64_t synthetic_size = 64;      // their size in pixels
   double val_fraction = 0.1;

@@ -210,6 +210,7 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
 
       described(str_field("data.path", r.data.path, /*required=*/true),
                 "a shard directory with manifest.json, or synthetic"),
+      bool_field("data.verify", r.data.verify),
       int_field("data.synthetic_count", r.data.synthetic_count, 16, 10'000'000),
       int_field("data.synthetic_size", r.data.synthetic_size, 8, 1024),
       num_field("data.val_fraction", r.data.val_fraction, 0.0, 0.9),

@@ -7,6 +7,7 @@
 
 #include "core/base/error.h"
 #include "core/base/fs_util.h"
+#include "core/train/data_verify.h"
 #include "datasets/synth.h"
 #include "distributed/communicator.h"
 #include "distributed/cpu_share.h"
@@ -57,9 +58,10 @@ std::string resolve_shards(const Recipe& r, dist::Communicator* comm) {
   return dir.string();
 }
 
-TrainData open_train_data(const Recipe& r, const BatchPlan& plan, dist::Communicator* comm) {
+TrainData open_train_data(const Recipe& r, const BatchPlan& plan, dist::Communicator* comm, int rank_cpus) {
   TrainData d;
   d.shards = resolve_shards(r, comm);
+  if (r.data.verify) verify_shards(d.shards, std::min(rank_cpus, 8), comm);
   d.dataset = data::ShardedDataset::open(d.shards);
   d.split = d.dataset->split(r.data.val_fraction, static_cast<uint64_t>(r.data.split_seed));
   const auto train = static_cast<int64_t>(d.split.train.size());

@@ -42,8 +42,10 @@ struct TrainData {
   data::Split split;
 };
 // Opens (and validates) the shards and splits them by data.val_fraction / data.split_seed.
-// Checks that one global batch fits into the training split.
-TrainData open_train_data(const Recipe& recipe, const BatchPlan& plan, dist::Communicator* comm);
+// Checks that one global batch fits into the training split. With data.verify, first verifies the
+// shards (data_verify.h) with up to min(8, rank_cpus) child processes per rank (<= 0: satclip-pack's
+// default).
+TrainData open_train_data(const Recipe& recipe, const BatchPlan& plan, dist::Communicator* comm, int rank_cpus = 0);
 
 data::TransformOptions transform_options(const DataConfig& data);
 // data.workers: auto: the CPUs this rank may count on (Runtime::cpus.share: its affinity mask,

@@ -56,7 +56,7 @@ Trainer::Trainer(Recipe recipe, const dist::Runtime& runtime, dist::Communicator
                       s.plan.global()),
                   "raise data.synthetic_count or lower the batch size");
   } else {
-    s.data = open_train_data(s.recipe, s.plan, &comm);
+    s.data = open_train_data(s.recipe, s.plan, &comm, runtime.cpus.share);
     s.train_size = static_cast<int64_t>(s.data.split.train.size());
     s.val_size = static_cast<int64_t>(s.data.split.val.size());
   }

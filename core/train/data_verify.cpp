@@ -1,0 +1,76 @@
+#include "core/train/data_verify.h"
+
+#include <sstream>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "core/base/error.h"
+#include "core/base/subprocess.h"
+#include "datasets/shard_verify.h"
+#include "distributed/communicator.h"
+
+namespace satclip::core {
+namespace {
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+// What satclip-pack's output says went wrong, one indented line each: `failed` shards, or why it
+// could not verify (`trouble`: no manifest, a signal, no verdict). Both "" when it passed.
+void read_problems(const ProcessResult& r, std::string& failed, std::string& trouble) {
+  if (r.ok()) return;
+  std::istringstream in(r.output);
+  const std::string mark = data::kVerifyFailedMark;
+  for (std::string line; std::getline(in, line);) {
+    if (starts_with(line, mark)) failed += "  " + line.substr(mark.size()) + "\n";
+    const std::string error = "satclip-pack: error: ";  // cli::run_cli's line
+    if (starts_with(line, error)) trouble += "  " + line.substr(error.size()) + "\n";
+  }
+  if (!failed.empty()) trouble.clear();  // its error line only counts them
+  if (failed.empty() && trouble.empty()) {
+    trouble = cat("  satclip-pack --verify ended with ", r.ending(), " and no verdict\n");
+  }
+}
+
+// Every rank's `text`, concatenated in rank order, without the last newline.
+std::string gather(const std::string& text, dist::Communicator* comm) {
+  std::string all;
+  for (const auto& t : comm ? dist::all_gather_text(*comm, text) : std::vector<std::string>{text}) all += t;
+  if (!all.empty() && all.back() == '\n') all.pop_back();
+  return all;
+}
+
+}  // namespace
+
+void verify_shards(const std::string& shards, int threads, dist::Communicator* comm) {
+  const int rank = comm ? comm->rank() : 0, world = comm ? comm->size() : 1;
+  std::string failed, trouble, summary;
+  try {  // a rank that cannot run the check still takes part in the collectives below
+    std::vector<std::string> argv{sibling_program("satclip-pack", "data.verify"), "--verify", shards, "--part",
+                                  cat(rank, "/", world)};
+    if (threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(threads)});
+    spdlog::info("data.verify: reading back every tile of {} in limited child processes (satclip-pack --verify, "
+                 "{} part(s))", shards, world);
+    const ProcessResult r = run_process(argv);
+    std::istringstream in(r.output);
+    for (std::string line; std::getline(in, line);) {
+      spdlog::debug("data.verify: {}", line);
+      if (!line.empty()) summary = line;  // satclip-pack's last line: its totals
+    }
+    read_problems(r, failed, trouble);
+  } catch (const Error& e) {
+    trouble = "  " + e.message() + "\n";
+  }
+  const std::string all_failed = gather(failed, comm), all_trouble = gather(trouble, comm);
+  SATCLIP_CHECK(all_failed.empty(),
+                cat("data.verify: the shard directory ", shards, " failed verification:\n", all_failed),
+                "do not train on it: pack it again from the source tiles or get an intact copy; "
+                "`satclip-pack --verify DIR` checks a directory on its own");
+  SATCLIP_CHECK(all_trouble.empty(), cat("data.verify: could not verify ", shards, ":\n", all_trouble),
+                "fix the cause above; or check the directory with `satclip-pack --verify DIR` and set "
+                "data.verify: false");
+  const auto totals = comm ? dist::all_gather_text(*comm, summary) : std::vector<std::string>{summary};
+  for (size_t r = 0; r < totals.size(); ++r) spdlog::info("data.verify: rank {}: {}", r, totals[r]);
+}
+
+}  // namespace satclip::core
