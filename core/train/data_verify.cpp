@@ -1,5 +1,6 @@
 #include "core/train/data_verify.h"
 
+#include <algorithm>
 #include <sstream>
 #include <vector>
 
@@ -32,11 +33,20 @@ void read_problems(const ProcessResult& r, std::string& failed, std::string& tro
   }
 }
 
-// Every rank's `text`, concatenated in rank order, without the last newline.
+// Every rank's lines in rank order, each once (every rank reports the same unreadable manifest),
+// without the last newline.
 std::string gather(const std::string& text, dist::Communicator* comm) {
+  std::vector<std::string> seen;
   std::string all;
-  for (const auto& t : comm ? dist::all_gather_text(*comm, text) : std::vector<std::string>{text}) all += t;
-  if (!all.empty() && all.back() == '\n') all.pop_back();
+  for (const auto& t : comm ? dist::all_gather_text(*comm, text) : std::vector<std::string>{text}) {
+    std::istringstream in(t);
+    for (std::string line; std::getline(in, line);) {
+      if (std::find(seen.begin(), seen.end(), line) != seen.end()) continue;
+      seen.push_back(line);
+      all += line + "\n";
+    }
+  }
+  if (!all.empty()) all.pop_back();
   return all;
 }
 
