@@ -61,7 +61,9 @@ std::string resolve_shards(const Recipe& r, dist::Communicator* comm) {
 TrainData open_train_data(const Recipe& r, const BatchPlan& plan, dist::Communicator* comm, int rank_cpus) {
   TrainData d;
   d.shards = resolve_shards(r, comm);
-  if (r.data.verify) verify_shards(d.shards, std::min(rank_cpus, 8), comm);
+  if (r.data.verify) {
+    d.verified_record = verify_shards(d.shards, std::min(rank_cpus, 8), r.output.dir + "/" + kVerifiedRecord, comm);
+  }
   d.dataset = data::ShardedDataset::open(d.shards);
   d.split = d.dataset->split(r.data.val_fraction, static_cast<uint64_t>(r.data.split_seed));
   const auto train = static_cast<int64_t>(d.split.train.size());

@@ -40,11 +40,14 @@ struct TrainData {
   std::string shards;
   std::shared_ptr<const data::ShardedDataset> dataset;
   data::Split split;
+  std::string verified_record;  // data.verify: what to write into kVerifiedRecord ("": nothing new)
 };
+// data.verify's record of the directory it last verified, in output.dir.
+inline constexpr const char* kVerifiedRecord = "verified-shards.txt";
 // Opens (and validates) the shards and splits them by data.val_fraction / data.split_seed.
 // Checks that one global batch fits into the training split. With data.verify, first verifies the
-// shards (data_verify.h) with up to min(8, rank_cpus) child processes per rank (<= 0: satclip-pack's
-// default).
+// shards (data_verify.h; unless output.dir's record says this state was verified) with up to
+// min(8, rank_cpus) child processes per rank (<= 0: satclip-pack's default).
 TrainData open_train_data(const Recipe& recipe, const BatchPlan& plan, dist::Communicator* comm, int rank_cpus = 0);
 
 data::TransformOptions transform_options(const DataConfig& data);

@@ -1,6 +1,12 @@
 #include "core/train/data_verify.h"
 
+#include <dirent.h>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <fstream>
 #include <sstream>
 #include <vector>
 
@@ -33,12 +39,17 @@ void read_problems(const ProcessResult& r, std::string& failed, std::string& tro
   }
 }
 
+// Every rank's `text` in rank order (this one's alone without `comm`). Collective.
+std::vector<std::string> each_rank(const std::string& text, dist::Communicator* comm) {
+  return comm ? dist::all_gather_text(*comm, text) : std::vector<std::string>{text};
+}
+
 // Every rank's lines in rank order, each once (every rank reports the same unreadable manifest),
 // without the last newline.
 std::string gather(const std::string& text, dist::Communicator* comm) {
   std::vector<std::string> seen;
   std::string all;
-  for (const auto& t : comm ? dist::all_gather_text(*comm, text) : std::vector<std::string>{text}) {
+  for (const auto& t : each_rank(text, comm)) {
     std::istringstream in(t);
     for (std::string line; std::getline(in, line);) {
       if (std::find(seen.begin(), seen.end(), line) != seen.end()) continue;
@@ -50,10 +61,48 @@ std::string gather(const std::string& text, dist::Communicator* comm) {
   return all;
 }
 
+// The file's text when it is at most `limit` bytes, else "" (a record is a few lines a shard).
+std::string read_small_file(const std::string& path, size_t limit) {
+  std::ifstream in(path, std::ios::binary);
+  std::string text(limit + 1, '\0');
+  in.read(text.data(), std::streamsize(text.size()));
+  const auto n = size_t(in.gcount());
+  return n <= limit ? text.substr(0, n) : std::string();
+}
+
 }  // namespace
 
-void verify_shards(const std::string& shards, int threads, dist::Communicator* comm) {
+std::string shard_dir_state(const std::string& shards) {
+  char real[PATH_MAX];
+  if (::realpath(shards.c_str(), real) == nullptr) return "";
+  DIR* d = ::opendir(real);
+  if (d == nullptr) return "";
+  std::vector<std::string> names;
+  while (const dirent* e = ::readdir(d)) names.emplace_back(e->d_name);
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  std::string state = cat("satclip-ddp data.verify: every tile of this shard directory was read back and valid\n",
+                          "dir ", real, "\n");
+  for (const auto& name : names) {
+    struct stat st {};
+    // stat, not lstat: for a link to a shard elsewhere, the shard's own state.
+    if (::stat((std::string(real) + "/" + name).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    state += cat("file ", name, " size ", st.st_size, " inode ", st.st_ino, " mtime ", st.st_mtim.tv_sec, ".",
+                 st.st_mtim.tv_nsec, " ctime ", st.st_ctim.tv_sec, ".", st.st_ctim.tv_nsec, "\n");
+  }
+  return state;
+}
+
+std::string verify_shards(const std::string& shards, int threads, const std::string& record,
+                          dist::Communicator* comm) {
   const int rank = comm ? comm->rank() : 0, world = comm ? comm->size() : 1;
+  // Rank 0 decides whether the directory is as it was when last verified.
+  const std::string state = rank == 0 ? shard_dir_state(shards) : "";
+  const bool same = rank == 0 && !state.empty() && !record.empty() && read_small_file(record, state.size()) == state;
+  if (each_rank(same ? "same" : "", comm).front() == "same") {
+    spdlog::info("data.verify: {} is unchanged since it was verified ({}): not read again", shards, record);
+    return "";
+  }
   std::string failed, trouble, summary;
   try {  // a rank that cannot run the check still takes part in the collectives below
     std::vector<std::string> argv{sibling_program("satclip-pack", "data.verify"), "--verify", shards, "--part",
@@ -79,8 +128,9 @@ void verify_shards(const std::string& shards, int threads, dist::Communicator* c
   SATCLIP_CHECK(all_trouble.empty(), cat("data.verify: could not verify ", shards, ":\n", all_trouble),
                 "fix the cause above; or check the directory with `satclip-pack --verify DIR` and set "
                 "data.verify: false");
-  const auto totals = comm ? dist::all_gather_text(*comm, summary) : std::vector<std::string>{summary};
+  const auto totals = each_rank(summary, comm);
   for (size_t r = 0; r < totals.size(); ++r) spdlog::info("data.verify: rank {}: {}", r, totals[r]);
+  return state;
 }
 
 }  // namespace satclip::core

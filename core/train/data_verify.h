@@ -1,4 +1,5 @@
-// data.verify: the shards read back in limited child processes before any rank opens one.
+// data.verify: the shards read back in limited child processes before any rank opens one, once
+// per directory state.
 #pragma once
 
 #include <string>
@@ -9,12 +10,25 @@ class Communicator;
 
 namespace satclip::core {
 
+// The state of a shard directory that a verification vouches for: its real path, and each
+// regular file's name, size, inode, modification and change time (of the target, for a link). A
+// file replaced, rewritten or touched changes it (the change time cannot be set back from user
+// space). Empty when the folder cannot be listed.
+std::string shard_dir_state(const std::string& shards);
+
 // Every rank runs `satclip-pack --verify SHARDS --part RANK/WORLD --threads THREADS` (the program
 // beside this one): each of its shards opened and every tile read back in its own child process
 // under memory and time limits (datasets/shard_verify.h), so a crafted shard that crashes, hangs
 // or exhausts libhdf5 fails there, not in a rank. Then every rank learns every rank's verdict
-// and, when a shard failed, throws the same satclip::Error naming each failed shard.
-// `threads` <= 0: satclip-pack's default. Collective when `comm` is given.
-void verify_shards(const std::string& shards, int threads, dist::Communicator* comm);
+// and, when a shard failed or a rank could not verify, throws the same satclip::Error naming each
+// failed shard or the reason. `threads` <= 0: satclip-pack's default.
+//
+// `record`: a file (output.dir/verified-shards.txt) holding shard_dir_state() of the last
+// verification that passed; when rank 0 finds it equal to the state now, nothing is read again.
+// Returns, on rank 0, the record to write once all is well ("" when it is unchanged, and on the
+// other ranks); the caller writes it (the trainer, once the run directory exists, not in a dry
+// run). Collective when `comm` is given.
+std::string verify_shards(const std::string& shards, int threads, const std::string& record,
+                          dist::Communicator* comm);
 
 }  // namespace satclip::core

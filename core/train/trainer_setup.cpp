@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/base/error.h"
+#include "core/base/fs_util.h"
 #include "core/model/pretrained.h"
 #include "core/recipe/config.h"
 #include "core/train/coords_csv.h"
@@ -142,6 +143,10 @@ void prepare_run_dir(Trainer::State& s) {
                     "choose a writable output.dir (--set output.dir=...), or fix its permissions or free space");
     }
     std::ofstream(fs::path(dir) / "config.yaml") << recipe_to_yaml(s.recipe);
+    // data.verify passed on a changed directory: later starts (a resume) need not read it again.
+    if (!s.data.verified_record.empty()) {
+      write_file_atomically((fs::path(dir) / kVerifiedRecord).string(), s.data.verified_record);
+    }
   }
   s.comm->barrier();
 }

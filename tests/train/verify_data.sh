@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # data.verify with real ranks and real satclip-pack children (np 2): each rank verifies its part
-# of the shards, a valid directory trains, a truncated shard in rank 1's part stops both ranks
-# with an error naming it; a satclip-ddp without satclip-pack beside it, or a folder without a
-# manifest, is an error saying why it could not verify.
+# of the shards; a valid directory trains, and is not read again while unchanged; a truncated
+# shard in rank 1's part stops both ranks with an error naming it; a satclip-ddp without
+# satclip-pack beside it, or a folder without a manifest, is an error saying why it could not
+# verify.
 # Usage: verify_data.sh MPIEXEC SATCLIP_DDP SATCLIP_SYNTH RECIPE WORKDIR
 set -u
 mpi=$1 ddp=$2 synth=$3 recipe=$4 work=$5
@@ -24,6 +25,22 @@ for part in 0 1; do
   tiles=$(( tiles + $(echo "$line" | sed -E 's/.*, ([0-9]+) tiles.*/\1/') ))
 done
 [ "$tiles" -eq 96 ] || fail "the two parts read back $tiles tiles, not 96"
+record=$work/run-good/verified-shards.txt
+[ -s "$record" ] || fail "no $record after a verification that passed"
+
+# 1b. Started again on the same directory: the record says it is unchanged, nothing is read. Once
+#     a shard is touched (its change time moves), it is read back again.
+again() {
+  timeout 300 "$mpi" -n 2 "$ddp" "$recipe" --set "data.path=$work/good" --set "output.dir=$work/run-good" \
+    "${common[@]}" 2>&1
+}
+out=$(again) || { echo "$out" | tail -n 20; fail "the second run failed"; }
+echo "$out" | grep "data.verify"
+echo "$out" | grep -q "data.verify: $work/good is unchanged since it was verified" || fail "verified again, unchanged"
+echo "$out" | grep -q "reading back every tile" && fail "an unchanged directory was read again"
+touch "$work/good/shard-1-of-4.h5"
+out=$(again) || { echo "$out" | tail -n 20; fail "the third run failed"; }
+echo "$out" | grep -q "reading back every tile" || fail "a touched shard was not read again"
 
 # 2. The last shard (rank 1's part) cut in half: both ranks stop, and the error names the shard.
 cp -r "$work/good" "$work/bad"
@@ -38,6 +55,7 @@ echo "$out" | grep -q "error: data.verify: the shard directory $work/bad failed 
   fail "no data.verify error"
 echo "$out" | sed -n '/error: data.verify/,$p' | grep -qF "$bad" || fail "the error does not name $bad"
 [ -e "$work/run-bad/metrics.jsonl" ] && fail "training started on a directory that failed verification"
+[ -e "$work/run-bad/verified-shards.txt" ] && fail "a record of a directory that failed verification"
 
 # 3. satclip-ddp without satclip-pack beside it (one process).
 cp "$ddp" "$work/bin/satclip-ddp"
