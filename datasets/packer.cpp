@@ -122,7 +122,8 @@ std::string csv_field(const std::string& s) {
 
 class Progress {
  public:
-  Progress(int64_t total, int mode) : total_(total), bar_(mode == 1 || (mode < 0 && isatty(2))) {}
+  Progress(int64_t total, ProgressStyle style)
+      : total_(total), bar_(style == ProgressStyle::kBar || (style == ProgressStyle::kAuto && isatty(2))) {}
   void update(int64_t done, int64_t skipped) {
     const auto now = std::chrono::steady_clock::now();
     const double since = std::chrono::duration<double>(now - last_).count();

@@ -11,6 +11,8 @@
 #include <map>
 #include <string>
 
+#include "core/base/options.h"
+
 namespace satclip::data {
 
 constexpr int64_t kMinTileBytes = 10000;  // SatCLIP's rule: smaller files are broken downloads
@@ -23,7 +25,7 @@ struct PackOptions {
   std::string compression = "none";
   int threads = 0;          // 0: hardware concurrency
   int64_t limit = 0;        // 0: every record
-  int progress = -1;        // 1: bar, 0: periodic lines, -1: bar on a terminal, lines otherwise
+  ProgressStyle progress = ProgressStyle::kAuto;  // auto: a bar on a terminal, periodic lines otherwise
 };
 
 struct PackReport {

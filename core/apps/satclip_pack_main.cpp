@@ -21,7 +21,7 @@ namespace {
 const char* kUsage =
     "usage: satclip-pack --index index.csv --images DIR --out DIR [--shards N]\n"
     "                    [--compression none|gzip[:L]|szip] [--threads T] [--limit N]\n"
-    "                    [--progress bar|lines]\n"
+    "                    [--progress auto|bar|lines]\n"
     "       satclip-pack --upgrade DIR\n"
     "       satclip-pack --verify DIR [--max-memory MIB] [--timeout S] [--threads T] [--part R/W]\n"
     "\n"
@@ -34,7 +34,7 @@ const char* kUsage =
     "  --compression C   none (default: fastest to read), gzip, gzip:L (L = 1..9), szip\n"
     "  --threads T       reader threads (default: all cores)\n"
     "  --limit N         pack only the first N records\n"
-    "  --progress MODE   bar (default on a terminal) or lines\n"
+    "  --progress MODE   auto (the default: a bar on a terminal, else lines), bar or lines\n"
     "  --upgrade DIR     convert a shard directory of format version 1 (variable-length strings)\n"
     "                    to version 2 in place; only names and attributes are rewritten (seconds)\n"
     "  --verify DIR      check a shard directory from elsewhere before training on it: every shard\n"
@@ -115,10 +115,7 @@ int body(int argc, char** argv) {
   o.compression = args.str("compression", "none");
   o.threads = static_cast<int>(args.integer("threads", 0, 0, 1024));
   o.limit = args.integer("limit", 0, 0, INT64_MAX);
-  const std::string progress = args.str("progress", "");
-  SATCLIP_CHECK(progress.empty() || progress == "bar" || progress == "lines",
-                "--progress must be bar or lines", "");
-  o.progress = progress.empty() ? -1 : progress == "bar" ? 1 : 0;
+  o.progress = args.choice("progress", satclip::ProgressStyle::kAuto);
   const auto report = satclip::data::pack_s2(o);
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);

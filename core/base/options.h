@@ -35,6 +35,7 @@ enum class NonFinite { kAbort, kSkip };                 // train.nonfinite
 enum class HostSync { kAuto, kStep, kLog };             // train.host_sync
 enum class Backend { kAuto, kLocal, kMpi, kNccl };      // distributed.backend
 enum class EmbedStage { kProjection, kEncoder };        // satclip-embed and satclip-eval --stage
+enum class ProgressStyle { kAuto, kBar, kLines };       // satclip-pack --progress (auto: bar on a terminal)
 
 #define SATCLIP_OPTION_NAMES(E, ...)                    \
   template <>                                           \
@@ -61,6 +62,8 @@ SATCLIP_OPTION_NAMES(HostSync, {HostSync::kAuto, "auto"}, {HostSync::kStep, "ste
 SATCLIP_OPTION_NAMES(Backend, {Backend::kAuto, "auto"}, {Backend::kLocal, "local"}, {Backend::kMpi, "mpi"},
                      {Backend::kNccl, "nccl"});
 SATCLIP_OPTION_NAMES(EmbedStage, {EmbedStage::kProjection, "projection"}, {EmbedStage::kEncoder, "encoder"});
+SATCLIP_OPTION_NAMES(ProgressStyle, {ProgressStyle::kAuto, "auto"}, {ProgressStyle::kBar, "bar"},
+                     {ProgressStyle::kLines, "lines"});
 
 #undef SATCLIP_OPTION_NAMES
 

@@ -1,11 +1,10 @@
 #include "core/base/subprocess.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <signal.h>
 
 #include <cerrno>
 #include <climits>

@@ -32,7 +32,7 @@ PackOptions pack_options(const std::string& root, const std::string& out, int sh
   o.shards = shards;
   o.compression = compression;
   o.threads = 2;
-  o.progress = 0;
+  o.progress = satclip::ProgressStyle::kLines;
   return o;
 }
 

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   o.out = dir + "/out";
   o.shards = 2;
   o.compression = "gzip";
-  o.progress = 0;
+  o.progress = satclip::ProgressStyle::kLines;
   pack_s2(o);
   std::ofstream pixels(dir + "/expected.u16", std::ios::binary), meta(dir + "/expected.csv");
   meta.precision(17);
