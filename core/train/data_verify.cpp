@@ -27,10 +27,9 @@ bool starts_with(const std::string& s, const std::string& prefix) { return s.rfi
 void read_problems(const ProcessResult& r, std::string& failed, std::string& trouble) {
   if (r.ok()) return;
   std::istringstream in(r.output);
-  const std::string mark = data::kVerifyFailedMark;
+  const std::string mark = data::kVerifyFailedMark, error = "satclip-pack: error: ";  // cli::run_cli's line
   for (std::string line; std::getline(in, line);) {
     if (starts_with(line, mark)) failed += "  " + line.substr(mark.size()) + "\n";
-    const std::string error = "satclip-pack: error: ";  // cli::run_cli's line
     if (starts_with(line, error)) trouble += "  " + line.substr(error.size()) + "\n";
   }
   if (!failed.empty()) trouble.clear();  // its error line only counts them
