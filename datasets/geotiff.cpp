@@ -10,6 +10,7 @@
 #include <ogr_spatialref.h>
 
 #include "core/base/error.h"
+#include "core/base/fs_util.h"
 
 namespace satclip::data {
 namespace {
@@ -43,6 +44,8 @@ void ensure_gdal() {
 Tile read_geotiff(const std::string& path) {
   ensure_gdal();
   QuietGdal quiet;
+  // GDAL would wait forever on a FIFO.
+  require_regular_file(path, "a GeoTIFF", "the tile listed in the index must be a GeoTIFF file; re-download it");
   DatasetPtr ds(static_cast<GDALDataset*>(GDALOpen(path.c_str(), GA_ReadOnly)));
   SATCLIP_CHECK(ds != nullptr, cat(path, ": GDAL cannot open it (", last_gdal_error(), ")"),
                 "the file is missing, truncated or not a GeoTIFF; re-download it");

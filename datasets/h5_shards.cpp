@@ -11,6 +11,7 @@
 
 #include <zlib.h>
 
+#include "core/base/fs_util.h"
 #include "datasets/h5_util.h"
 
 namespace satclip::data {
@@ -246,6 +247,7 @@ void ShardReader::open(const Manifest& m, int64_t expected_count) {
   h5_threadsafe_ = threadsafe != 0;
   const auto hint = "re-run satclip-pack; the shard directory is incomplete or damaged";
   SATCLIP_CHECK(std::filesystem::exists(path), cat(path, ": the shard listed in manifest.json is missing"), hint);
+  require_regular_file(path, "a shard", hint);  // HDF5 would wait forever on a FIFO
   SATCLIP_CHECK(H5Fis_hdf5(path.c_str()) > 0, cat(path, ": not an HDF5 file (or truncated)"), hint);
   file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   SATCLIP_CHECK(file_ >= 0, cat(path, ": HDF5 cannot open it (", h5_error_detail(), ")"), hint);

@@ -1,5 +1,7 @@
 #include "datasets/manifest.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -7,10 +9,14 @@
 #include <yaml-cpp/yaml.h>
 
 #include "core/base/error.h"
+#include "core/base/fs_util.h"
 #include "core/base/json_text.h"
 
 namespace satclip::data {
 namespace {
+
+// A manifest lists its shards in about 50 bytes each: 16 MiB is more than 300,000 shards.
+constexpr size_t kMaxManifestBytes = size_t{16} << 20;
 
 template <typename T>
 T get(const YAML::Node& root, const char* key, const std::string& path) {
@@ -63,13 +69,14 @@ Manifest read_manifest(const std::string& path, bool also_version_1) {
 namespace {
 
 Manifest parse_manifest(const std::string& path, bool also_version_1) {
+  const auto where = "point data.path at a directory written by satclip-pack (it ends with manifest.json)";
+  SATCLIP_CHECK(::access(path.c_str(), F_OK) == 0, cat(path, ": no manifest"),
+                cat(where, "; an interrupted pack leaves none"));
+  // Read with a size limit and never from a FIFO (yaml-cpp's LoadFile would wait on one forever).
+  const std::string text = read_regular_file(path, kMaxManifestBytes, "the manifest", where);
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);  // JSON is valid YAML
-  } catch (const YAML::BadFile&) {
-    SATCLIP_FAIL(cat(path, ": no manifest"),
-                 "point data.path at a directory written by satclip-pack (it ends with manifest.json); "
-                 "an interrupted pack leaves none");
+    root = YAML::Load(text);  // JSON is valid YAML
   } catch (const YAML::Exception& e) {
     SATCLIP_FAIL(cat(path, ": the manifest is not valid JSON (", e.msg, ")"), "pack the dataset again");
   }

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "core/base/error.h"
+#include "core/base/fs_util.h"
 
 namespace satclip::data {
 
@@ -47,9 +48,10 @@ bool parse_double(const std::string& s, double& out) {
 }  // namespace
 
 std::vector<IndexRecord> read_s2_index(const std::string& path) {
+  const auto which = "pass the S2-100k index.csv (it lies next to the images/ folder)";
+  require_regular_file(path, "the index", which);  // std::ifstream would wait forever on a FIFO
   std::ifstream in(path);
-  SATCLIP_CHECK(in.good(), cat(path, ": cannot open the index"),
-                "pass the S2-100k index.csv (it lies next to the images/ folder)");
+  SATCLIP_CHECK(in.good(), cat(path, ": cannot open the index"), which);
   std::string header_line;
   SATCLIP_CHECK(static_cast<bool>(std::getline(in, header_line)), cat(path, ": the index is empty"),
                 "the first line must be a header with the columns fn, lat, lon");

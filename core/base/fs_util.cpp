@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -47,6 +48,71 @@ void copy_tree(const std::string& from, const std::string& to) {
   g_to = to;
   SATCLIP_CHECK(::nftw(from.c_str(), copy_entry, 16, FTW_PHYS) == 0,
                 cat("copying ", from, " to ", to, " failed"), "check that the target does not exist yet");
+}
+
+namespace {
+
+// What a non-regular file is, for messages.
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a folder";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  return "not a regular file";
+}
+
+[[noreturn]] void fail_unopenable(const std::string& path, const std::string& what, int err, const std::string& hint) {
+  SATCLIP_FAIL(cat(path, ": cannot open ", what, " (", std::strerror(err), ")"), hint);
+}
+
+void check_kind(const std::string& path, const struct stat& st, const std::string& what, const std::string& hint) {
+  SATCLIP_CHECK(S_ISREG(st.st_mode), cat(path, ": ", file_kind(st.st_mode), ", expected ", what, " as a regular file"),
+                hint);
+}
+
+// Closes its descriptor on every path.
+struct ReadFd {
+  int fd;
+  ~ReadFd() { ::close(fd); }
+};
+
+}  // namespace
+
+void require_regular_file(const std::string& path, const std::string& what, const std::string& hint) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) fail_unopenable(path, what, errno, hint);
+  check_kind(path, st, what, hint);
+}
+
+std::string read_regular_file(const std::string& path, size_t max_bytes, const std::string& what,
+                              const std::string& hint) {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) fail_unopenable(path, what, errno, hint);
+  const ReadFd owned{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) fail_unopenable(path, what, errno, hint);
+  check_kind(path, st, what, hint);
+  const auto too_large = [&](uint64_t size) {
+    SATCLIP_FAIL(cat(path, ": ", size, " bytes, more than the ", max_bytes, " bytes ", what, " may have"), hint);
+  };
+  if (uint64_t(st.st_size) > max_bytes) too_large(uint64_t(st.st_size));
+  std::string bytes(size_t(st.st_size) + 1, '\0');  // one more: a file that grew since fstat
+  size_t got = 0;
+  for (;;) {
+    if (got == bytes.size()) {
+      if (bytes.size() > max_bytes) too_large(bytes.size());
+      bytes.resize(std::min(max_bytes + 1, bytes.size() * 2));
+    }
+    const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    SATCLIP_CHECK(n >= 0, cat(path, ": read error (", std::strerror(errno), ")"), hint);
+    if (n == 0) break;
+    got += size_t(n);
+  }
+  bytes.resize(got);
+  return bytes;
 }
 
 void fsync_path(const std::string& path, bool dir) {

@@ -5,6 +5,7 @@
 // helpers use POSIX nftw() instead. Use them in every target that links torch.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -16,6 +17,20 @@ bool remove_tree(const std::string& path);
 
 // Copies the folder `from` (files and subfolders) to `to`, which must not exist yet.
 void copy_tree(const std::string& from, const std::string& to);
+
+// Throws satclip::Error unless `path` names a regular file (after links). A reader that opens a
+// file by name (HDF5, GDAL, std::ifstream) waits forever on a FIFO and never ends on a device, and
+// a folder is not data; so every reader of outside files checks first. The message names the path,
+// what it should be (`what`, e.g. "the manifest") and what it is ("a FIFO", "missing"); `hint`
+// says how to fix it.
+void require_regular_file(const std::string& path, const std::string& what, const std::string& hint);
+
+// The bytes of `path`, which must be a regular file of at most `max_bytes`: opened without
+// blocking (a FIFO is refused, not waited on), its type and size checked on the open descriptor,
+// and never more than max_bytes + 1 bytes read (a file that grows meanwhile is refused, too).
+// Throws satclip::Error as require_regular_file does, or naming the size and the limit.
+std::string read_regular_file(const std::string& path, size_t max_bytes, const std::string& what,
+                              const std::string& hint);
 
 // Size and FNV-1a 64 hash of a file's bytes (integrity of checkpoints and caches); throws
 // satclip::Error naming the file when it cannot be read.

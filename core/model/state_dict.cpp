@@ -3,12 +3,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 
 #include "core/base/error.h"
+#include "core/base/fs_util.h"
 #include "core/model/torch_pickle.h"
 
 namespace satclip::core {
@@ -32,8 +31,7 @@ std::string list_some(const std::vector<std::string>& v) {
 }  // namespace
 
 StateDict read_state_dict(const std::string& path) {
-  SATCLIP_CHECK(std::filesystem::is_regular_file(path), cat(path, ": cannot open the weights file"),
-                "check the path in the recipe");
+  require_regular_file(path, "the weights file", "check the path in the recipe");
   auto entries = read_torch_file(path);
   // Unwrap {"state_dict": {...}} / {"model": {...}} checkpoints.
   for (const auto& e : entries) {

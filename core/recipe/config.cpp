@@ -8,10 +8,14 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "core/base/fs_util.h"
 #include "core/recipe/recipe_fields.h"
 
 namespace satclip::core {
 namespace {
+
+// A recipe is a few dozen keys; 1 MiB leaves room for comments and long lists.
+constexpr size_t kMaxRecipeBytes = size_t{1} << 20;
 
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -202,12 +206,16 @@ Recipe load_recipe_text(const std::string& yaml, const std::string& origin,
 }
 
 Recipe load_recipe(const std::string& path, const std::vector<std::string>& overrides) {
+  const auto where = "check the path; recipes/ holds the shipped recipes";
+  std::string text;
+  try {  // never yaml-cpp's LoadFile: it waits forever on a FIFO and reads a file of any size
+    text = read_regular_file(path, kMaxRecipeBytes, "the recipe file", where);
+  } catch (const Error& e) {
+    throw ConfigError(e.message(), where, "");
+  }
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw ConfigError(cat(path, ": cannot open the recipe file"),
-                      "check the path; recipes/ holds the shipped recipes", "");
+    root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     throw ConfigError(cat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML syntax error: ", e.msg),
                       "fix the YAML syntax (indent with spaces, 'key: value')", "");

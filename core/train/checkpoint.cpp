@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/base/error.h"
+#include "core/base/fs_util.h"
 #include "core/model/torch_pickle.h"
 #include "core/train/checkpoint_dir.h"
 
@@ -38,14 +39,8 @@ std::string utc_now() {
 }
 
 std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  SATCLIP_CHECK(in.good(), cat(path, ": cannot open"), "");
-  std::string text;
-  text.resize(kMaxTextBytes + 1);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
-  SATCLIP_CHECK(text.size() <= kMaxTextBytes, cat(path, ": larger than ", kMaxTextBytes, " bytes"), "");
-  return text;
+  return read_regular_file(path, kMaxTextBytes, "a checkpoint's text file",
+                           "the checkpoint is damaged; use an earlier one");
 }
 
 void write_text(const std::string& path, const std::string& text) {

@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
 #include "core/base/error.h"
@@ -126,9 +125,15 @@ void write_pointer(const std::string& root, const std::string& pointer, const st
 }
 
 std::string read_pointer(const std::string& root, const std::string& pointer) {
-  std::ifstream in(root + "/" + pointer);
+  std::string text;
+  try {  // a pointer is one file name; anything else (missing, a FIFO, large) points nowhere
+    text = read_regular_file(root + "/" + pointer, kMaxMarkerBytes, "a checkpoint pointer", "");
+  } catch (const Error&) {
+    return "";
+  }
+  std::istringstream in(text);
   std::string line;
-  if (!in || !std::getline(in, line) || !safe_file_name(line)) return "";
+  if (!std::getline(in, line) || !safe_file_name(line)) return "";
   return line;
 }
 
@@ -140,9 +145,8 @@ void verify_checkpoint_dir(const std::string& dir) {
   SATCLIP_CHECK(::stat(marker.c_str(), &st) == 0,
                 cat(dir, ": incomplete checkpoint (no ", kMarker, " marker: the write was interrupted)"),
                 "use an earlier checkpoint; --resume auto skips incomplete ones");
-  SATCLIP_CHECK(S_ISREG(st.st_mode) && size_t(st.st_size) <= kMaxMarkerBytes,
-                cat(marker, ": not a checkpoint marker (", st.st_size, " bytes)"), "");
-  std::ifstream in(marker);
+  std::istringstream in(read_regular_file(marker, kMaxMarkerBytes, "a checkpoint marker",
+                                          "the checkpoint is damaged; use an earlier one"));
   std::string line;
   SATCLIP_CHECK(std::getline(in, line) && line == kMarkerHeader,
                 cat(marker, ": the first line is not '", kMarkerHeader, "'"), "the checkpoint is damaged");

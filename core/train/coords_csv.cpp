@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "core/base/error.h"
+#include "core/base/fs_util.h"
 
 namespace satclip::core {
 namespace {
@@ -62,6 +63,7 @@ std::vector<LatLon> read_coords_csv(const std::string& path) {
 
 std::vector<LatLon> read_coords_csv(const std::string& path, const std::string& value_column,
                                     std::vector<double>& values) {
+  require_regular_file(path, "the coordinates file", "check the path");  // ifstream would wait on a FIFO
   std::ifstream in(path);
   SATCLIP_CHECK(in.good(), cat(path, ": cannot open the coordinates file"), "check the path");
   std::string line;

@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 
 #include "core/base/error.h"
+#include "core/base/fs_util.h"
 #include "core/base/subprocess.h"
 #include "datasets/shard_verify.h"
 #include "distributed/communicator.h"
@@ -60,13 +60,14 @@ std::string gather(const std::string& text, dist::Communicator* comm) {
   return all;
 }
 
-// The file's text when it is at most `limit` bytes, else "" (a record is a few lines a shard).
+// The file's text when it is a regular file of at most `limit` bytes, else "" (a record is a few
+// lines a shard).
 std::string read_small_file(const std::string& path, size_t limit) {
-  std::ifstream in(path, std::ios::binary);
-  std::string text(limit + 1, '\0');
-  in.read(text.data(), std::streamsize(text.size()));
-  const auto n = size_t(in.gcount());
-  return n <= limit ? text.substr(0, n) : std::string();
+  try {
+    return read_regular_file(path, limit, "a verification record", "");
+  } catch (const Error&) {
+    return "";
+  }
 }
 
 }  // namespace

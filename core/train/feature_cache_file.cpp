@@ -18,6 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 constexpr const char* kHint = "delete the cache directory; the next run rebuilds it";
+constexpr size_t kMaxInfoBytes = size_t{1} << 20;  // cache.yaml: the key and a few sizes
 constexpr int64_t kMaxDim = 1 << 16, kMaxViews = 64, kMaxTiles = int64_t{1} << 32;
 
 // Writes float32 or int64 `t` (contiguous CPU) as the dataset /name.
@@ -75,6 +76,7 @@ class H5File {
  public:
   H5File(const std::string& path, bool create) : path_(path) {
     data::h5_quiet();
+    if (!create) require_regular_file(path, "an HDF5 file", kHint);  // HDF5 would wait on a FIFO
     id_ = create ? H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)
                  : (H5Fis_hdf5(path.c_str()) > 0 ? H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT) : -1);
     SATCLIP_CHECK(id_ >= 0, cat(path, create ? ": cannot create" : ": not a readable HDF5 file"), kHint);
@@ -150,7 +152,7 @@ CacheInfo read_cache_info(const std::string& dir) {
   SATCLIP_CHECK(fs::exists(path), cat(path, ": no cache there"), kHint);
   CacheInfo info;
   try {
-    const YAML::Node root = YAML::LoadFile(path);
+    const YAML::Node root = YAML::Load(read_regular_file(path, kMaxInfoBytes, "a cache description", kHint));
     SATCLIP_CHECK(root.IsMap() && root["format"] && root["format"].as<std::string>() == kCacheFormat &&
                       root["version"] && root["version"].as<int>() == kCacheVersion,
                   cat(path, ": not a version ", kCacheVersion, " ", kCacheFormat, " file"), kHint);

@@ -1,5 +1,8 @@
 // Synthetic S2-100k -> satclip-pack -> shards: exact pixel round trip against GDAL, and every
 // kind of bad input with its documented handling.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -218,6 +221,24 @@ TEST(Shards, DamagedShardDirectoriesAreReportedAtOpen) {
   const auto unfinished = copy("unfinished");
   fs::remove(unfinished + "/manifest.json");
   expect_open_error("unfinished", "no manifest");
+  // A FIFO or a folder in place of a file: refused by name at once, never waited on (HDF5 and
+  // yaml-cpp open by name and would block on a FIFO until this test's TIMEOUT).
+  const auto fifo_manifest = copy("fifo-manifest");
+  fs::remove(fifo_manifest + "/manifest.json");
+  ASSERT_EQ(0, ::mkfifo((fifo_manifest + "/manifest.json").c_str(), 0600));
+  expect_open_error("fifo-manifest", "manifest.json: a FIFO (named pipe), expected the manifest as a regular file");
+  const auto fifo_shard = copy("fifo-shard");
+  fs::remove(fifo_shard + "/shard-1-of-2.h5");
+  ASSERT_EQ(0, ::mkfifo((fifo_shard + "/shard-1-of-2.h5").c_str(), 0600));
+  expect_open_error("fifo-shard", "shard-1-of-2.h5: a FIFO (named pipe), expected a shard as a regular file");
+  const auto folder_shard = copy("folder-shard");
+  fs::remove(folder_shard + "/shard-0-of-2.h5");
+  fs::create_directory(folder_shard + "/shard-0-of-2.h5");
+  expect_open_error("folder-shard", "shard-0-of-2.h5: a folder, expected a shard");
+  // A manifest past its size limit (sparse: no disk used) is refused before it is read.
+  const auto huge = copy("huge-manifest");
+  ASSERT_EQ(0, ::truncate((huge + "/manifest.json").c_str(), off_t{64} << 20));
+  expect_open_error("huge-manifest", "67108864 bytes, more than the 16777216 bytes the manifest may have");
   EXPECT_NO_THROW(ShardedDataset::open(dir / "good"));
 }
 

@@ -1,12 +1,18 @@
 // satclip-pack --verify (datasets/shard_verify.h): every shard is checked in its own child
-// process under limits, and whatever one shard does (refused, blocks, needs too much memory)
+// process under limits, and whatever one shard does (refused, stalls, needs too much memory)
 // ends up on that shard's line while the others are still verified and the caller goes on.
 // The memory limit is tested through satclip-pack (tests/data/CMakeLists.txt): it counts address
 // space beyond what the parent had mapped, and this test process has freed memory to reuse.
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -21,6 +27,39 @@ using satclip::testing::TempDir;
 namespace {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// The child processes of this process's main thread (/proc/PID/task/PID/children).
+std::set<pid_t> children() {
+  const std::string pid = std::to_string(::getpid());
+  std::ifstream in("/proc/" + pid + "/task/" + pid + "/children");
+  std::set<pid_t> out;
+  for (pid_t p; in >> p;) out.insert(p);
+  return out;
+}
+
+// While it lives, stops (SIGSTOP) each new child process of the main thread as soon as it
+// appears; children from before (MPI's orted) are left alone.
+class StopNewChildren {
+ public:
+  StopNewChildren() : before_(children()), thread_([this] { run(); }) {}
+  ~StopNewChildren() {
+    done_ = true;
+    thread_.join();
+  }
+
+ private:
+  void run() {
+    while (!done_) {
+      for (pid_t p : children()) {
+        if (before_.count(p) == 0) ::kill(p, SIGSTOP);
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+  }
+  const std::set<pid_t> before_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -50,20 +89,45 @@ TEST(ShardVerify, ADamagedShardFailsOnItsOwnLine) {
   EXPECT_EQ(r.tiles(), 6);
 }
 
-TEST(ShardVerify, AShardThatBlocksIsKilledAtTheDeadline) {
-  TempDir dir("verify-fifo");
-  write_synthetic_shards(dir / "d", {4, 16, 3, 1}, 2);
-  const std::string fifo = dir / "d/shard-0-of-2.h5";  // opening it waits for a writer forever
-  std::filesystem::remove(fifo);
-  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+TEST(ShardVerify, AReaderThatMakesNoProgressIsKilledAtTheDeadline) {
+  // A reader stopped with SIGSTOP uses no CPU time and never finishes, as one blocked on a hung
+  // network file system. The child may finish before the watcher stops it; then try again.
+  TempDir dir("verify-stopped");
+  write_synthetic_shards(dir / "d", {8, 64, 3, 1}, 1);
+  const std::string shard = dir / "d/shard-0-of-1.h5";
   VerifyOptions o;
   o.timeout_s = 1;
+  o.jobs = 1;
+  std::string problem;
+  for (int attempt = 0; attempt < 20 && problem.empty(); ++attempt) {
+    const auto start = std::chrono::steady_clock::now();
+    VerifyReport r;
+    {
+      StopNewChildren stop;
+      r = verify_shard_dir(dir / "d", o);
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_LT(secs, 30.0);
+    ASSERT_EQ(r.shards.size(), 1u);
+    problem = r.shards[0].problem;
+  }
+  EXPECT_EQ(problem, shard + ": not done after 1 s (the reader blocks or loops on it)");
+}
+
+TEST(ShardVerify, AFifoInPlaceOfAShardIsRefusedWithoutWaiting) {
+  // Opening a FIFO waits for a writer forever: it is refused by its type, long before the
+  // 600 s deadline, and the other shard is still verified.
+  TempDir dir("verify-fifo");
+  write_synthetic_shards(dir / "d", {4, 16, 3, 1}, 2);
+  const std::string fifo = dir / "d/shard-0-of-2.h5";
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   const auto start = std::chrono::steady_clock::now();
-  const VerifyReport r = verify_shard_dir(dir / "d", o);
+  const VerifyReport r = verify_shard_dir(dir / "d", {});
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_LT(secs, 30.0);
   ASSERT_EQ(r.shards.size(), 2u);
-  EXPECT_TRUE(contains(r.shards[0].problem, fifo + ": not done after 1 s")) << r.shards[0].problem;
+  EXPECT_EQ(r.shards[0].problem, fifo + ": a FIFO (named pipe), expected a shard as a regular file");
   EXPECT_TRUE(r.shards[1].problem.empty()) << r.shards[1].problem;
 }
 
