@@ -54,12 +54,18 @@ void examine(const IndexRecord& r, const std::string& images, const Shape& shape
   }
   const fs::path p = fs::path(images) / r.fn;
   std::error_code ec;
-  const auto bytes = fs::file_size(p, ec);
-  if (ec) {
+  const auto status = fs::status(p, ec);
+  if (ec || !fs::exists(status)) {
     item.reason = "missing file";
     item.detail = p.string();
     return;
   }
+  if (!fs::is_regular_file(status)) {  // a FIFO would block GDAL forever
+    item.reason = "not a regular file";
+    item.detail = p.string();
+    return;
+  }
+  const auto bytes = fs::file_size(p, ec);
   if (int64_t(bytes) < kMinTileBytes) {
     item.reason = "file under 10000 bytes";
     item.detail = std::to_string(bytes) + " bytes";

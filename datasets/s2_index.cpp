@@ -3,12 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <unordered_set>
 
 #include "core/base/error.h"
-#include "core/base/fs_util.h"
+#include "core/base/line_reader.h"
 
 namespace satclip::data {
 
@@ -39,6 +38,9 @@ std::vector<std::string> split_csv_line(const std::string& line) {
 
 namespace {
 
+// An index line is a file name, two numbers and a URL: about 100 bytes.
+constexpr size_t kMaxIndexLine = size_t{1} << 20;
+
 bool parse_double(const std::string& s, double& out) {
   char* end = nullptr;
   out = std::strtod(s.c_str(), &end);
@@ -48,12 +50,10 @@ bool parse_double(const std::string& s, double& out) {
 }  // namespace
 
 std::vector<IndexRecord> read_s2_index(const std::string& path) {
-  const auto which = "pass the S2-100k index.csv (it lies next to the images/ folder)";
-  require_regular_file(path, "the index", which);  // std::ifstream would wait forever on a FIFO
-  std::ifstream in(path);
-  SATCLIP_CHECK(in.good(), cat(path, ": cannot open the index"), which);
+  LineReader in(path, kMaxIndexLine, "the index",
+                "pass the S2-100k index.csv (it lies next to the images/ folder)");
   std::string header_line;
-  SATCLIP_CHECK(static_cast<bool>(std::getline(in, header_line)), cat(path, ": the index is empty"),
+  SATCLIP_CHECK(in.next(header_line), cat(path, ": the index is empty"),
                 "the first line must be a header with the columns fn, lat, lon");
   if (header_line.size() >= 3 && header_line.compare(0, 3, "\xEF\xBB\xBF") == 0) header_line.erase(0, 3);
   const auto header = split_csv_line(header_line);
@@ -69,7 +69,7 @@ std::vector<IndexRecord> read_s2_index(const std::string& path) {
   std::vector<IndexRecord> records;
   std::unordered_set<std::string> seen;
   std::string line;
-  for (int64_t n = 2; std::getline(in, line); ++n) {
+  for (int64_t n = 2; in.next(line); ++n) {
     if (line.empty() || line == "\r") continue;
     const auto f = split_csv_line(line);
     IndexRecord r;

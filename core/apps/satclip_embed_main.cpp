@@ -13,6 +13,7 @@
 #include "core/train/checkpoint_dir.h"
 #include "core/train/coords_csv.h"
 #include "core/train/data_setup.h"
+#include "core/train/data_verify.h"
 #include "core/train/embed.h"
 #include "core/train/feature_cache.h"
 #include "datasets/dataset.h"
@@ -25,7 +26,7 @@ namespace {
 const char* kUsage =
     "usage: satclip-embed --checkpoint PATH (--coords FILE.csv | --shards DIR) --out FILE.{csv,h5}\n"
     "                     [--stage projection|encoder] [--recipe RECIPE.yaml]\n"
-    "                     [--device auto|cpu|cuda|cuda:N]\n"
+    "                     [--device auto|cpu|cuda|cuda:N] [--verify]\n"
     "\n"
     "Writes embeddings in input order: for --coords (a CSV with lat and lon columns, any order,\n"
     "other columns ignored) the location embeddings; for --shards (a folder packed by satclip-pack)\n"
@@ -39,10 +40,14 @@ const char* kUsage =
     "  --stage       projection (default: the embedding the contrastive loss aligns) or encoder (the\n"
     "                encoder's output before the projection head)\n"
     "  --recipe      the recipe the model was trained with: its model section replaces the inference,\n"
-    "                its data section gives the image transforms for --shards\n";
+    "                its data section gives the image transforms for --shards\n"
+    "  --verify      first check --shards with `satclip-pack --verify` (every tile read back in\n"
+    "                limited child processes; a directory from elsewhere); also when the recipe sets\n"
+    "                data.verify: true\n";
 
 int body(int argc, char** argv) {
-  const satclip::cli::Args args(argc, argv, {"checkpoint", "coords", "shards", "out", "stage", "recipe", "device"});
+  const satclip::cli::Args args(argc, argv, {"checkpoint", "coords", "shards", "out", "stage", "recipe", "device"},
+                                {"verify"});
   if (args.help()) {
     std::fputs(kUsage, stdout);
     return 0;
@@ -56,6 +61,9 @@ int body(int argc, char** argv) {
   const auto format = satclip::cli::embed_format_of(out);
   std::unique_ptr<Recipe> recipe;
   if (args.has("recipe")) recipe = std::make_unique<Recipe>(load_recipe(args.str("recipe")));
+  if (args.has("shards") && (args.has("verify") || (recipe && recipe->data.verify))) {
+    verify_shards(args.str("shards"), /*threads=*/0, /*record=*/"", /*comm=*/nullptr);
+  }
   const torch::Device device = satclip::dist::this_process_device(args.str("device", "auto"));
   auto model = load_for_inference(checkpoint, recipe.get(), device);
 

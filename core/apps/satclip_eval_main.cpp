@@ -16,6 +16,7 @@
 #include "core/train/checkpoint_dir.h"
 #include "core/train/coords_csv.h"
 #include "core/train/data_setup.h"
+#include "core/train/data_verify.h"
 #include "core/train/embed.h"
 #include "distributed/runtime.h"
 
@@ -24,7 +25,7 @@ namespace {
 const char* kUsage =
     "usage: satclip-eval --checkpoint PATH --out DIR [--recipe RECIPE.yaml] [--only map,probe,geoloc]\n"
     "                    [--grid-deg G] [--stations CSV] [--seeds N] [--epochs E] [--stage encoder|projection]\n"
-    "                    [--shards DIR] [--gallery CSV] [--device auto|cpu|cuda|cuda:N]\n"
+    "                    [--shards DIR [--verify]] [--gallery CSV] [--device auto|cpu|cuda|cuda:N]\n"
     "\n"
     "Writes DIR/report.json and, for the map, DIR/map.png. Parts (default: map and probe, plus geoloc\n"
     "when --shards is given):\n"
@@ -44,7 +45,10 @@ const char* kUsage =
     "                encoder's output, SatCLIP's downstream embedding) or projection\n"
     "  --stations    the station CSV (Lon, Lat, meanT columns; default: the copy in tests/eval/data)\n"
     "  --recipe      the model section replaces the inference; the data section gives the image\n"
-    "                transforms for --shards\n";
+    "                transforms for --shards\n"
+    "  --verify      first check --shards with `satclip-pack --verify` (every tile read back in\n"
+    "                limited child processes; a directory from elsewhere); also when the recipe sets\n"
+    "                data.verify: true\n";
 
 std::string json_list(const std::vector<double>& v) {
   std::ostringstream out;
@@ -144,7 +148,8 @@ std::string geoloc_part(sc::SatClip& model, const sc::Recipe* recipe,
 
 int body(int argc, char** argv) {
   const satclip::cli::Args args(argc, argv, {"checkpoint", "out", "recipe", "only", "grid-deg", "stations", "seeds",
-                                             "epochs", "stage", "shards", "gallery", "device"});
+                                             "epochs", "stage", "shards", "gallery", "device"},
+                                {"verify"});
   if (args.help()) {
     std::fputs(kUsage, stdout);
     return 0;
@@ -164,6 +169,9 @@ int body(int argc, char** argv) {
   const auto stage = args.choice("stage", satclip::EmbedStage::kEncoder);
   std::unique_ptr<sc::Recipe> recipe;
   if (args.has("recipe")) recipe = std::make_unique<sc::Recipe>(sc::load_recipe(args.str("recipe")));
+  if (wants("geoloc") && (args.has("verify") || (recipe && recipe->data.verify))) {
+    sc::verify_shards(args.str("shards"), /*threads=*/0, /*record=*/"", /*comm=*/nullptr);
+  }
   const torch::Device device = satclip::dist::this_process_device(args.str("device", "auto"));
   auto model = sc::load_for_inference(checkpoint, recipe.get(), device);
   std::filesystem::create_directories(out);

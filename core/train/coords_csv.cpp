@@ -5,13 +5,15 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <fstream>
 
 #include "core/base/error.h"
-#include "core/base/fs_util.h"
+#include "core/base/line_reader.h"
 
 namespace satclip::core {
 namespace {
+
+// A coordinates row is a few numbers and maybe a name: 1 MiB is far more than any real line.
+constexpr size_t kMaxLine = size_t{1} << 20;
 
 std::vector<std::string> split_fields(const std::string& line) {
   std::vector<std::string> out;
@@ -63,14 +65,12 @@ std::vector<LatLon> read_coords_csv(const std::string& path) {
 
 std::vector<LatLon> read_coords_csv(const std::string& path, const std::string& value_column,
                                     std::vector<double>& values) {
-  require_regular_file(path, "the coordinates file", "check the path");  // ifstream would wait on a FIFO
-  std::ifstream in(path);
-  SATCLIP_CHECK(in.good(), cat(path, ": cannot open the coordinates file"), "check the path");
+  LineReader in(path, kMaxLine, "the coordinates file", "check the path");
   std::string line;
-  int64_t n = 0;
   bool got = false;
-  while ((got = static_cast<bool>(std::getline(in, line))) && (++n, !line.empty() && line[0] == '#')) {
+  while ((got = in.next(line)) && !line.empty() && line[0] == '#') {
   }
+  int64_t n = in.number();
   SATCLIP_CHECK(got, cat(path, ": empty file, expected a header with lat and lon"),
                 "the first line names the columns, e.g. lat,lon");
   const auto header = split_fields(line);
@@ -89,7 +89,8 @@ std::vector<LatLon> read_coords_csv(const std::string& path, const std::string& 
   const int64_t need = std::max({lat_col, lon_col, value_col}) + 1;
   std::vector<LatLon> out;
   values.clear();
-  for (++n; std::getline(in, line); ++n) {
+  while (in.next(line)) {
+    n = in.number();
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank line
     const auto f = split_fields(line);
     SATCLIP_CHECK(int64_t(f.size()) >= need, cat(path, ":", n, ": ", f.size(), " field(s), expected at least ", need),

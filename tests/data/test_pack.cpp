@@ -124,7 +124,9 @@ TEST(Pack, BadRecordsAreSkippedCountedAndListed) {
   eleven.data.resize(size_t(11) * 64 * 64);
   write_geotiff(src + "/images/eleven.tif", eleven, 5, 5);
   write_geotiff(src + "/images/small.tif", synth_tile(6, 6, 48, 0), 6, 6);
+  ASSERT_EQ(0, ::mkfifo((src + "/images/pipe.tif").c_str(), 0600));  // never written: GDAL would wait
   index += "1,2,u,missing.tif\n";
+  index += "1,2,u,pipe.tif\n";
   index += "1,2,u,tiny.tif\n";
   index += "1,2,u,truncated.tif\n";
   index += "1,2,u,eleven.tif\n";
@@ -138,18 +140,18 @@ TEST(Pack, BadRecordsAreSkippedCountedAndListed) {
   const auto report = pack_s2(pack_options(src, dir / "out"));
   EXPECT_EQ(report.packed, 6);
   const std::map<std::string, int64_t> expected = {
-      {"missing file", 1},     {"file under 10000 bytes", 1}, {"unreadable GeoTIFF", 1},
-      {"wrong band count", 1}, {"wrong tile size", 1},        {"bad coordinate", 2},
-      {"duplicate fn", 1},     {"malformed index line", 1}};
+      {"missing file", 1},     {"not a regular file", 1}, {"file under 10000 bytes", 1},
+      {"unreadable GeoTIFF", 1}, {"wrong band count", 1}, {"wrong tile size", 1},
+      {"bad coordinate", 2},   {"duplicate fn", 1},       {"malformed index line", 1}};
   EXPECT_EQ(report.skipped, expected) << report.summary();
   const auto listed = read_all(dir / "out/skipped.csv");
-  for (const char* fn : {"missing.tif", "tiny.tif", "truncated.tif", "eleven.tif", "small.tif"}) {
+  for (const char* fn : {"missing.tif", "pipe.tif", "tiny.tif", "truncated.tif", "eleven.tif", "small.tif"}) {
     EXPECT_NE(listed.find(fn), std::string::npos) << fn << " not in skipped.csv:\n" << listed;
   }
-  EXPECT_EQ(std::count(listed.begin(), listed.end(), '\n'), 10);  // header + 9 records
+  EXPECT_EQ(std::count(listed.begin(), listed.end(), '\n'), 11);  // header + 10 records
   const auto ds = ShardedDataset::open(dir / "out");
   EXPECT_EQ(ds->size(), 6);
-  EXPECT_EQ(ds->manifest().skipped, 9);
+  EXPECT_EQ(ds->manifest().skipped, 10);
 }
 
 TEST(Pack, IndexErrorsNameTheFile) {
@@ -157,9 +159,14 @@ TEST(Pack, IndexErrorsNameTheFile) {
   write_text(dir / "nolon.csv", "lat,fn\n1,a.tif\n");
   write_text(dir / "empty.csv", "lat,lon,fn\n");
   write_text(dir / "nothing.csv", "");
+  // 4 GiB of zeros without a newline (sparse): refused after its first MiB, not read whole.
+  write_text(dir / "endless.csv", "lat,lon,fn\n");
+  ASSERT_EQ(0, ::truncate((dir / "endless.csv").c_str(), off_t{4} << 30));
+  ASSERT_EQ(0, ::mkfifo((dir / "fifo.csv").c_str(), 0600));
   for (const auto& [file, expect] : std::vector<std::pair<std::string, std::string>>{
            {"nolon.csv", "no column 'lon'"}, {"empty.csv", "no records"}, {"nothing.csv", "is empty"},
-           {"absent.csv", "cannot open"}}) {
+           {"absent.csv", "cannot open"}, {"endless.csv", "endless.csv:2: line longer than 1048576 bytes"},
+           {"fifo.csv", "a FIFO (named pipe), expected the index as a regular file"}}) {
     try {
       read_s2_index(dir / file);
       ADD_FAILURE() << file;

@@ -3,7 +3,7 @@
 # of the shards; a valid directory trains, and is not read again while unchanged; a truncated
 # shard in rank 1's part stops both ranks with an error naming it; a satclip-ddp without
 # satclip-pack beside it, or a folder without a manifest, is an error saying why it could not
-# verify.
+# verify; satclip-embed and satclip-eval --verify check --shards the same way.
 # Usage: verify_data.sh MPIEXEC SATCLIP_DDP SATCLIP_SYNTH RECIPE WORKDIR
 set -u
 mpi=$1 ddp=$2 synth=$3 recipe=$4 work=$5
@@ -76,4 +76,24 @@ echo "$out" | grep -A 2 "could not verify"
 echo "$out" | grep -q "could not verify $work/none:" || fail "no data.verify error for a missing manifest"
 reasons=$(echo "$out" | awk '/could not verify/ { n++ } n == 1 && /^  .*manifest.json: no manifest/ { c++ } END { print c + 0 }')
 [ "$reasons" -eq 1 ] || fail "the first error lists the reason $reasons times, not once"
+# 5. satclip-embed and satclip-eval read --shards directly; with --verify they check it first, in
+#    one process: the truncated shard stops them before any output, the valid directory passes.
+bin=$(dirname "$ddp")
+for tool in embed eval; do
+  case $tool in
+    embed) args=(--out "$work/$tool-out.csv") ;;
+    eval) args=(--out "$work/$tool-out" --only geoloc) ;;
+  esac
+  out=$(timeout 300 "$bin/satclip-$tool" --checkpoint "$work/run-good" --shards "$work/bad" --verify --device cpu \
+        "${args[@]}" 2>&1)
+  rc=$?
+  [ $rc -eq 2 ] || { echo "$out" | tail -n 8; fail "satclip-$tool --verify on a truncated shard: exit $rc, not 2"; }
+  echo "$out" | grep -q "error: data.verify: the shard directory $work/bad failed verification" ||
+    fail "satclip-$tool: no verification error"
+  echo "$out" | grep -qF "$bad" || fail "satclip-$tool: the error does not name $bad"
+  [ -e "$work/$tool-out.csv" ] || [ -e "$work/$tool-out/report.json" ] && fail "satclip-$tool wrote output"
+  out=$(timeout 300 "$bin/satclip-$tool" --checkpoint "$work/run-good" --shards "$work/good" --verify --device cpu \
+        "${args[@]}" 2>&1) || { echo "$out" | tail -n 8; fail "satclip-$tool --verify on a valid directory failed"; }
+  echo "$out" | grep -q "4 shard(s), 96 tiles read back" || { echo "$out" | tail; fail "satclip-$tool: no verdict"; }
+done
 echo "PASS: data.verify"

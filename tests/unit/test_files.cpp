@@ -1,5 +1,6 @@
-// read_regular_file and require_regular_file (core/base/fs_util.h): what every reader of outside
-// files relies on to refuse, at once and with the file's name, what would hang or exhaust it.
+// read_regular_file, require_regular_file (core/base/fs_util.h) and LineReader (line_reader.h):
+// what every reader of outside files relies on to refuse, at once and with the file's name, what
+// would hang or exhaust it.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,9 +11,11 @@
 
 #include "core/base/error.h"
 #include "core/base/fs_util.h"
+#include "core/base/line_reader.h"
 
 namespace {
 
+using satclip::LineReader;
 using satclip::read_regular_file;
 using satclip::require_regular_file;
 
@@ -106,6 +109,63 @@ TEST(RegularFiles, TheHintComesWithTheError) {
   } catch (const satclip::Error& e) {
     EXPECT_EQ(e.hint(), "pack it again");
   }
+}
+
+TEST(LineReader, GivesTheLinesStdGetlineGives) {
+  Scratch s;
+  LineReader in(s.write("a.csv", "lat,lon\r\n\n1,2"), 100, "the index", "");
+  std::string line;
+  ASSERT_TRUE(in.next(line));
+  EXPECT_EQ(line, "lat,lon\r");
+  EXPECT_EQ(in.number(), 1);
+  ASSERT_TRUE(in.next(line));
+  EXPECT_EQ(line, "");
+  ASSERT_TRUE(in.next(line));  // the last line has no newline
+  EXPECT_EQ(line, "1,2");
+  EXPECT_EQ(in.number(), 3);
+  EXPECT_FALSE(in.next(line));
+  LineReader ended(s.write("b.csv", "x\n"), 100, "the index", "");
+  ASSERT_TRUE(ended.next(line));
+  EXPECT_FALSE(ended.next(line));  // no empty line after the last newline
+  LineReader empty(s.write("c.csv", ""), 100, "the index", "");
+  EXPECT_FALSE(empty.next(line));
+  EXPECT_EQ(empty.number(), 0);
+}
+
+TEST(LineReader, ALineLongerThanItsLimitIsAnErrorNamingFileAndLine) {
+  Scratch s;
+  const std::string path = s.write("a.csv", "12345\n123456\n");
+  LineReader in(path, 5, "the index", "fix the file");
+  std::string line;
+  ASSERT_TRUE(in.next(line));  // exactly 5 bytes
+  EXPECT_EQ(line, "12345");
+  try {
+    in.next(line);
+    ADD_FAILURE() << "a 6-byte line passed a 5-byte limit";
+  } catch (const satclip::Error& e) {
+    EXPECT_EQ(e.message(), path + ":2: line longer than 5 bytes (no newline in it)");
+    EXPECT_EQ(e.hint(), "fix the file");
+  }
+}
+
+TEST(LineReader, AnEndlessLineStopsAtTheLimitWithoutReadingTheFile) {
+  // 64 GiB of zeros without a newline (sparse: no disk used). Read whole, it would exhaust memory.
+  Scratch s;
+  const std::string path = s.write("endless.csv", "");
+  ASSERT_EQ(::truncate(path.c_str(), off_t{64} << 30), 0);
+  LineReader in(path, 1 << 20, "the coordinates file", "");
+  std::string line;
+  const std::string m = error_of([&] { in.next(line); });
+  EXPECT_EQ(m, path + ":1: line longer than 1048576 bytes (no newline in it)");
+  EXPECT_LE(line.capacity(), size_t{4} << 20);
+}
+
+TEST(LineReader, OpensOnlyARegularFile) {
+  Scratch s;
+  const std::string fifo = s.dir + "/coords.csv";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(error_of([&] { LineReader(fifo, 100, "the coordinates file", ""); }),
+            fifo + ": a FIFO (named pipe), expected the coordinates file as a regular file");
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 // The trainer's pure pieces: batch plan, learning-rate schedules, great-circle distance and
 // retrieval metrics, the coordinates CSV reader.
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -117,4 +120,14 @@ TEST(CoordsCsv, ColumnsInAnyOrderAndBadRowsNamed) {
   EXPECT_THROW(read_coords_csv(path), satclip::Error);
   std::ofstream(path) << "x,y\n1,2\n";
   EXPECT_THROW(read_coords_csv(path), satclip::Error);
+  // A header, then 4 GiB of zeros without a newline (sparse): refused after its first MiB.
+  std::ofstream(path) << "lat,lon\n";
+  ASSERT_EQ(0, ::truncate(path.c_str(), off_t{4} << 30));
+  try {
+    read_coords_csv(path);
+    FAIL();
+  } catch (const satclip::Error& e) {
+    EXPECT_NE(e.message().find(path + ":2: line longer than 1048576 bytes"), std::string::npos) << e.message();
+  }
+  std::remove(path.c_str());
 }

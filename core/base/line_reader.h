@@ -1,0 +1,37 @@
+// Line-by-line reading of a text file from elsewhere (the S2-100k index, coordinate CSVs).
+//
+// std::getline grows its string until the line ends: a file that is one endless line (a sparse
+// file reads as zeros without a newline) would make it allocate the whole file, or be killed for
+// memory. LineReader stops at `max_line` bytes with an error naming the file and the line, and
+// opens only a regular file (fs_util.h: a FIFO would wait forever).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <fstream>
+#include <string>
+
+namespace satclip {
+
+class LineReader {
+ public:
+  // Throws satclip::Error naming `path` and `what` (e.g. "the index") when it is not a regular
+  // file or cannot be opened; `hint` comes with every error.
+  LineReader(std::string path, size_t max_line, const std::string& what, std::string hint);
+
+  // The next line, without its '\n' (a '\r' before it is kept), into `line`; false at the end of
+  // the file. A last line without '\n' still counts. Throws satclip::Error "PATH:N: line longer
+  // than MAX bytes" when it is.
+  bool next(std::string& line);
+
+  // The number of the line `next` returned last, from 1 (0 before the first).
+  int64_t number() const { return number_; }
+
+ private:
+  std::string path_, hint_;
+  size_t max_line_;
+  std::ifstream in_;
+  int64_t number_ = 0;
+};
+
+}  // namespace satclip
