@@ -150,19 +150,24 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
 }
 
 FileDigest file_digest(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  SATCLIP_CHECK(f != nullptr, cat(path, ": cannot open: ", std::strerror(errno)), "");
+  // O_NONBLOCK: a FIFO is refused below, not waited on.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) fail_unopenable(path, "a file to hash", errno, "");
+  const ReadFd owned{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) fail_unopenable(path, "a file to hash", errno, "");
+  check_kind(path, st, "a file to hash", "");
   FileDigest d;
   d.hash = 0xcbf29ce484222325ULL;
   std::vector<unsigned char> buf(1 << 20);
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) {
-    d.size += n;
-    for (size_t i = 0; i < n; ++i) d.hash = (d.hash ^ buf[i]) * 0x100000001b3ULL;
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    SATCLIP_CHECK(n >= 0, cat(path, ": read error (", std::strerror(errno), ")"), "");
+    if (n == 0) break;
+    d.size += uint64_t(n);
+    for (ssize_t i = 0; i < n; ++i) d.hash = (d.hash ^ buf[size_t(i)]) * 0x100000001b3ULL;
   }
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  SATCLIP_CHECK(!failed, cat(path, ": read error"), "");
   return d;
 }
 

@@ -33,7 +33,8 @@ std::string read_regular_file(const std::string& path, size_t max_bytes, const s
                               const std::string& hint);
 
 // Size and FNV-1a 64 hash of a file's bytes (integrity of checkpoints and caches); throws
-// satclip::Error naming the file when it cannot be read.
+// satclip::Error naming the file when it is not a regular file (never waits on a FIFO) or cannot
+// be read.
 struct FileDigest {
   uint64_t size = 0;
   uint64_t hash = 0;

@@ -213,14 +213,7 @@ Recipe load_recipe(const std::string& path, const std::vector<std::string>& over
   } catch (const Error& e) {
     throw ConfigError(e.message(), where, "");
   }
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(cat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML syntax error: ", e.msg),
-                      "fix the YAML syntax (indent with spaces, 'key: value')", "");
-  }
-  return load_node(root, Origins{path, {}}, overrides);
+  return load_recipe_text(text, path, overrides);
 }
 
 std::string recipe_to_yaml(const Recipe& recipe) {

@@ -24,7 +24,8 @@ class ConfigError : public Error {
   std::string key_;
 };
 
-// Loads `path` and applies `overrides` ("a.b=value", value parsed as YAML) in order.
+// Loads `path` (a regular file of at most 1 MiB; a FIFO or folder is a ConfigError naming it) and
+// applies `overrides` ("a.b=value", value parsed as YAML) in order.
 Recipe load_recipe(const std::string& path, const std::vector<std::string>& overrides = {});
 
 // Same, from YAML text; `origin` names it in messages (e.g. the embedded quickstart recipe).

@@ -111,6 +111,19 @@ TEST(RegularFiles, TheHintComesWithTheError) {
   }
 }
 
+TEST(RegularFiles, TheDigestIsFnv1aAndRefusesAFifo) {
+  Scratch s;
+  // FNV-1a 64's published values: the offset basis for no bytes, and "a".
+  EXPECT_EQ(satclip::file_digest(s.write("empty", "")).hash, 0xcbf29ce484222325ULL);
+  const auto a = satclip::file_digest(s.write("a", "a"));
+  EXPECT_EQ(a.hash, 0xaf63dc4c8601ec8cULL);
+  EXPECT_EQ(a.size, 1u);
+  const std::string fifo = s.dir + "/features.h5";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(error_of([&] { satclip::file_digest(fifo); }),
+            fifo + ": a FIFO (named pipe), expected a file to hash as a regular file");
+}
+
 TEST(LineReader, GivesTheLinesStdGetlineGives) {
   Scratch s;
   LineReader in(s.write("a.csv", "lat,lon\r\n\n1,2"), 100, "the index", "");
