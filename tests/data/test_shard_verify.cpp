@@ -3,15 +3,19 @@
 // ends up on that shard's line while the others are still verified and the caller goes on.
 // The memory limit is tested through satclip-pack (tests/data/CMakeLists.txt): it counts address
 // space beyond what the parent had mapped, and this test process has freed memory to reuse.
+#include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -28,13 +32,36 @@ namespace {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-// The child processes of this process's main thread (/proc/PID/task/PID/children).
-std::set<pid_t> children() {
-  const std::string pid = std::to_string(::getpid());
-  std::ifstream in("/proc/" + pid + "/task/" + pid + "/children");
-  std::set<pid_t> out;
+// The child processes of this process, as the kernel lists those of its main thread (which forks
+// them); false when the kernel has no such list (CONFIG_PROC_CHILDREN off).
+bool listed_children(std::set<pid_t>& out) {
+  const std::string self = std::to_string(::getpid());
+  std::ifstream in("/proc/" + self + "/task/" + self + "/children");
   for (pid_t p; in >> p;) out.insert(p);
+  return static_cast<bool>(in) || in.eof();
+}
+
+// The same found the slow way: every /proc/N/stat whose parent is this process.
+std::set<pid_t> scanned_children() {
+  std::set<pid_t> out;
+  DIR* proc = ::opendir("/proc");
+  while (const dirent* e = proc ? ::readdir(proc) : nullptr) {
+    const pid_t pid = pid_t(std::atol(e->d_name));
+    std::ifstream stat(std::string("/proc/") + e->d_name + "/stat");
+    std::string line;
+    if (pid <= 0 || !std::getline(stat, line) || line.rfind(')') == std::string::npos) continue;
+    std::istringstream fields(line.substr(line.rfind(')') + 1));  // after the command name: state, ppid
+    char state = 0;
+    pid_t parent = 0;
+    if (fields >> state >> parent && parent == ::getpid()) out.insert(pid);
+  }
+  if (proc) ::closedir(proc);
   return out;
+}
+
+std::set<pid_t> children() {
+  std::set<pid_t> out;
+  return listed_children(out) ? out : scanned_children();
 }
 
 // While it lives, stops (SIGSTOP) each new child process of the main thread as soon as it
@@ -87,6 +114,25 @@ TEST(ShardVerify, ADamagedShardFailsOnItsOwnLine) {
   EXPECT_TRUE(contains(r.shards[1].problem, bad)) << r.shards[1].problem;
   EXPECT_EQ(r.shards[1].tiles, 0);
   EXPECT_EQ(r.tiles(), 6);
+}
+
+TEST(ShardVerify, TheTestFindsItsChildrenEitherWay) {
+  // What the deadline test below relies on: a new child shows up in both ways of listing them.
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::pause();  // until killed
+    ::_exit(0);
+  }
+  std::set<pid_t> listed;
+  const bool kernel_lists = listed_children(listed);
+  const std::set<pid_t> scanned = scanned_children();
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  EXPECT_EQ(scanned.count(pid), 1u);
+  if (kernel_lists) {
+    EXPECT_EQ(listed, scanned);
+  }
 }
 
 TEST(ShardVerify, AReaderThatMakesNoProgressIsKilledAtTheDeadline) {
