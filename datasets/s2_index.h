@@ -20,7 +20,4 @@ struct IndexRecord {
 // so a packer can skip and report them.
 std::vector<IndexRecord> read_s2_index(const std::string& path);
 
-// Splits one CSV line (RFC 4180 quoting) into fields.
-std::vector<std::string> split_csv_line(const std::string& line);
-
 }  // namespace satclip::data

@@ -7,13 +7,10 @@
 #include <hdf5.h>
 
 #include "core/base/error.h"
+#include "core/base/text.h"
 
 namespace satclip::cli {
 namespace {
-
-bool ends_with(const std::string& s, const std::string& e) {
-  return s.size() >= e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
-}
 
 // An HDF5 handle closed by `close` when it goes out of scope.
 class H5Handle {

@@ -61,8 +61,8 @@ int body(int argc, char** argv) {
   const auto format = satclip::cli::embed_format_of(out);
   std::unique_ptr<Recipe> recipe;
   if (args.has("recipe")) recipe = std::make_unique<Recipe>(load_recipe(args.str("recipe")));
-  if (args.has("shards") && (args.has("verify") || (recipe && recipe->data.verify))) {
-    verify_shards(args.str("shards"), /*threads=*/0, /*record=*/"", /*comm=*/nullptr);
+  if (args.has("shards")) {
+    verify_shards_before_reading(args.str("shards"), args.has("verify"), recipe.get(), "satclip-embed");
   }
   const torch::Device device = satclip::dist::this_process_device(args.str("device", "auto"));
   auto model = load_for_inference(checkpoint, recipe.get(), device);

@@ -169,8 +169,8 @@ int body(int argc, char** argv) {
   const auto stage = args.choice("stage", satclip::EmbedStage::kEncoder);
   std::unique_ptr<sc::Recipe> recipe;
   if (args.has("recipe")) recipe = std::make_unique<sc::Recipe>(sc::load_recipe(args.str("recipe")));
-  if (wants("geoloc") && (args.has("verify") || (recipe && recipe->data.verify))) {
-    sc::verify_shards(args.str("shards"), /*threads=*/0, /*record=*/"", /*comm=*/nullptr);
+  if (wants("geoloc")) {
+    sc::verify_shards_before_reading(args.str("shards"), args.has("verify"), recipe.get(), "satclip-eval");
   }
   const torch::Device device = satclip::dist::this_process_device(args.str("device", "auto"));
   auto model = sc::load_for_inference(checkpoint, recipe.get(), device);

@@ -8,6 +8,7 @@
 
 #include "core/base/error.h"
 #include "core/base/fs_util.h"
+#include "core/base/text.h"
 #include "core/model/torch_pickle.h"
 
 namespace satclip::core {
@@ -18,8 +19,6 @@ std::string shape(const torch::Tensor& t) {
   s << t.sizes();
   return s.str();
 }
-
-bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 
 std::string list_some(const std::vector<std::string>& v) {
   std::string out;

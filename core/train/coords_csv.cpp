@@ -3,11 +3,11 @@
 #include <cerrno>
 #include <cmath>
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 
 #include "core/base/error.h"
 #include "core/base/line_reader.h"
+#include "core/base/text.h"
 
 namespace satclip::core {
 namespace {
@@ -15,26 +15,11 @@ namespace {
 // A coordinates row is a few numbers and maybe a name: 1 MiB is far more than any real line.
 constexpr size_t kMaxLine = size_t{1} << 20;
 
+// The fields of a line, RFC 4180 quoting, each without surrounding blanks.
 std::vector<std::string> split_fields(const std::string& line) {
-  std::vector<std::string> out;
-  std::string field;
-  bool quoted = false;
-  for (char c : line) {
-    if (c == '"') {
-      quoted = !quoted;
-    } else if (c == ',' && !quoted) {
-      out.push_back(field);
-      field.clear();
-    } else if (c != '\r') {
-      field += c;
-    }
-  }
-  out.push_back(field);
-  for (auto& f : out) {  // trim blanks
-    const auto b = f.find_first_not_of(" \t"), e = f.find_last_not_of(" \t");
-    f = b == std::string::npos ? "" : f.substr(b, e - b + 1);
-  }
-  return out;
+  auto fields = split_csv_line(line);
+  for (auto& f : fields) f = trim_blanks(f);
+  return fields;
 }
 
 // A finite number in lo .. hi; `degrees`: a coordinate (the hints say so).
@@ -49,11 +34,6 @@ double parse_number(const std::string& path, int64_t line, const std::string& co
   SATCLIP_CHECK(v >= lo && v <= hi, cat(path, ":", line, ": ", column, " ", v, " is outside ", lo, " .. ", hi),
                 "lat is in -90 .. 90 and lon in -180 .. 180 (or 0 .. 360) degrees");
   return v;
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 }  // namespace
@@ -76,10 +56,10 @@ std::vector<LatLon> read_coords_csv(const std::string& path, const std::string& 
   const auto header = split_fields(line);
   int64_t lat_col = -1, lon_col = -1, value_col = -1;
   for (size_t i = 0; i < header.size(); ++i) {
-    const std::string h = lower(header[i]);
+    const std::string h = to_lower(header[i]);
     if (h == "lat" || h == "latitude") lat_col = int64_t(i);
     if (h == "lon" || h == "lng" || h == "longitude") lon_col = int64_t(i);
-    if (!value_column.empty() && h == lower(value_column)) value_col = int64_t(i);
+    if (!value_column.empty() && h == to_lower(value_column)) value_col = int64_t(i);
   }
   SATCLIP_CHECK(lat_col >= 0 && lon_col >= 0, cat(path, ":", n, ": the header '", line, "' has no lat and lon columns"),
                 "name the columns lat and lon (any order; other columns are ignored)");

@@ -14,13 +14,13 @@
 #include "core/base/error.h"
 #include "core/base/fs_util.h"
 #include "core/base/subprocess.h"
+#include "core/base/text.h"
+#include "core/recipe/recipe.h"
 #include "datasets/shard_verify.h"
 #include "distributed/communicator.h"
 
 namespace satclip::core {
 namespace {
-
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
 // What satclip-pack's output says went wrong, one indented line each: `failed` shards, or why it
 // could not verify (`trouble`: no manifest, a signal, no verdict). Both "" when it passed.
@@ -70,6 +70,15 @@ std::string read_small_file(const std::string& path, size_t limit) {
   }
 }
 
+// Who asks for the check, for its messages.
+struct Asker {
+  std::string name;     // the messages' prefix
+  std::string use;      // what not to do with a directory that failed
+  std::string opt_out;  // how to go on without the check
+};
+
+const Asker kTrainer{"data.verify", "do not train on it", "set data.verify: false"};
+
 }  // namespace
 
 std::string shard_dir_state(const std::string& shards) {
@@ -93,27 +102,29 @@ std::string shard_dir_state(const std::string& shards) {
   return state;
 }
 
-std::string verify_shards(const std::string& shards, int threads, const std::string& record,
-                          dist::Communicator* comm) {
+namespace {
+
+std::string verify_as(const Asker& asker, const std::string& shards, int threads, const std::string& record,
+                      dist::Communicator* comm) {
   const int rank = comm ? comm->rank() : 0, world = comm ? comm->size() : 1;
   // Rank 0 decides whether the directory is as it was when last verified.
   const std::string state = rank == 0 ? shard_dir_state(shards) : "";
   const bool same = rank == 0 && !state.empty() && !record.empty() && read_small_file(record, state.size()) == state;
   if (each_rank(same ? "same" : "", comm).front() == "same") {
-    spdlog::info("data.verify: {} is unchanged since it was verified ({}): not read again", shards, record);
+    spdlog::info("{}: {} is unchanged since it was verified ({}): not read again", asker.name, shards, record);
     return "";
   }
   std::string failed, trouble, summary;
   try {  // a rank that cannot run the check still takes part in the collectives below
-    std::vector<std::string> argv{sibling_program("satclip-pack", "data.verify"), "--verify", shards, "--part",
+    std::vector<std::string> argv{sibling_program("satclip-pack", asker.name), "--verify", shards, "--part",
                                   cat(rank, "/", world)};
     if (threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(threads)});
-    spdlog::info("data.verify: reading back every tile of {} in limited child processes (satclip-pack --verify, "
-                 "{} part(s))", shards, world);
+    spdlog::info("{}: reading back every tile of {} in limited child processes (satclip-pack --verify, "
+                 "{} part(s))", asker.name, shards, world);
     const ProcessResult r = run_process(argv);
     std::istringstream in(r.output);
     for (std::string line; std::getline(in, line);) {
-      spdlog::debug("data.verify: {}", line);
+      spdlog::debug("{}: {}", asker.name, line);
       if (!line.empty()) summary = line;  // satclip-pack's last line: its totals
     }
     read_problems(r, failed, trouble);
@@ -122,15 +133,30 @@ std::string verify_shards(const std::string& shards, int threads, const std::str
   }
   const std::string all_failed = gather(failed, comm), all_trouble = gather(trouble, comm);
   SATCLIP_CHECK(all_failed.empty(),
-                cat("data.verify: the shard directory ", shards, " failed verification:\n", all_failed),
-                "do not train on it: pack it again from the source tiles or get an intact copy; "
-                "`satclip-pack --verify DIR` checks a directory on its own");
-  SATCLIP_CHECK(all_trouble.empty(), cat("data.verify: could not verify ", shards, ":\n", all_trouble),
-                "fix the cause above; or check the directory with `satclip-pack --verify DIR` and set "
-                "data.verify: false");
+                cat(asker.name, ": the shard directory ", shards, " failed verification:\n", all_failed),
+                cat(asker.use, ": pack it again from the source tiles or get an intact copy; "
+                               "`satclip-pack --verify DIR` checks a directory on its own"));
+  SATCLIP_CHECK(all_trouble.empty(), cat(asker.name, ": could not verify ", shards, ":\n", all_trouble),
+                cat("fix the cause above; or check the directory with `satclip-pack --verify DIR` and ",
+                    asker.opt_out));
   const auto totals = each_rank(summary, comm);
-  for (size_t r = 0; r < totals.size(); ++r) spdlog::info("data.verify: rank {}: {}", r, totals[r]);
+  for (size_t r = 0; r < totals.size(); ++r) spdlog::info("{}: rank {}: {}", asker.name, r, totals[r]);
   return state;
+}
+
+}  // namespace
+
+std::string verify_shards(const std::string& shards, int threads, const std::string& record,
+                          dist::Communicator* comm) {
+  return verify_as(kTrainer, shards, threads, record, comm);
+}
+
+void verify_shards_before_reading(const std::string& shards, bool asked, const Recipe* recipe,
+                                  const std::string& program) {
+  if (!asked && !(recipe != nullptr && recipe->data.verify)) return;
+  const Asker reader{program + " --verify", "do not read it",
+                     "leave out --verify (and data.verify from --recipe)"};
+  verify_as(reader, shards, /*threads=*/0, /*record=*/"", /*comm=*/nullptr);
 }
 
 }  // namespace satclip::core

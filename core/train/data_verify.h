@@ -10,6 +10,8 @@ class Communicator;
 
 namespace satclip::core {
 
+struct Recipe;
+
 // The state of a shard directory that a verification vouches for: its real path, and each
 // regular file's name, size, inode, modification and change time (of the target, for a link). A
 // file replaced, rewritten or touched changes it (the change time cannot be set back from user
@@ -30,5 +32,11 @@ std::string shard_dir_state(const std::string& shards);
 // run). Collective when `comm` is given.
 std::string verify_shards(const std::string& shards, int threads, const std::string& record,
                           dist::Communicator* comm);
+
+// For a program that reads shards without training (satclip-embed, satclip-eval): when `asked`
+// (its --verify) or `recipe`'s data.verify is set, verify_shards on this process alone, without a
+// record, before anything is written. Its errors name `program` and --verify, not data.verify.
+void verify_shards_before_reading(const std::string& shards, bool asked, const Recipe* recipe,
+                                  const std::string& program);
 
 }  // namespace satclip::core

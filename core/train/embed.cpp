@@ -5,13 +5,9 @@
 #include <set>
 
 #include "core/base/error.h"
+#include "core/base/text.h"
 
 namespace satclip::core {
-namespace {
-
-bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
-
-}  // namespace
 
 std::pair<ModelConfig, LossConfig> infer_architecture(const StateDict& state, const std::string& origin) {
   std::map<std::string, torch::Tensor> t(state.begin(), state.end());

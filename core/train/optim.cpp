@@ -3,14 +3,11 @@
 #include <cmath>
 
 #include "core/base/error.h"
+#include "core/base/text.h"
 #include "core/train/fused_adamw.h"
 
 namespace satclip::core {
 namespace {
-
-bool ends_with(const std::string& s, const std::string& e) {
-  return s.size() >= e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
-}
 
 // Biases, norm weights (1-d weights) and the logit scale: no weight decay under SatCLIP's practice.
 bool is_no_decay(const std::string& name, const torch::Tensor& p) {

@@ -88,8 +88,9 @@ for tool in embed eval; do
         "${args[@]}" 2>&1)
   rc=$?
   [ $rc -eq 2 ] || { echo "$out" | tail -n 8; fail "satclip-$tool --verify on a truncated shard: exit $rc, not 2"; }
-  echo "$out" | grep -q "error: data.verify: the shard directory $work/bad failed verification" ||
-    fail "satclip-$tool: no verification error"
+  echo "$out" | grep -q "error: satclip-$tool --verify: the shard directory $work/bad failed verification" ||
+    fail "satclip-$tool: no verification error naming satclip-$tool --verify"
+  echo "$out" | grep -q "HINT: do not read it" || fail "satclip-$tool: the hint is not the reader's"
   echo "$out" | grep -qF "$bad" || fail "satclip-$tool: the error does not name $bad"
   [ -e "$work/$tool-out.csv" ] || [ -e "$work/$tool-out/report.json" ] && fail "satclip-$tool wrote output"
   out=$(timeout 300 "$bin/satclip-$tool" --checkpoint "$work/run-good" --shards "$work/good" --verify --device cpu \

@@ -109,6 +109,13 @@ TEST(CoordsCsv, ColumnsInAnyOrderAndBadRowsNamed) {
   ASSERT_EQ(c.size(), 2u);
   EXPECT_DOUBLE_EQ(c[0].lat, 47.4);
   EXPECT_DOUBLE_EQ(c[1].lon, -160);
+  // RFC 4180 quoting, blanks around fields, CRLF: a name with a comma and a doubled quote keeps
+  // the columns in place.
+  std::ofstream(path) << "name , \"lat\",lon\r\n\"Zurich, \"\"HB\"\"\", 47.378 ,8.540\r\n";
+  const auto q = read_coords_csv(path);
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_DOUBLE_EQ(q[0].lat, 47.378);
+  EXPECT_DOUBLE_EQ(q[0].lon, 8.540);
   std::ofstream(path) << "lat,lon\n1,2\nx,3\n";
   try {
     read_coords_csv(path);

@@ -1,0 +1,57 @@
+// The shared string helpers: the CSV splitter that both CSV readers (S2-100k index, coordinates)
+// use, and the prefix/suffix tests the state-dict loader and CLI rely on.
+#include <gtest/gtest.h>
+
+#include "core/base/text.h"
+
+namespace {
+
+using satclip::split_csv_line;
+using Fields = std::vector<std::string>;
+
+TEST(SplitCsvLine, PlainFieldsKeepTheirBlanksAndEmptyOnes) {
+  EXPECT_EQ(split_csv_line("a, b ,,c"), (Fields{"a", " b ", "", "c"}));
+  EXPECT_EQ(split_csv_line(""), (Fields{""}));
+  EXPECT_EQ(split_csv_line(","), (Fields{"", ""}));
+  EXPECT_EQ(split_csv_line("x,"), (Fields{"x", ""}));
+}
+
+TEST(SplitCsvLine, QuotedFieldsHoldCommasAndDoubledQuotes) {
+  EXPECT_EQ(split_csv_line(R"("a,b",c)"), (Fields{"a,b", "c"}));
+  EXPECT_EQ(split_csv_line(R"("say ""hi""",2)"), (Fields{R"(say "hi")", "2"}));
+  EXPECT_EQ(split_csv_line(R"("")"), (Fields{""}));
+  EXPECT_EQ(split_csv_line(R"("""")"), (Fields{"\""}));
+  // An unclosed quote runs to the end of the line; nothing is lost.
+  EXPECT_EQ(split_csv_line(R"(1,"open,end)"), (Fields{"1", "open,end"}));
+}
+
+TEST(SplitCsvLine, CarriageReturnOfACrlfLineIsDroppedOutsideQuotes) {
+  EXPECT_EQ(split_csv_line("lat,lon\r"), (Fields{"lat", "lon"}));
+  EXPECT_EQ(split_csv_line("\"a\rb\",c\r"), (Fields{"a\rb", "c"}));
+}
+
+TEST(Text, TrimBlanksRemovesSpacesAndTabsAtBothEndsOnly) {
+  EXPECT_EQ(satclip::trim_blanks(" \t a b\t "), "a b");
+  EXPECT_EQ(satclip::trim_blanks(" \t "), "");
+  EXPECT_EQ(satclip::trim_blanks(""), "");
+  EXPECT_EQ(satclip::trim_blanks("x\n"), "x\n");  // only blanks, not line ends
+}
+
+TEST(Text, PrefixAndSuffixIncludingTheEmptyAndLongerCases) {
+  EXPECT_TRUE(satclip::starts_with("visual.conv1", "visual."));
+  EXPECT_TRUE(satclip::starts_with("abc", ""));
+  EXPECT_TRUE(satclip::starts_with("abc", "abc"));
+  EXPECT_FALSE(satclip::starts_with("ab", "abc"));
+  EXPECT_FALSE(satclip::starts_with("xabc", "abc"));
+  EXPECT_TRUE(satclip::ends_with("out.h5", ".h5"));
+  EXPECT_TRUE(satclip::ends_with("abc", ""));
+  EXPECT_FALSE(satclip::ends_with("h5", ".h5"));
+  EXPECT_FALSE(satclip::ends_with("out.h5x", ".h5"));
+}
+
+TEST(Text, ToLowerChangesAsciiLettersOnly) {
+  EXPECT_EQ(satclip::to_lower("LaT_1"), "lat_1");
+  EXPECT_EQ(satclip::to_lower("\xC3\x84Z"), "\xC3\x84z");  // UTF-8 bytes of 'Ä' stay as they are
+}
+
+}  // namespace
