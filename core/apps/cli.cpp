@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "core/base/error.h"
 
@@ -81,6 +82,12 @@ std::vector<std::string> take_overrides(int& argc, char** argv) {
 }
 
 int run_cli(const char* program, int (*body)(int, char**), int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--version") == 0) {
+      std::printf("%s %s\n", program, SATCLIP_VERSION);
+      return 0;
+    }
+  }
   try {
     return body(argc, argv);
   } catch (const Error& e) {

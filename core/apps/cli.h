@@ -45,7 +45,8 @@ class Args {
 std::vector<std::string> take_overrides(int& argc, char** argv);
 
 // Runs `body`, printing a satclip::Error as "error: ..." + "HINT: ..." and returning 2 on one,
-// 1 on other exceptions.
+// 1 on other exceptions. With --version anywhere in argv it prints "PROGRAM VERSION" (the
+// project's version) and returns 0 instead, for every program alike.
 int run_cli(const char* program, int (*body)(int, char**), int argc, char** argv);
 
 }  // namespace satclip::cli

@@ -58,13 +58,9 @@ const char* kUsage =
 
 int body(int argc, char** argv) {
   auto overrides = satclip::cli::take_overrides(argc, argv);
-  const satclip::cli::Args args(argc, argv, {"resume"}, {"debug", "dry-run", "version", "resume-force"});
+  const satclip::cli::Args args(argc, argv, {"resume"}, {"debug", "dry-run", "resume-force"});
   if (args.help()) {
     std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (args.has("version")) {
-    std::printf("satclip-ddp %s\n", SATCLIP_VERSION);
     return 0;
   }
   SATCLIP_CHECK(args.positional().size() <= 1, "more than one recipe given", "usage: satclip-ddp [RECIPE.yaml] [options]");
