@@ -20,6 +20,28 @@
 #include "distributed/communicator.h"
 
 namespace satclip::core {
+
+std::string shard_dir_state(const std::string& shards) {
+  char real[PATH_MAX];
+  if (::realpath(shards.c_str(), real) == nullptr) return "";
+  DIR* d = ::opendir(real);
+  if (d == nullptr) return "";
+  std::vector<std::string> names;
+  while (const dirent* e = ::readdir(d)) names.emplace_back(e->d_name);
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  std::string state = cat("satclip-ddp data.verify: every tile of this shard directory was read back and valid\n",
+                          "dir ", real, "\n");
+  for (const auto& name : names) {
+    struct stat st {};
+    // stat, not lstat: for a link to a shard elsewhere, the shard's own state.
+    if (::stat((std::string(real) + "/" + name).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    state += cat("file ", name, " size ", st.st_size, " inode ", st.st_ino, " mtime ", st.st_mtim.tv_sec, ".",
+                 st.st_mtim.tv_nsec, " ctime ", st.st_ctim.tv_sec, ".", st.st_ctim.tv_nsec, "\n");
+  }
+  return state;
+}
+
 namespace {
 
 // What satclip-pack's output says went wrong, one indented line each: `failed` shards, or why it
@@ -79,31 +101,7 @@ struct Asker {
 
 const Asker kTrainer{"data.verify", "do not train on it", "set data.verify: false"};
 
-}  // namespace
-
-std::string shard_dir_state(const std::string& shards) {
-  char real[PATH_MAX];
-  if (::realpath(shards.c_str(), real) == nullptr) return "";
-  DIR* d = ::opendir(real);
-  if (d == nullptr) return "";
-  std::vector<std::string> names;
-  while (const dirent* e = ::readdir(d)) names.emplace_back(e->d_name);
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  std::string state = cat("satclip-ddp data.verify: every tile of this shard directory was read back and valid\n",
-                          "dir ", real, "\n");
-  for (const auto& name : names) {
-    struct stat st {};
-    // stat, not lstat: for a link to a shard elsewhere, the shard's own state.
-    if (::stat((std::string(real) + "/" + name).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    state += cat("file ", name, " size ", st.st_size, " inode ", st.st_ino, " mtime ", st.st_mtim.tv_sec, ".",
-                 st.st_mtim.tv_nsec, " ctime ", st.st_ctim.tv_sec, ".", st.st_ctim.tv_nsec, "\n");
-  }
-  return state;
-}
-
-namespace {
-
+// verify_shards (data_verify.h), with `asker`'s words in its messages and log lines.
 std::string verify_as(const Asker& asker, const std::string& shards, int threads, const std::string& record,
                       dist::Communicator* comm) {
   const int rank = comm ? comm->rank() : 0, world = comm ? comm->size() : 1;
