@@ -71,10 +71,42 @@ void check_kind(const std::string& path, const struct stat& st, const std::strin
                 hint);
 }
 
-// Closes its descriptor on every path.
-struct ReadFd {
-  int fd;
-  ~ReadFd() { ::close(fd); }
+// A regular file opened for reading, its descriptor closed on every path (also when the
+// constructor throws: the member that owns it is complete by then). O_NONBLOCK: opening a FIFO
+// for reading would otherwise wait for a writer; its type is then checked on the descriptor.
+class RegularFile {
+ public:
+  RegularFile(const std::string& path, const std::string& what, const std::string& hint)
+      : path_(path), hint_(hint), fd_{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)} {
+    if (fd_.fd < 0) fail_unopenable(path, what, errno, hint);
+    if (::fstat(fd_.fd, &st_) != 0) fail_unopenable(path, what, errno, hint);
+    check_kind(path, st_, what, hint);
+  }
+  RegularFile(const RegularFile&) = delete;
+  RegularFile& operator=(const RegularFile&) = delete;
+
+  uint64_t size() const { return uint64_t(st_.st_size); }
+
+  // Up to n bytes into buf (EINTR retried); 0 at the end; a read error throws naming the file.
+  size_t read_some(char* buf, size_t n) {
+    for (;;) {
+      const ssize_t got = ::read(fd_.fd, buf, n);
+      if (got < 0 && errno == EINTR) continue;
+      SATCLIP_CHECK(got >= 0, cat(path_, ": read error (", std::strerror(errno), ")"), hint_);
+      return size_t(got);
+    }
+  }
+
+ private:
+  struct Owned {
+    int fd;
+    ~Owned() {
+      if (fd >= 0) ::close(fd);
+    }
+  };
+  std::string path_, hint_;
+  Owned fd_;
+  struct stat st_ {};
 };
 
 }  // namespace
@@ -87,29 +119,21 @@ void require_regular_file(const std::string& path, const std::string& what, cons
 
 std::string read_regular_file(const std::string& path, size_t max_bytes, const std::string& what,
                               const std::string& hint) {
-  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) fail_unopenable(path, what, errno, hint);
-  const ReadFd owned{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) fail_unopenable(path, what, errno, hint);
-  check_kind(path, st, what, hint);
+  RegularFile file(path, what, hint);
   const auto too_large = [&](uint64_t size) {
     SATCLIP_FAIL(cat(path, ": ", size, " bytes, more than the ", max_bytes, " bytes ", what, " may have"), hint);
   };
-  if (uint64_t(st.st_size) > max_bytes) too_large(uint64_t(st.st_size));
-  std::string bytes(size_t(st.st_size) + 1, '\0');  // one more: a file that grew since fstat
+  if (file.size() > max_bytes) too_large(file.size());
+  std::string bytes(size_t(file.size()) + 1, '\0');  // one more: a file that grew since it was opened
   size_t got = 0;
   for (;;) {
     if (got == bytes.size()) {
       if (bytes.size() > max_bytes) too_large(bytes.size());
       bytes.resize(std::min(max_bytes + 1, bytes.size() * 2));
     }
-    const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    SATCLIP_CHECK(n >= 0, cat(path, ": read error (", std::strerror(errno), ")"), hint);
+    const size_t n = file.read_some(bytes.data() + got, bytes.size() - got);
     if (n == 0) break;
-    got += size_t(n);
+    got += n;
   }
   bytes.resize(got);
   return bytes;
@@ -150,23 +174,13 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
 }
 
 FileDigest file_digest(const std::string& path) {
-  // O_NONBLOCK: a FIFO is refused below, not waited on.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) fail_unopenable(path, "a file to hash", errno, "");
-  const ReadFd owned{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) fail_unopenable(path, "a file to hash", errno, "");
-  check_kind(path, st, "a file to hash", "");
+  RegularFile file(path, "a file to hash", "");
   FileDigest d;
   d.hash = 0xcbf29ce484222325ULL;
-  std::vector<unsigned char> buf(1 << 20);
-  for (;;) {
-    const ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    SATCLIP_CHECK(n >= 0, cat(path, ": read error (", std::strerror(errno), ")"), "");
-    if (n == 0) break;
+  std::vector<char> buf(1 << 20);
+  for (size_t n; (n = file.read_some(buf.data(), buf.size())) > 0;) {
     d.size += uint64_t(n);
-    for (ssize_t i = 0; i < n; ++i) d.hash = (d.hash ^ buf[size_t(i)]) * 0x100000001b3ULL;
+    for (size_t i = 0; i < n; ++i) d.hash = (d.hash ^ static_cast<unsigned char>(buf[i])) * 0x100000001b3ULL;
   }
   return d;
 }
