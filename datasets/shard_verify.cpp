@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,7 +53,11 @@ void write_all(int fd, const std::string& text) {
 
 // The child: limits first, then the reader over every tile. Never returns.
 [[noreturn]] void run_child(int fd, const std::string& path, const Manifest& m, int64_t count,
-                            const VerifyOptions& o, uint64_t address_limit) {
+                            const VerifyOptions& o, uint64_t address_limit, pid_t parent) {
+  // Ends with the parent, however it ends (satclip-pack stopped by data.verify's caller, or
+  // killed): no reader is left behind. A parent that ended before this line is seen by getppid().
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(kFailed);
   const rlimit no_core{0, 0};
   const rlimit cpu{rlim_t(o.timeout_s), rlim_t(o.timeout_s) + 1};
   const rlimit as{rlim_t(address_limit), rlim_t(address_limit)};
@@ -129,10 +134,11 @@ Child start_child(const std::string& dir, const Manifest& m, size_t index, const
   int fds[2];
   SATCLIP_CHECK(::pipe2(fds, O_CLOEXEC) == 0, cat("shard verification: pipe: ", std::strerror(errno)), "");
   const std::string path = dir + "/" + m.shards[index].file;
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::close(fds[0]);
-    run_child(fds[1], path, m, m.shards[index].count, o, address_limit);
+    run_child(fds[1], path, m, m.shards[index].count, o, address_limit, parent);
   }
   ::close(fds[1]);
   if (pid < 0) {

@@ -12,7 +12,9 @@
 // exhaust the calling process.
 //
 // The children are forked: call this before the process starts threads that use HDF5 (for
-// satclip-pack --verify, the only caller, nothing else runs).
+// satclip-pack --verify, the only caller, nothing else runs). A child is killed when the thread
+// that forked it ends (PR_SET_PDEATHSIG), so a satclip-pack that is stopped or killed leaves no
+// reader behind; that thread is the caller's, alive until this returns.
 #pragma once
 
 #include <cstdint>

@@ -6,6 +6,7 @@
 // Runs under `mpirun -n N`, `srun --mpi=pmix`, or started directly (world size 1). Without a
 // recipe it trains the embedded quickstart recipe (recipes/quickstart.yaml).
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include <spdlog/spdlog.h>
@@ -52,9 +53,10 @@ const char* kUsage =
     "`mpirun --bind-to none -n N` or `mpirun --map-by slot:PE=<cores per rank> -n N`.\n"
     "\n"
     "SIGTERM or SIGUSR1 (to any rank), or a first Ctrl-C: all ranks stop after the current step and\n"
-    "write a checkpoint; a second Ctrl-C aborts at once.\n"
-    "Exit status: 0 finished; 75 stopped by a signal after writing a checkpoint (requeue with\n"
-    "--resume auto); 1 or 2 an error (the message names the rank, key or file).\n";
+    "write a checkpoint (during data.verify: at once, with nothing to checkpoint); a second Ctrl-C\n"
+    "aborts at once.\n"
+    "Exit status: 0 finished; 75 stopped by a signal, after writing a checkpoint or before the first\n"
+    "step (requeue with --resume auto); 1 or 2 an error (the message names the rank, key or file).\n";
 
 int body(int argc, char** argv) {
   auto overrides = satclip::cli::take_overrides(argc, argv);
@@ -65,7 +67,7 @@ int body(int argc, char** argv) {
   }
   SATCLIP_CHECK(args.positional().size() <= 1, "more than one recipe given", "usage: satclip-ddp [RECIPE.yaml] [options]");
   satclip::dist::MpiSession mpi(&argc, &argv);
-  satclip::install_stop_handlers();  // a stop signal during set-up stops after the first step
+  satclip::install_stop_handlers();  // a stop signal during set-up: after the first step (data.verify: at once)
   return satclip::dist::run_or_abort([&] {
     const auto process = satclip::dist::query_mpi_process();
     satclip::init_logging({process.rank, process.world_size, "", "info"});
@@ -86,13 +88,21 @@ int body(int argc, char** argv) {
     options.resume_force = args.has("resume-force");
     SATCLIP_CHECK(!options.resume_force || !options.resume.empty(), "--resume-force without --resume",
                   "add --resume auto or --resume PATH");
-    satclip::core::Trainer trainer(recipe, runtime, *comm, options);
+    std::unique_ptr<satclip::core::Trainer> trainer;
+    try {
+      trainer = std::make_unique<satclip::core::Trainer>(recipe, runtime, *comm, options);
+    } catch (const satclip::StoppedBeforeTraining& stopped) {  // every rank, together
+      spdlog::warn("{}: stopped before the first step, nothing to checkpoint; exit status {} (start again, or "
+                   "requeue, with --resume auto)", stopped.what(), satclip::kExitCheckpointed);
+      satclip::flush_logs();
+      return satclip::kExitCheckpointed;
+    }
     if (options.dry_run) {
-      const std::string report = trainer.describe();
+      const std::string report = trainer->describe();
       if (runtime.is_main()) std::fputs(report.c_str(), stdout);
       return 0;
     }
-    const auto result = trainer.fit();
+    const auto result = trainer->fit();
     if (result.stop_signal != 0) return satclip::kExitCheckpointed;
     if (runtime.is_main() && result.validated) {
       const auto& m = result.last_val.retrieval;

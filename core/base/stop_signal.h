@@ -5,6 +5,9 @@
 // The handlers only set an atomic flag (async-signal-safe); the program polls stop_signal().
 #pragma once
 
+#include <stdexcept>
+#include <string>
+
 namespace satclip {
 
 // Installs the handlers (idempotent).
@@ -19,5 +22,14 @@ const char* signal_name(int sig);
 // The exit status of a run that stopped on a signal after writing a checkpoint ("checkpointed,
 // requeue me"; EX_TEMPFAIL in sysexits.h).
 constexpr int kExitCheckpointed = 75;
+
+// Thrown on every rank together when a stop signal ends a phase before the first step, which has
+// nothing to checkpoint (data.verify). satclip-ddp then exits kExitCheckpointed all the same: a
+// run started again, or requeued, with --resume auto begins that phase anew. Not a
+// satclip::Error: no "error:" line, and no MPI abort.
+class StoppedBeforeTraining : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;  // what(): "SIGTERM received during data.verify (rank 1)"
+};
 
 }  // namespace satclip

@@ -1,12 +1,14 @@
 #include "core/base/subprocess.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstring>
 
@@ -46,7 +48,8 @@ std::string ProcessResult::ending() const {
   return cat("exit status ", exit_code);
 }
 
-ProcessResult run_process(const std::vector<std::string>& argv, size_t max_output) {
+ProcessResult run_process(const std::vector<std::string>& argv, size_t max_output,
+                          const std::function<bool()>& stop) {
   SATCLIP_CHECK(!argv.empty(), "run_process: no program given", "");
   int fds[2];
   SATCLIP_CHECK(::pipe2(fds, O_CLOEXEC) == 0, cat(argv[0], ": pipe: ", std::strerror(errno)), "");
@@ -73,8 +76,23 @@ ProcessResult run_process(const std::vector<std::string>& argv, size_t max_outpu
   ::close(write_end.fd);  // the child's copies end the pipe when it exits
   write_end.fd = -1;
   ProcessResult r;
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point kill_at{};  // when SIGKILL follows the SIGTERM of a stop
   char buf[4096];
   for (;;) {
+    if (stop && !r.stopped && stop()) {
+      ::kill(pid, SIGTERM);
+      r.stopped = true;
+      kill_at = Clock::now() + std::chrono::milliseconds(kStopGraceMs);
+    }
+    if (r.stopped && Clock::now() >= kill_at) {
+      ::kill(pid, SIGKILL);  // not reaped yet, so the pid is still this child's
+      break;
+    }
+    pollfd ready{read_end.fd, POLLIN, 0};
+    const int polled = ::poll(&ready, 1, stop ? kStopPollMs : -1);
+    if (polled < 0 && errno != EINTR) break;
+    if (polled <= 0) continue;  // time to ask `stop` again, or a signal arrived
     const ssize_t n = ::read(read_end.fd, buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;

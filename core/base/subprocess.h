@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@ struct ProcessResult {
   int signal = 0;       // the signal that ended it, else 0
   std::string output;   // stdout and stderr interleaved, at most `max_output` bytes
   bool truncated = false;
+  bool stopped = false;  // ended early because `stop` asked (see run_process)
   bool ok() const { return exit_code == 0; }
   std::string ending() const;  // "exit status N" or "signal N (name)"
 };
@@ -22,7 +24,15 @@ struct ProcessResult {
 // Runs argv[0] (a path) with `argv` and this process's environment, its stdout and stderr into
 // one pipe that is read to the end, and waits for it. Throws satclip::Error naming the program
 // when it cannot be started.
-ProcessResult run_process(const std::vector<std::string>& argv, size_t max_output = size_t{1} << 20);
+//
+// `stop`, when given, is asked about every kStopPollMs while the program runs; once it returns
+// true the program gets SIGTERM, and SIGKILL after kStopGraceMs if it has not ended by then (it
+// ignores or blocks SIGTERM, or is stopped). The result then has `stopped` set, with whatever it
+// printed so far; the pipe is not waited on past the grace time (a process it left behind may
+// hold it open).
+inline constexpr int kStopPollMs = 100, kStopGraceMs = 2000;
+ProcessResult run_process(const std::vector<std::string>& argv, size_t max_output = size_t{1} << 20,
+                          const std::function<bool()>& stop = {});
 
 // The path of the program `name` in the folder of this executable (/proc/self/exe); throws
 // satclip::Error naming the path and `what_for` when there is no executable file there.

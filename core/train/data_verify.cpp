@@ -13,6 +13,7 @@
 
 #include "core/base/error.h"
 #include "core/base/fs_util.h"
+#include "core/base/stop_signal.h"
 #include "core/base/subprocess.h"
 #include "core/base/text.h"
 #include "core/recipe/recipe.h"
@@ -119,15 +120,23 @@ std::string verify_as(const Asker& asker, const std::string& shards, int threads
     if (threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(threads)});
     spdlog::info("{}: reading back every tile of {} in limited child processes (satclip-pack --verify, "
                  "{} part(s))", asker.name, shards, world);
-    const ProcessResult r = run_process(argv);
+    // A stop signal ends the check at once (satclip-pack and its readers are killed), not after it.
+    const ProcessResult r = run_process(argv, size_t{1} << 20, [] { return stop_signal() != 0; });
     std::istringstream in(r.output);
     for (std::string line; std::getline(in, line);) {
       spdlog::debug("{}: {}", asker.name, line);
       if (!line.empty()) summary = line;  // satclip-pack's last line: its totals
     }
-    read_problems(r, failed, trouble);
+    if (stop_signal() == 0) read_problems(r, failed, trouble);  // else it may have ended on the same signal
   } catch (const Error& e) {
     trouble = "  " + e.message() + "\n";
+  }
+  const std::string stopped = stop_signal() != 0 ? signal_name(stop_signal()) : "";
+  const auto stops = each_rank(stopped, comm);
+  for (size_t r = 0; r < stops.size(); ++r) {
+    if (!stops[r].empty()) {
+      throw StoppedBeforeTraining(cat(stops[r], " received during ", asker.name, " (rank ", r, ")"));
+    }
   }
   const std::string all_failed = gather(failed, comm), all_trouble = gather(trouble, comm);
   SATCLIP_CHECK(all_failed.empty(),

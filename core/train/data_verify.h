@@ -30,6 +30,10 @@ std::string shard_dir_state(const std::string& shards);
 // Returns, on rank 0, the record to write once all is well ("" when it is unchanged, and on the
 // other ranks); the caller writes it (the trainer, once the run directory exists, not in a dry
 // run). Collective when `comm` is given.
+//
+// A stop signal (stop_signal.h) on a rank ends its satclip-pack at once (SIGTERM, then SIGKILL:
+// run_process); once every rank is done with its part, all throw StoppedBeforeTraining naming
+// the signal and the rank. A rank without the signal finishes its part first.
 std::string verify_shards(const std::string& shards, int threads, const std::string& record,
                           dist::Communicator* comm);
 

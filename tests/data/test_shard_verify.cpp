@@ -17,6 +17,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -32,43 +33,65 @@ namespace {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-// The child processes of this process, as the kernel lists those of its main thread (which forks
+// The child processes of `parent`, as the kernel lists those of its main thread (which forks
 // them); false when the kernel has no such list (CONFIG_PROC_CHILDREN off).
-bool listed_children(std::set<pid_t>& out) {
-  const std::string self = std::to_string(::getpid());
-  std::ifstream in("/proc/" + self + "/task/" + self + "/children");
-  for (pid_t p; in >> p;) out.insert(p);
+bool listed_children(std::set<pid_t>& out, pid_t parent = ::getpid()) {
+  const std::string p = std::to_string(parent);
+  std::ifstream in("/proc/" + p + "/task/" + p + "/children");
+  for (pid_t c; in >> c;) out.insert(c);
   return static_cast<bool>(in) || in.eof();
 }
 
-// The same found the slow way: every /proc/N/stat whose parent is this process.
-std::set<pid_t> scanned_children() {
+// A process's state letter ('R', 'S', 'T' stopped, 'Z' ended but not reaped, ...) and parent, from
+// /proc/PID/stat; false when there is no such process.
+bool process_state(pid_t pid, char& state, pid_t& parent) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line) || line.rfind(')') == std::string::npos) return false;
+  std::istringstream fields(line.substr(line.rfind(')') + 1));  // after the command name: state, ppid
+  return static_cast<bool>(fields >> state >> parent);
+}
+
+// The same found the slow way: every /proc/N/stat whose parent is `parent`.
+std::set<pid_t> scanned_children(pid_t parent = ::getpid()) {
   std::set<pid_t> out;
   DIR* proc = ::opendir("/proc");
   while (const dirent* e = proc ? ::readdir(proc) : nullptr) {
     const pid_t pid = pid_t(std::atol(e->d_name));
-    std::ifstream stat(std::string("/proc/") + e->d_name + "/stat");
-    std::string line;
-    if (pid <= 0 || !std::getline(stat, line) || line.rfind(')') == std::string::npos) continue;
-    std::istringstream fields(line.substr(line.rfind(')') + 1));  // after the command name: state, ppid
     char state = 0;
-    pid_t parent = 0;
-    if (fields >> state >> parent && parent == ::getpid()) out.insert(pid);
+    pid_t ppid = 0;
+    if (pid > 0 && process_state(pid, state, ppid) && ppid == parent) out.insert(pid);
   }
   if (proc) ::closedir(proc);
   return out;
 }
 
-std::set<pid_t> children() {
+std::set<pid_t> children(pid_t parent = ::getpid()) {
   std::set<pid_t> out;
-  return listed_children(out) ? out : scanned_children();
+  return listed_children(out, parent) ? out : scanned_children(parent);
+}
+
+// Whether process `pid` has `path` open (one of /proc/PID/fd links to it).
+bool has_open(pid_t pid, const std::string& path) {
+  const std::string fds = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* dir = ::opendir(fds.c_str());
+  bool found = false;
+  while (const dirent* e = (dir && !found) ? ::readdir(dir) : nullptr) {
+    char target[4096];
+    const ssize_t n = ::readlink((fds + "/" + e->d_name).c_str(), target, sizeof(target));
+    found = n > 0 && std::string(target, size_t(n)) == path;
+  }
+  if (dir) ::closedir(dir);
+  return found;
 }
 
 // While it lives, stops (SIGSTOP) each new child process of the main thread as soon as it
-// appears; children from before (MPI's orted) are left alone.
+// appears, or, given `opened`, as soon as it has that file open; children from before (MPI's
+// orted) are left alone.
 class StopNewChildren {
  public:
-  StopNewChildren() : before_(children()), thread_([this] { run(); }) {}
+  explicit StopNewChildren(std::string opened = "")
+      : opened_(std::move(opened)), before_(children()), thread_([this] { run(); }) {}
   ~StopNewChildren() {
     done_ = true;
     thread_.join();
@@ -78,11 +101,12 @@ class StopNewChildren {
   void run() {
     while (!done_) {
       for (pid_t p : children()) {
-        if (before_.count(p) == 0) ::kill(p, SIGSTOP);
+        if (before_.count(p) == 0 && (opened_.empty() || has_open(p, opened_))) ::kill(p, SIGSTOP);
       }
       std::this_thread::sleep_for(std::chrono::microseconds(100));
     }
   }
+  const std::string opened_;
   const std::set<pid_t> before_;
   std::atomic<bool> done_{false};
   std::thread thread_;
@@ -211,4 +235,49 @@ TEST(ShardVerify, PartsTakeEveryShardOnce) {
   bad.part = 2;
   bad.parts = 2;
   EXPECT_THROW(verify_shard_dir(dir / "d", bad), satclip::Error);
+}
+
+TEST(ShardVerify, NoReaderOutlivesItsParent) {
+  // satclip-pack killed mid-verification (or stopped by satclip-ddp on a stop signal): its reader,
+  // stalled here by SIGSTOP once it has opened the shard (as on a hung network file system),
+  // ends with it instead of being left behind. "pack" is a fork of this test running
+  // verify_shard_dir; it may finish before its watcher stops the reader; then try again.
+  TempDir dir("verify-orphan");
+  write_synthetic_shards(dir / "d", {64, 64, 3, 1}, 1);
+  const std::string shard = std::filesystem::canonical(dir / "d/shard-0-of-1.h5").string();
+  pid_t reader = -1;
+  for (int attempt = 0; attempt < 20 && reader < 0; ++attempt) {
+    const pid_t pack = ::fork();
+    ASSERT_GE(pack, 0);
+    if (pack == 0) {
+      StopNewChildren stop(shard);
+      VerifyOptions o;
+      o.timeout_s = 120;
+      o.jobs = 1;
+      verify_shard_dir(dir / "d", o);
+      ::_exit(0);
+    }
+    for (int wait_ms = 0; wait_ms < 10000 && reader < 0; ++wait_ms) {
+      for (pid_t c : children(pack)) {
+        char state = 0;
+        pid_t parent = 0;
+        if (process_state(c, state, parent) && state == 'T') reader = c;
+      }
+      if (reader < 0 && ::waitpid(pack, nullptr, WNOHANG) == pack) break;  // done before it was stopped
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ::kill(pack, SIGKILL);
+    ::waitpid(pack, nullptr, 0);
+  }
+  ASSERT_GT(reader, 0) << "no stalled reader in 20 attempts";
+  char state = 0;
+  pid_t parent = 0;
+  const auto start = std::chrono::steady_clock::now();
+  while (process_state(reader, state, parent) && state != 'Z' &&
+         std::chrono::steady_clock::now() - start < std::chrono::seconds(30)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const bool gone = !process_state(reader, state, parent) || state == 'Z';
+  if (!gone) ::kill(reader, SIGKILL);
+  EXPECT_TRUE(gone) << "reader " << reader << " still there (state " << state << ") after its parent was killed";
 }
