@@ -53,8 +53,8 @@ const char* kUsage =
     "`mpirun --bind-to none -n N` or `mpirun --map-by slot:PE=<cores per rank> -n N`.\n"
     "\n"
     "SIGTERM or SIGUSR1 (to any rank), or a first Ctrl-C: all ranks stop after the current step and\n"
-    "write a checkpoint (during data.verify: at once, with nothing to checkpoint); a second Ctrl-C\n"
-    "aborts at once.\n"
+    "write a checkpoint (during data.verify or the feature-cache build: at once, with nothing to\n"
+    "checkpoint); a second Ctrl-C aborts at once.\n"
     "Exit status: 0 finished; 75 stopped by a signal, after writing a checkpoint or before the first\n"
     "step (requeue with --resume auto); 1 or 2 an error (the message names the rank, key or file).\n";
 
@@ -67,7 +67,7 @@ int body(int argc, char** argv) {
   }
   SATCLIP_CHECK(args.positional().size() <= 1, "more than one recipe given", "usage: satclip-ddp [RECIPE.yaml] [options]");
   satclip::dist::MpiSession mpi(&argc, &argv);
-  satclip::install_stop_handlers();  // a stop signal during set-up: after the first step (data.verify: at once)
+  satclip::install_stop_handlers();  // during set-up: stops after the first step (verify, cache build: at once)
   return satclip::dist::run_or_abort([&] {
     const auto process = satclip::dist::query_mpi_process();
     satclip::init_logging({process.rank, process.world_size, "", "info"});

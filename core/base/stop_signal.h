@@ -24,9 +24,9 @@ const char* signal_name(int sig);
 constexpr int kExitCheckpointed = 75;
 
 // Thrown on every rank together when a stop signal ends a phase before the first step, which has
-// nothing to checkpoint (data.verify). satclip-ddp then exits kExitCheckpointed all the same: a
-// run started again, or requeued, with --resume auto begins that phase anew. Not a
-// satclip::Error: no "error:" line, and no MPI abort.
+// nothing to checkpoint (data.verify, the feature-cache build). satclip-ddp then exits
+// kExitCheckpointed all the same: a run started again, or requeued, with --resume auto begins that
+// phase anew. Not a satclip::Error: no "error:" line, and no MPI abort.
 class StoppedBeforeTraining : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;  // what(): "SIGTERM received during data.verify (rank 1)"

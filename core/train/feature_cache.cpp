@@ -12,6 +12,7 @@
 
 #include "core/base/error.h"
 #include "core/base/fs_util.h"
+#include "core/base/stop_signal.h"
 #include "core/train/feature_cache_file.h"
 
 namespace satclip::core {
@@ -67,61 +68,92 @@ std::string dataset_hash(const std::string& shard_dir) {
 
 }  // namespace
 
-EncodedTiles encode_tiles(SatClip& model, const TileEncoding& req, int rank, int world) {
+EncodedTiles encode_tiles(SatClip& model, const TileEncoding& req, int rank, int world,
+                          const std::function<bool()>& stop) {
   std::vector<int64_t> mine, chunk_of_batch;
   const int64_t n = int64_t(req.indices.size());
   for (int64_t c = rank, start = rank * req.chunk; start < n; c += world, start = c * req.chunk) {
     for (int64_t i = start; i < std::min(n, start + req.chunk); ++i) mine.push_back(req.indices[size_t(i)]);
     chunk_of_batch.push_back(c);
   }
+  // Round b encodes chunk rank + b * world; every rank goes through all rounds (asking `stop` in
+  // each), also those where it has no chunk left.
+  const int64_t rounds = ((n + req.chunk - 1) / req.chunk + world - 1) / world;
   std::vector<torch::Tensor> idx, eval, views;
+  bool stopped = false;
+  std::unique_ptr<data::Loader> loader;
   if (!mine.empty()) {
     data::LoaderOptions lo = req.loader;
     lo.batch_size = req.chunk;  // loader batches are exactly this rank's chunks
-    data::Loader loader(req.dataset, mine, lo);
-    data::Batch batch;
-    torch::NoGradGuard no_grad;
-    const bool autocast = req.bf16 && req.device.is_cuda();
-    if (autocast) {
-      at::autocast::set_autocast_enabled(at::kCUDA, true);
-      at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-    }
-    try {
-      for (size_t b = 0; loader.next(batch); ++b) {
-        auto encode = [&](bool training, uint64_t seed) {
-          const auto p = data::prepare_batch(batch, req.transforms, req.device, seed, training);
-          return model->image_features(p.images).to(torch::kCPU, torch::kFloat);
-        };
-        idx.push_back(batch.index.clone());
-        eval.push_back(encode(false, 0));
-        std::vector<torch::Tensor> v;
-        for (int64_t k = 0; k < req.views; ++k) v.push_back(encode(true, mix(req.seed, mix(chunk_of_batch[b], k))));
-        if (req.views > 0) views.push_back(torch::stack(v, 1));
+    loader = std::make_unique<data::Loader>(req.dataset, mine, lo);
+  }
+  data::Batch batch;
+  torch::NoGradGuard no_grad;
+  const bool autocast = loader && req.bf16 && req.device.is_cuda();
+  if (autocast) {
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+  }
+  try {
+    for (int64_t b = 0; b < rounds; ++b) {
+      if (stop && stop()) {
+        stopped = true;
+        break;
       }
-    } catch (...) {
-      if (autocast) at::autocast::set_autocast_enabled(at::kCUDA, false);
-      throw;
+      if (!loader || !loader->next(batch)) continue;
+      auto encode = [&](bool training, uint64_t seed) {
+        const auto p = data::prepare_batch(batch, req.transforms, req.device, seed, training);
+        return model->image_features(p.images).to(torch::kCPU, torch::kFloat);
+      };
+      idx.push_back(batch.index.clone());
+      eval.push_back(encode(false, 0));
+      std::vector<torch::Tensor> v;
+      for (int64_t k = 0; k < req.views; ++k) {
+        v.push_back(encode(true, mix(req.seed, mix(chunk_of_batch[size_t(b)], k))));
+      }
+      if (req.views > 0) views.push_back(torch::stack(v, 1));
     }
-    if (autocast) {
-      at::autocast::set_autocast_enabled(at::kCUDA, false);
-      at::autocast::clear_cache();
-    }
+  } catch (...) {
+    if (autocast) at::autocast::set_autocast_enabled(at::kCUDA, false);
+    throw;
+  }
+  if (autocast) {
+    at::autocast::set_autocast_enabled(at::kCUDA, false);
+    at::autocast::clear_cache();
   }
   const int64_t dim = model->image_encoder->visual->num_features();
   auto cat_or = [](std::vector<torch::Tensor>& v, std::vector<int64_t> shape, torch::ScalarType t) {
     return v.empty() ? torch::empty(shape, torch::TensorOptions().dtype(t)) : torch::cat(v);
   };
   return {cat_or(idx, {0}, torch::kLong), cat_or(eval, {0, dim}, torch::kFloat),
-          req.views > 0 ? cat_or(views, {0, req.views, dim}, torch::kFloat) : torch::Tensor()};
+          req.views > 0 ? cat_or(views, {0, req.views, dim}, torch::kFloat) : torch::Tensor(), stopped};
 }
 
 namespace {
 
 FeatureCache build(SatClip& model, const TileEncoding& req, dist::Communicator& comm) {
+  // With stop_on_signal, the ranks agree before each round whether any of them has a stop signal
+  // (one small all-gather), so that all stop in the same round, before anything is written.
+  std::string stopped_by;
+  std::function<bool()> stop;
+  if (req.stop_on_signal) {
+    stop = [&] {
+      const auto mine = torch::tensor({int64_t(stop_signal())}, torch::kLong).to(req.device);
+      const auto all = comm.all_gather(mine, std::vector<int64_t>(size_t(comm.size()), 1)).to(torch::kCPU);
+      for (int64_t r = 0; r < all.size(0); ++r) {
+        if (const int sig = int(all[r].item<int64_t>()); sig != 0) {
+          stopped_by = cat(signal_name(sig), " received while building the feature cache (rank ", r, ")");
+          return true;
+        }
+      }
+      return false;
+    };
+  }
   const bool was_training = model->is_training();
   model->train(false);
-  EncodedTiles mine = encode_tiles(model, req, comm.rank(), comm.size());
+  EncodedTiles mine = encode_tiles(model, req, comm.rank(), comm.size(), stop);
   model->train(was_training);
+  if (mine.stopped) throw StoppedBeforeTraining(stopped_by);
   // Collectives run on the run's device (NCCL takes CUDA tensors only); results come back to the CPU.
   auto gather = [&](const torch::Tensor& t) { return comm.all_gather(t.to(req.device)).to(torch::kCPU); };
   FeatureCache c;

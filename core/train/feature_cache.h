@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -72,15 +73,21 @@ struct TileEncoding {
   data::LoaderOptions loader;    // its batch_size is replaced by `chunk`
   torch::Device device{torch::kCPU};
   bool bf16 = false;             // encode under bf16 autocast (CUDA); features are returned as float32
+  bool stop_on_signal = false;   // open_feature_cache: a stop signal on any rank ends the build
 };
 
 // This rank's share of the pass (chunks rank, rank + world, ...; all of them at world 1), in eval
 // mode without grad: index int64 [m], eval float32 [m, F] (the validation transform), views
-// float32 [m, K, F] (undefined when K = 0). On the CPU.
+// float32 [m, K, F] (undefined when K = 0). On the CPU. `stop`, when given, is asked before each
+// round of chunks (round b: chunk rank + b * world), the same number of times on every rank, so a
+// collective may answer it; once it returns true the pass ends with `stopped` set and the chunks
+// encoded so far.
 struct EncodedTiles {
   torch::Tensor index, eval, views;
+  bool stopped = false;
 };
-EncodedTiles encode_tiles(SatClip& model, const TileEncoding& encoding, int rank, int world);
+EncodedTiles encode_tiles(SatClip& model, const TileEncoding& encoding, int rank, int world,
+                          const std::function<bool()>& stop = {});
 
 struct FeatureCacheRequest {
   std::string dir;
@@ -93,7 +100,10 @@ struct FeatureCacheRequest {
 CacheKey feature_cache_key(const Recipe& recipe, const std::string& shard_dir, SatClip& model, bool bf16);
 
 // Loads the cache in req.dir when it matches, else builds it (every rank encodes its chunks,
-// rank 0 writes) and loads that. Logs which, and why a cache was rebuilt. Collective.
+// rank 0 writes) and loads that. Logs which, and why a cache was rebuilt. Collective. With
+// encoding.stop_on_signal, a stop signal on any rank during the build ends it on every rank
+// within one chunk, nothing written: each throws StoppedBeforeTraining naming the signal and the
+// rank that received it.
 std::shared_ptr<const FeatureCache> open_feature_cache(SatClip& model, const FeatureCacheRequest& req,
                                                        dist::Communicator& comm);
 

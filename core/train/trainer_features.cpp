@@ -30,6 +30,7 @@ void setup_feature_cache(Trainer::State& s) {
   enc.loader = loader_options(r.data, enc.chunk, s.runtime.device.is_cuda(), s.runtime.cpus.share);
   enc.device = s.runtime.device;
   enc.bf16 = bf16;
+  enc.stop_on_signal = true;  // a stop signal ends the build at once (nothing to checkpoint yet): exit 75
   s.features = open_feature_cache(s.model, req, *s.comm);
   s.val_set.features = s.features;
   spdlog::info("training from the feature cache: no tile reading, no image encoder in the step");

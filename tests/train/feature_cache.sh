@@ -13,6 +13,8 @@
 #                                        clear errors
 #   feature_cache.sh views           random crops + flips with 4 cached views train, and the views
 #                                        differ
+#   feature_cache.sh stop            SIGUSR1 to rank 0 (np 2) while the cache is built: both ranks
+#                                        stop within a chunk with exit status 75, nothing written
 # Environment from ctest: DDP, MPIEXEC, PY, RECIPE (parity.yaml), COMPARE, WORK.
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
@@ -95,6 +97,35 @@ distinct = np.mean([len({x.tobytes() for x in v[i]}) for i in range(len(v))])
 print(f"views {v.shape}, {distinct:.2f} distinct views per tile on average")
 assert distinct > 3.0
 PYEOF
+    ;;
+  stop)  # 3200 tiles at 224 px: a build of about 100 s on 2 CPU cores (one chunk of 64 tiles: about 3 s
+    # per rank); the signal comes at its start, to rank 0 only, and rank 1 must stop in the same round
+    timeout 300 "$MPIEXEC" -n 2 "$DDP" "$RECIPE" --set "output.dir=$WORK/stopped" --set data.image_size=224 \
+      --set data.synthetic_count=3200 --set "data.feature_cache=$WORK/cache" >"$WORK/stopped.log" 2>&1 &
+    job=$!
+    for _ in $(seq 3000); do
+      grep -q "building the feature cache" "$WORK/stopped.log" && break
+      sleep 0.01
+    done
+    rank0=""
+    for p in $(pgrep -x satclip-ddp); do
+      grep -qa -- "output.dir=$WORK/stopped" "/proc/$p/cmdline" 2>/dev/null &&
+        grep -qax OMPI_COMM_WORLD_RANK=0 <(tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null) && rank0=$p
+    done
+    [ -n "$rank0" ] || { kill "$job"; fail "rank 0 not found"; }
+    start=$(date +%s)
+    kill -USR1 "$rank0"
+    wait "$job"
+    rc=$? secs=$(($(date +%s) - start))
+    tail -5 "$WORK/stopped.log"
+    [ $rc -eq 75 ] || fail "exit status $rc after SIGUSR1 during the cache build (expected 75)"
+    grep -q "built in" "$WORK/stopped.log" && fail "the build ended before the signal: make it longer"
+    expect_log stopped "SIGUSR1 received while building the feature cache (rank 0): stopped before the first step"
+    [ $secs -le 30 ] || fail "$secs s from the signal to the end (the ranks must stop within a chunk or two)"
+    [ -z "$(ls -A "$WORK/cache" 2>/dev/null)" ] || fail "the stopped build wrote $(ls "$WORK/cache")"
+    ls -d "$WORK"/cache.partial* 2>/dev/null && fail "a partial cache was left behind"
+    [ -e "$WORK/stopped/checkpoints/latest" ] && fail "a checkpoint from a run stopped before the first step"
+    echo "stopped ${secs} s after the signal"
     ;;
   *) fail "unknown mode $1" ;;
 esac
