@@ -31,7 +31,8 @@ struct ProcessResult {
 // printed so far; the pipe is not waited on past the grace time (a process it left behind may
 // hold it open).
 inline constexpr int kStopPollMs = 100, kStopGraceMs = 2000;
-ProcessResult run_process(const std::vector<std::string>& argv, size_t max_output = size_t{1} << 20,
+inline constexpr size_t kDefaultMaxOutput = size_t{1} << 20;  // 1 MiB of output kept
+ProcessResult run_process(const std::vector<std::string>& argv, size_t max_output = kDefaultMaxOutput,
                           const std::function<bool()>& stop = {});
 
 // The path of the program `name` in the folder of this executable (/proc/self/exe); throws

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -114,6 +115,7 @@ std::string verify_as(const Asker& asker, const std::string& shards, int threads
     return "";
   }
   std::string failed, trouble, summary;
+  std::optional<ProcessResult> r;
   try {  // a rank that cannot run the check still takes part in the collectives below
     std::vector<std::string> argv{sibling_program("satclip-pack", asker.name), "--verify", shards, "--part",
                                   cat(rank, "/", world)};
@@ -121,21 +123,25 @@ std::string verify_as(const Asker& asker, const std::string& shards, int threads
     spdlog::info("{}: reading back every tile of {} in limited child processes (satclip-pack --verify, "
                  "{} part(s))", asker.name, shards, world);
     // A stop signal ends the check at once (satclip-pack and its readers are killed), not after it.
-    const ProcessResult r = run_process(argv, size_t{1} << 20, [] { return stop_signal() != 0; });
-    std::istringstream in(r.output);
+    r = run_process(argv, kDefaultMaxOutput, [] { return stop_signal() != 0; });
+  } catch (const Error& e) {
+    trouble = "  " + e.message() + "\n";
+  }
+  // Read once, after the check: `r->stopped` alone would miss a terminal's Ctrl-C, which can end
+  // satclip-pack with the same SIGINT before the stop request is polled.
+  const int sig = stop_signal();
+  if (r) {
+    std::istringstream in(r->output);
     for (std::string line; std::getline(in, line);) {
       spdlog::debug("{}: {}", asker.name, line);
       if (!line.empty()) summary = line;  // satclip-pack's last line: its totals
     }
-    if (stop_signal() == 0) read_problems(r, failed, trouble);  // else it may have ended on the same signal
-  } catch (const Error& e) {
-    trouble = "  " + e.message() + "\n";
+    if (sig == 0) read_problems(*r, failed, trouble);  // else it may have ended on the same signal
   }
-  const std::string stopped = stop_signal() != 0 ? signal_name(stop_signal()) : "";
-  const auto stops = each_rank(stopped, comm);
-  for (size_t r = 0; r < stops.size(); ++r) {
-    if (!stops[r].empty()) {
-      throw StoppedBeforeTraining(cat(stops[r], " received during ", asker.name, " (rank ", r, ")"));
+  const auto stops = each_rank(sig != 0 ? signal_name(sig) : "", comm);
+  for (size_t i = 0; i < stops.size(); ++i) {
+    if (!stops[i].empty()) {
+      throw StoppedBeforeTraining(cat(stops[i], " received during ", asker.name, " (rank ", i, ")"));
     }
   }
   const std::string all_failed = gather(failed, comm), all_trouble = gather(trouble, comm);
