@@ -6,6 +6,8 @@
 #include <atomic>
 #include <initializer_list>
 
+#include "core/base/error.h"
+
 namespace satclip {
 namespace {
 
@@ -40,6 +42,14 @@ const char* signal_name(int sig) {
     case SIGUSR1: return "SIGUSR1";
     case SIGINT: return "SIGINT";
     default: return "a signal";
+  }
+}
+
+void throw_if_any_stopped(const std::vector<int64_t>& signal_by_rank, const std::string& during) {
+  for (size_t r = 0; r < signal_by_rank.size(); ++r) {
+    if (const auto sig = signal_by_rank[r]; sig != 0) {
+      throw StoppedBeforeTraining(cat(signal_name(int(sig)), " received ", during, " (rank ", r, ")"));
+    }
   }
 }
 

@@ -5,8 +5,10 @@
 // The handlers only set an atomic flag (async-signal-safe); the program polls stop_signal().
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace satclip {
 
@@ -31,5 +33,11 @@ class StoppedBeforeTraining : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;  // what(): "SIGTERM received during data.verify (rank 1)"
 };
+
+// Once the ranks have exchanged their stop_signal() (`signal_by_rank`: one entry per rank, 0 for
+// none): throws StoppedBeforeTraining naming the first rank with a signal, "<signal> received
+// <during> (rank r)"; returns when none has one. Every rank passes the same vector, so all throw
+// together.
+void throw_if_any_stopped(const std::vector<int64_t>& signal_by_rank, const std::string& during);
 
 }  // namespace satclip

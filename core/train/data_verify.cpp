@@ -138,12 +138,9 @@ std::string verify_as(const Asker& asker, const std::string& shards, int threads
     }
     if (sig == 0) read_problems(*r, failed, trouble);  // else it may have ended on the same signal
   }
-  const auto stops = each_rank(sig != 0 ? signal_name(sig) : "", comm);
-  for (size_t i = 0; i < stops.size(); ++i) {
-    if (!stops[i].empty()) {
-      throw StoppedBeforeTraining(cat(stops[i], " received during ", asker.name, " (rank ", i, ")"));
-    }
-  }
+  std::vector<int64_t> signals;
+  for (const auto& s : each_rank(std::to_string(sig), comm)) signals.push_back(std::stoll(s));
+  throw_if_any_stopped(signals, cat("during ", asker.name));
   const std::string all_failed = gather(failed, comm), all_trouble = gather(trouble, comm);
   SATCLIP_CHECK(all_failed.empty(),
                 cat(asker.name, ": the shard directory ", shards, " failed verification:\n", all_failed),

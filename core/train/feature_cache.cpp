@@ -134,26 +134,21 @@ namespace {
 FeatureCache build(SatClip& model, const TileEncoding& req, dist::Communicator& comm) {
   // With stop_on_signal, the ranks agree before each round whether any of them has a stop signal
   // (one small all-gather), so that all stop in the same round, before anything is written.
-  std::string stopped_by;
+  std::vector<int64_t> signals;  // by rank, from the last agreement
   std::function<bool()> stop;
   if (req.stop_on_signal) {
     stop = [&] {
       const auto mine = torch::tensor({int64_t(stop_signal())}, torch::kLong).to(req.device);
-      const auto all = comm.all_gather(mine, std::vector<int64_t>(size_t(comm.size()), 1)).to(torch::kCPU);
-      for (int64_t r = 0; r < all.size(0); ++r) {
-        if (const int sig = int(all[r].item<int64_t>()); sig != 0) {
-          stopped_by = cat(signal_name(sig), " received while building the feature cache (rank ", r, ")");
-          return true;
-        }
-      }
-      return false;
+      const auto all = comm.all_gather(mine, std::vector<int64_t>(size_t(comm.size()), 1)).to(torch::kCPU).contiguous();
+      signals.assign(all.data_ptr<int64_t>(), all.data_ptr<int64_t>() + all.numel());
+      return std::any_of(signals.begin(), signals.end(), [](int64_t sig) { return sig != 0; });
     };
   }
   const bool was_training = model->is_training();
   model->train(false);
   EncodedTiles mine = encode_tiles(model, req, comm.rank(), comm.size(), stop);
   model->train(was_training);
-  if (mine.stopped) throw StoppedBeforeTraining(stopped_by);
+  if (mine.stopped) throw_if_any_stopped(signals, "while building the feature cache");
   // Collectives run on the run's device (NCCL takes CUDA tensors only); results come back to the CPU.
   auto gather = [&](const torch::Tensor& t) { return comm.all_gather(t.to(req.device)).to(torch::kCPU); };
   FeatureCache c;
