@@ -41,6 +41,20 @@ struct SpawnSetup {
   }
 };
 
+// Waits for the child `pid` to end; its wait status.
+int reap(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
+// Milliseconds from now until `t`, rounded up (0 when it has passed), for poll's timeout.
+int until(std::chrono::steady_clock::time_point t) {
+  const auto left = t - std::chrono::steady_clock::now();
+  return left.count() <= 0 ? 0 : int(std::chrono::ceil<std::chrono::milliseconds>(left).count());
+}
+
 }  // namespace
 
 std::string ProcessResult::ending() const {
@@ -77,20 +91,42 @@ ProcessResult run_process(const std::vector<std::string>& argv, size_t max_outpu
   write_end.fd = -1;
   ProcessResult r;
   using Clock = std::chrono::steady_clock;
-  Clock::time_point kill_at{};  // when SIGKILL follows the SIGTERM of a stop
+  using Ms = std::chrono::milliseconds;
+  Clock::time_point ask_at = Clock::now();  // when to ask `stop` next: at once, then every kStopPollMs
+  Clock::time_point kill_at{};              // when SIGKILL follows the SIGTERM of a stop
   char buf[4096];
   for (;;) {
-    if (stop && !r.stopped && stop()) {
-      ::kill(pid, SIGTERM);
-      r.stopped = true;
-      kill_at = Clock::now() + std::chrono::milliseconds(kStopGraceMs);
+    int wait_ms = -1;  // poll's timeout: until the next question or the SIGKILL, or none
+    if (stop && !r.stopped) {
+      // On a timer, not once per read: a program that prints a lot does not make `stop` (which
+      // may be a collective of all ranks) run more often.
+      if (Clock::now() >= ask_at) {
+        ask_at = Clock::now() + Ms(kStopPollMs);
+        bool yes = false;
+        try {
+          yes = stop();
+        } catch (...) {  // the program must not outlive this call
+          ::kill(pid, SIGKILL);
+          reap(pid);
+          throw;
+        }
+        if (yes) {
+          ::kill(pid, SIGTERM);
+          r.stopped = true;
+          kill_at = Clock::now() + Ms(kStopGraceMs);
+        }
+      }
+      if (!r.stopped) wait_ms = until(ask_at);
     }
-    if (r.stopped && Clock::now() >= kill_at) {
-      ::kill(pid, SIGKILL);  // not reaped yet, so the pid is still this child's
-      break;
+    if (r.stopped) {
+      if (Clock::now() >= kill_at) {
+        ::kill(pid, SIGKILL);  // not reaped yet, so the pid is still this child's
+        break;
+      }
+      wait_ms = until(kill_at);
     }
     pollfd ready{read_end.fd, POLLIN, 0};
-    const int polled = ::poll(&ready, 1, stop ? kStopPollMs : -1);
+    const int polled = ::poll(&ready, 1, wait_ms);
     if (polled < 0 && errno != EINTR) break;
     if (polled <= 0) continue;  // time to ask `stop` again, or a signal arrived
     const ssize_t n = ::read(read_end.fd, buf, sizeof(buf));
@@ -100,9 +136,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, size_t max_outpu
     r.output.append(buf, std::min(room, size_t(n)));
     r.truncated = r.truncated || size_t(n) > room;
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  const int status = reap(pid);
   if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
   return r;

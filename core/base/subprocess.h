@@ -25,11 +25,12 @@ struct ProcessResult {
 // one pipe that is read to the end, and waits for it. Throws satclip::Error naming the program
 // when it cannot be started.
 //
-// `stop`, when given, is asked about every kStopPollMs while the program runs; once it returns
-// true the program gets SIGTERM, and SIGKILL after kStopGraceMs if it has not ended by then (it
-// ignores or blocks SIGTERM, or is stopped). The result then has `stopped` set, with whatever it
-// printed so far; the pipe is not waited on past the grace time (a process it left behind may
-// hold it open).
+// `stop`, when given, is asked at once and then every kStopPollMs while the program runs (on a
+// timer, however much the program prints); once it returns true the program gets SIGTERM, and
+// SIGKILL after kStopGraceMs if it has not ended by then (it ignores or blocks SIGTERM, or is
+// stopped). The result then has `stopped` set, with whatever it printed so far; the pipe is not
+// waited on past the grace time (a process it left behind may hold it open). When `stop` throws,
+// the program is killed (SIGKILL) and waited for, and the exception passes on.
 inline constexpr int kStopPollMs = 100, kStopGraceMs = 2000;
 inline constexpr size_t kDefaultMaxOutput = size_t{1} << 20;  // 1 MiB of output kept
 ProcessResult run_process(const std::vector<std::string>& argv, size_t max_output = kDefaultMaxOutput,

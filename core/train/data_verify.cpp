@@ -67,6 +67,23 @@ std::vector<std::string> each_rank(const std::string& text, dist::Communicator* 
   return comm ? dist::all_gather_text(*comm, text) : std::vector<std::string>{text};
 }
 
+// One round of the ranks' agreement while they verify (collective): whether any rank's check still
+// runs, and whether any rank has a stop signal. A rank asks from run_process's poll loop while its
+// check runs, and in a loop after it until no rank's check runs, so every rank goes through the
+// same rounds and a signal to any one of them stops every rank's check.
+struct Round {
+  bool any_running = false;
+  bool any_signal = false;
+};
+Round agree(bool running, dist::Communicator* comm) {
+  Round out;
+  for (const auto& s : each_rank(cat(running ? "running " : "done ", stop_signal()), comm)) {
+    out.any_running = out.any_running || starts_with(s, "running ");
+    out.any_signal = out.any_signal || !ends_with(s, " 0");
+  }
+  return out;
+}
+
 // Every rank's lines in rank order, each once (every rank reports the same unreadable manifest),
 // without the last newline.
 std::string gather(const std::string& text, dist::Communicator* comm) {
@@ -122,10 +139,13 @@ std::string verify_as(const Asker& asker, const std::string& shards, int threads
     if (threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(threads)});
     spdlog::info("{}: reading back every tile of {} in limited child processes (satclip-pack --verify, "
                  "{} part(s))", asker.name, shards, world);
-    // A stop signal ends the check at once (satclip-pack and its readers are killed), not after it.
-    r = run_process(argv, kDefaultMaxOutput, [] { return stop_signal() != 0; });
+    // A stop signal to any rank ends every rank's check at once (satclip-pack and its readers are
+    // killed), not after it.
+    r = run_process(argv, kDefaultMaxOutput, [comm] { return agree(/*running=*/true, comm).any_signal; });
   } catch (const Error& e) {
     trouble = "  " + e.message() + "\n";
+  }
+  while (agree(/*running=*/false, comm).any_running) {  // until every rank's check has ended
   }
   // Read once, after the check: `r->stopped` alone would miss a terminal's Ctrl-C, which can end
   // satclip-pack with the same SIGINT before the stop request is polled.
@@ -136,7 +156,8 @@ std::string verify_as(const Asker& asker, const std::string& shards, int threads
       spdlog::debug("{}: {}", asker.name, line);
       if (!line.empty()) summary = line;  // satclip-pack's last line: its totals
     }
-    if (sig == 0) read_problems(*r, failed, trouble);  // else it may have ended on the same signal
+    // Not when stopped: it ended on our SIGTERM, or on the same signal as this process.
+    if (sig == 0 && !r->stopped) read_problems(*r, failed, trouble);
   }
   std::vector<int64_t> signals;
   for (const auto& s : each_rank(std::to_string(sig), comm)) signals.push_back(std::stoll(s));

@@ -31,9 +31,9 @@ std::string shard_dir_state(const std::string& shards);
 // other ranks); the caller writes it (the trainer, once the run directory exists, not in a dry
 // run). Collective when `comm` is given.
 //
-// A stop signal (stop_signal.h) on a rank ends its satclip-pack at once (SIGTERM, then SIGKILL:
-// run_process); once every rank is done with its part, all throw StoppedBeforeTraining naming
-// the signal and the rank. A rank without the signal finishes its part first.
+// A stop signal (stop_signal.h) on any rank ends every rank's satclip-pack at once (SIGTERM, then
+// SIGKILL: run_process): while their checks run, the ranks agree every kStopPollMs whether one of
+// them has a signal. All then throw StoppedBeforeTraining naming the signal and the rank.
 std::string verify_shards(const std::string& shards, int threads, const std::string& record,
                           dist::Communicator* comm);
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # A stop signal during data.verify, with real ranks (np 2) and real satclip-pack children. One
 # rank's satclip-pack is stalled with SIGSTOP (as on a hung network file system: left alone, the
-# check would never end), then that rank gets SIGUSR1. It kills its satclip-pack at once (SIGTERM,
-# then SIGKILL), both ranks exit 75 before the first step with nothing written, no verifier is
-# left behind, and `--resume auto` then verifies the directory and trains.
-# Usage: stop_during_verify.sh MPIEXEC SATCLIP_DDP SATCLIP_SYNTH RECIPE WORKDIR
+# check would never end), then a rank gets SIGUSR1: that rank (WHO = self), or the other one
+# (WHO = other, whose own check may already be done). Every rank kills its satclip-pack at once
+# (SIGTERM, then SIGKILL), both ranks exit 75 before the first step with nothing written, no
+# verifier is left behind, and (self) `--resume auto` then verifies the directory and trains.
+# Usage: stop_during_verify.sh MPIEXEC SATCLIP_DDP SATCLIP_SYNTH RECIPE WORKDIR [self|other]
 set -u
-mpi=$1 ddp=$2 synth=$3 recipe=$4 work=$5
+mpi=$1 ddp=$2 synth=$3 recipe=$4 work=$5 who=${6:-self}
 fail() { echo "FAIL: $*"; exit 1; }
 rm -rf "$work" && mkdir -p "$work" || fail "cannot make $work"
 "$synth" --count 256 --size 32 --shards 8 --out "$work/data" > /dev/null || fail "satclip-synth"
@@ -34,7 +35,12 @@ for attempt in 1 2 3 4 5 6 7 8 9 10; do
 done
 [ -n "$pack" ] || fail "no satclip-pack --verify seen in 10 attempts"
 rank=$(ps -o ppid= -p "$pack" | tr -d ' ')
-echo "satclip-pack $pack (rank process $rank) stalled with SIGSTOP; SIGUSR1 to the rank"
+if [ "$who" = other ]; then
+  stalled=$rank
+  rank=$(pgrep -P "$(ps -o ppid= -p "$stalled" | tr -d ' ')" -x satclip-ddp | grep -vx "$stalled" | head -n 1)
+  [ -n "$rank" ] || fail "no other rank process beside $stalled"
+fi
+echo "satclip-pack $pack stalled with SIGSTOP; SIGUSR1 to rank process $rank ($who)"
 start=$(date +%s)
 kill -USR1 "$rank" || fail "cannot signal rank process $rank"
 wait "$job"
@@ -54,6 +60,11 @@ state=$(awk '{print $3}' "/proc/$pack/stat" 2> /dev/null)
 [ -z "$state" ] || [ "$state" = Z ] || fail "the stalled satclip-pack $pack is still there (state $state)"
 left=$(pgrep -f -- "$verifier")
 [ -z "$left" ] || fail "verifiers left behind: $(ps -o pid=,stat=,args= -p "${left//$'\n'/,}")"
+
+if [ "$who" = other ]; then
+  echo "PASS: the other rank's signal stopped the stalled check in ${secs} s, exit status 75"
+  exit 0
+fi
 
 # Requeued: the same command with --resume auto verifies (nothing was recorded) and trains.
 out=$(timeout 300 "$mpi" -n 2 "$ddp" "$recipe" --set "output.dir=$run" "${common[@]}" --resume auto 2>&1)

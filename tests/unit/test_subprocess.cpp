@@ -2,8 +2,14 @@
 // relies on them.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
 
 #include "core/base/error.h"
 #include "core/base/subprocess.h"
@@ -88,4 +94,51 @@ TEST(Subprocess, AStopThatNeverComesChangesNothing) {
   EXPECT_FALSE(r.stopped);
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_EQ(r.output, "done\n");
+}
+
+TEST(Subprocess, StopIsAskedOnATimerNotOncePerRead) {
+  // About 1 MB of output in 4 KB reads over half a second: asked about every 100 ms, not per read
+  // (data.verify's `stop` is a collective of all ranks).
+  const auto start = std::chrono::steady_clock::now();
+  int asked = 0;
+  const auto r = run_process({"/bin/sh", "-c", "for i in 1 2 3 4 5; do head -c 200000 /dev/zero; sleep 0.1; done"},
+                             16, [&] {
+                               ++asked;
+                               return false;
+                             });
+  const double secs = seconds_since(start);
+  EXPECT_TRUE(r.ok()) << r.ending();
+  EXPECT_TRUE(r.truncated);
+  EXPECT_GE(asked, 2);
+  EXPECT_LE(asked, int(secs * 1000 / satclip::kStopPollMs) + 2) << "in " << secs << " s";
+}
+
+TEST(Subprocess, AStopThatThrowsKillsAndWaitsForTheProgram) {
+  // The program writes its pid, then would sleep for a minute; `stop` throws once the pid is there.
+  char dir[] = "/tmp/subprocess-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string pid_file = std::string(dir) + "/pid";
+  pid_t pid = 0;
+  try {
+    run_process({"/bin/sh", "-c", "echo $$ > " + pid_file + ".tmp && mv " + pid_file + ".tmp " + pid_file +
+                                      " && exec sleep 60"},
+                satclip::kDefaultMaxOutput, [&] {
+                  if (FILE* f = std::fopen(pid_file.c_str(), "r")) {
+                    const int got = std::fscanf(f, "%d", &pid);
+                    std::fclose(f);
+                    if (got == 1) throw std::runtime_error("the ranks could not agree");
+                  }
+                  return false;
+                });
+    ADD_FAILURE() << "the exception from stop did not pass on";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "the ranks could not agree");
+  }
+  ASSERT_GT(pid, 0);
+  // Reaped: not even a zombie is left under this pid.
+  const bool gone = ::kill(pid, 0) != 0 && errno == ESRCH;
+  EXPECT_TRUE(gone) << "the program " << pid << " outlived run_process";
+  if (!gone) ::kill(pid, SIGKILL);
+  std::remove(pid_file.c_str());
+  ::rmdir(dir);
 }
