@@ -1,7 +1,5 @@
 #include "datasets/h5_shards.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -246,8 +244,10 @@ void ShardReader::open(const Manifest& m, int64_t expected_count) {
   H5is_library_threadsafe(&threadsafe);
   h5_threadsafe_ = threadsafe != 0;
   const auto hint = "re-run satclip-pack; the shard directory is incomplete or damaged";
-  SATCLIP_CHECK(std::filesystem::exists(path), cat(path, ": the shard listed in manifest.json is missing"), hint);
-  require_regular_file(path, "a shard", hint);  // HDF5 would wait forever on a FIFO
+  // The descriptor every tile is read through, opened first: a FIFO is refused here (HDF5 would
+  // wait on it forever), and the chunks are checked against the size of this very file.
+  uint64_t file_size = 0;
+  fd_ = open_regular_file(path, "a shard", hint, file_size);
   SATCLIP_CHECK(H5Fis_hdf5(path.c_str()) > 0, cat(path, ": not an HDF5 file (or truncated)"), hint);
   file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   SATCLIP_CHECK(file_ >= 0, cat(path, ": HDF5 cannot open it (", h5_error_detail(), ")"), hint);
@@ -296,8 +296,6 @@ void ShardReader::open(const Manifest& m, int64_t expected_count) {
   SATCLIP_CHECK(nfilters == want_filters,
                 cat(path, ": /images has ", nfilters, " filter(s), the manifest says compression '",
                     m.compression, "'"), hint);
-  struct stat st {};
-  SATCLIP_CHECK(::stat(path.c_str(), &st) == 0, cat(path, ": cannot stat"), hint);
   tile_bytes_ = size_t(m.channels) * m.height * m.width * sizeof(uint16_t);
   addr_.resize(expected_count);
   size_.resize(expected_count);
@@ -307,16 +305,14 @@ void ShardReader::open(const Manifest& m, int64_t expected_count) {
     haddr_t addr = HADDR_UNDEF;
     hsize_t size = 0;
     const herr_t rc = H5Dget_chunk_info_by_coord(images_, offset, &mask, &addr, &size);
-    SATCLIP_CHECK(rc >= 0 && addr != HADDR_UNDEF && addr <= uint64_t(st.st_size) &&
-                      size <= uint64_t(st.st_size) - addr && mask == 0 &&
+    SATCLIP_CHECK(rc >= 0 && addr != HADDR_UNDEF && addr <= file_size &&
+                      size <= file_size - addr && mask == 0 &&
                       (compression_.kind != Compression::Kind::kNone || size == tile_bytes_),
                   cat(path, ": tile ", i, " (", i < int64_t(fn_.size()) ? fn_[i] : "?",
                       ") has no valid data chunk (the file is truncated or damaged)"), hint);
     addr_[i] = addr;
     size_[i] = size;
   }
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  SATCLIP_CHECK(fd_ >= 0, cat(path, ": cannot open for reading"), "check permissions");
 }
 
 ShardReader::~ShardReader() { close_handles(); }

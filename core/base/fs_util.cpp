@@ -71,21 +71,38 @@ void check_kind(const std::string& path, const struct stat& st, const std::strin
                 hint);
 }
 
-// A regular file opened for reading, its descriptor closed on every path (also when the
-// constructor throws: the member that owns it is complete by then). O_NONBLOCK: opening a FIFO
-// for reading would otherwise wait for a writer; its type is then checked on the descriptor.
+}  // namespace
+
+int open_regular_file(const std::string& path, const std::string& what, const std::string& hint, uint64_t& size) {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer. It changes nothing
+  // for a regular file, so the descriptor is kept as it is.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) fail_unopenable(path, what, errno, hint);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    fail_unopenable(path, what, err, hint);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    check_kind(path, st, what, hint);
+  }
+  size = uint64_t(st.st_size);
+  return fd;
+}
+
+namespace {
+
+// A regular file opened for reading (open_regular_file), its descriptor closed on every path.
 class RegularFile {
  public:
   RegularFile(const std::string& path, const std::string& what, const std::string& hint)
-      : path_(path), hint_(hint), fd_{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)} {
-    if (fd_.fd < 0) fail_unopenable(path, what, errno, hint);
-    if (::fstat(fd_.fd, &st_) != 0) fail_unopenable(path, what, errno, hint);
-    check_kind(path, st_, what, hint);
-  }
+      : path_(path), hint_(hint), fd_{open_regular_file(path, what, hint, size_)} {}
   RegularFile(const RegularFile&) = delete;
   RegularFile& operator=(const RegularFile&) = delete;
 
-  uint64_t size() const { return uint64_t(st_.st_size); }
+  uint64_t size() const { return size_; }
 
   // Up to n bytes into buf (EINTR retried); 0 at the end; a read error throws naming the file.
   size_t read_some(char* buf, size_t n) {
@@ -105,8 +122,8 @@ class RegularFile {
     }
   };
   std::string path_, hint_;
+  uint64_t size_ = 0;  // set by open_regular_file before fd_ is complete
   Owned fd_;
-  struct stat st_ {};
 };
 
 }  // namespace

@@ -25,6 +25,12 @@ void copy_tree(const std::string& from, const std::string& to);
 // says how to fix it.
 void require_regular_file(const std::string& path, const std::string& what, const std::string& hint);
 
+// Opens `path` for reading without blocking (a FIFO is refused, not waited on), checks on the
+// open descriptor that it is a regular file, stores its size in `size` and returns the descriptor,
+// which the caller closes. Throws as require_regular_file does. For readers that keep the file
+// open: its checks and every later read are of the same file, even if the name is replaced.
+int open_regular_file(const std::string& path, const std::string& what, const std::string& hint, uint64_t& size);
+
 // The bytes of `path`, which must be a regular file of at most `max_bytes`: opened without
 // blocking (a FIFO is refused, not waited on), its type and size checked on the open descriptor,
 // and never more than max_bytes + 1 bytes read (a file that grows meanwhile is refused, too).

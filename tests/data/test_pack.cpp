@@ -204,6 +204,10 @@ TEST(Shards, DamagedShardDirectoriesAreReportedAtOpen) {
   ASSERT_EQ(0, ::truncate((truncated + "/shard-1-of-2.h5").c_str(),
                           off_t(fs::file_size(truncated + "/shard-1-of-2.h5") / 2)));
   expect_open_error("truncated", "shard-1-of-2.h5");
+  // A shard the manifest lists is gone.
+  const auto gone = copy("gone");
+  fs::remove(gone + "/shard-1-of-2.h5");
+  expect_open_error("gone", "shard-1-of-2.h5: cannot open a shard (No such file or directory)");
   // A foreign HDF5 file in place of a shard.
   const auto foreign = copy("foreign");
   {

@@ -1,4 +1,4 @@
-// read_regular_file, require_regular_file (core/base/fs_util.h) and LineReader (line_reader.h):
+// read_regular_file, require_regular_file, open_regular_file (core/base/fs_util.h) and LineReader (line_reader.h):
 // what every reader of outside files relies on to refuse, at once and with the file's name, what
 // would hang or exhaust it.
 #include <gtest/gtest.h>
@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "core/base/error.h"
@@ -100,6 +101,43 @@ TEST(RegularFiles, FoldersDevicesAndMissingFilesAreRefusedByName) {
   ASSERT_EQ(::mkfifo((s.dir + "/pipe").c_str(), 0600), 0);
   ASSERT_EQ(::symlink("pipe", (s.dir + "/pipe-link.csv").c_str()), 0);
   EXPECT_TRUE(has(error_of([&] { read_regular_file(s.dir + "/pipe-link.csv", 100, "the index", ""); }), "a FIFO"));
+}
+
+// How many descriptors this process has open.
+size_t open_descriptors() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+TEST(RegularFiles, AnOpenedFileIsTheOneCheckedEvenWhenItsNameIsReplaced) {
+  Scratch s;
+  const std::string path = s.write("shard.h5", "first file");
+  uint64_t size = 0;
+  const int fd = satclip::open_regular_file(path, "a shard", "", size);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(size, 10u);
+  // Another file renamed over the name (as a re-pack would): the descriptor still reads the first.
+  ASSERT_EQ(std::rename(s.write("other", "second, longer file").c_str(), path.c_str()), 0);
+  char buf[32] = {};
+  EXPECT_EQ(::pread(fd, buf, sizeof buf, 0), 10);
+  EXPECT_EQ(std::string(buf), "first file");
+  ::close(fd);
+}
+
+TEST(RegularFiles, OpenRegularFileRefusesWithoutLeakingADescriptor) {
+  Scratch s;
+  ASSERT_EQ(::mkfifo((s.dir + "/pipe").c_str(), 0600), 0);
+  const size_t before = open_descriptors();
+  uint64_t size = 7;
+  EXPECT_EQ(error_of([&] { satclip::open_regular_file(s.dir + "/pipe", "a shard", "", size); }),
+            s.dir + "/pipe: a FIFO (named pipe), expected a shard as a regular file");
+  EXPECT_EQ(error_of([&] { satclip::open_regular_file(s.dir, "a shard", "", size); }),
+            s.dir + ": a folder, expected a shard as a regular file");
+  EXPECT_EQ(error_of([&] { satclip::open_regular_file(s.dir + "/nope", "a shard", "", size); }),
+            s.dir + "/nope: cannot open a shard (No such file or directory)");
+  EXPECT_EQ(open_descriptors(), before);  // the FIFO's and the folder's descriptors were closed
+  EXPECT_EQ(size, 7u);                    // untouched when it throws
 }
 
 TEST(RegularFiles, TheHintComesWithTheError) {
