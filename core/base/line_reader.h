@@ -3,13 +3,14 @@
 // std::getline grows its string until the line ends: a file that is one endless line (a sparse
 // file reads as zeros without a newline) would make it allocate the whole file, or be killed for
 // memory. LineReader stops at `max_line` bytes with an error naming the file and the line, and
-// opens only a regular file (fs_util.h: a FIFO would wait forever).
+// reads only a regular file, through the descriptor it checked (fs_util.h's open_regular_file: a
+// FIFO would wait forever, and a name replaced after the check changes nothing).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <fstream>
 #include <string>
+#include <vector>
 
 namespace satclip {
 
@@ -18,6 +19,9 @@ class LineReader {
   // Throws satclip::Error naming `path` and `what` (e.g. "the index") when it is not a regular
   // file or cannot be opened; `hint` comes with every error.
   LineReader(std::string path, size_t max_line, const std::string& what, std::string hint);
+  ~LineReader();
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
 
   // The next line, without its '\n' (a '\r' before it is kept), into `line`; false at the end of
   // the file. A last line without '\n' still counts. Throws satclip::Error "PATH:N: line longer
@@ -30,8 +34,13 @@ class LineReader {
  private:
   std::string path_, hint_;
   size_t max_line_;
-  std::ifstream in_;
+  int fd_ = -1;
+  std::vector<char> buffer_;  // bytes read from fd_, of which [pos_, end_) are not yet returned
+  size_t pos_ = 0, end_ = 0;
   int64_t number_ = 0;
+
+  // The next byte, or -1 at the end of the file; a read error throws naming the file.
+  int get();
 };
 
 }  // namespace satclip

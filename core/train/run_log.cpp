@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/base/error.h"
+#include "core/base/line_reader.h"
 
 namespace satclip::core {
 
@@ -23,12 +24,14 @@ std::string json_number(double v) {
 }
 
 int64_t trim_metrics(const std::string& path, int64_t max_step) {
-  std::ifstream in(path);
-  if (!in) return 0;
+  if (::access(path.c_str(), F_OK) != 0) return 0;
+  // A line of the log is a few hundred bytes: 1 MiB is a damaged file, not a long line.
+  LineReader in(path, size_t{1} << 20, "the metrics log",
+                "move metrics.jsonl out of output.dir (a resumed run starts a new one) or fix it");
   std::vector<std::string> keep;
   std::string line;
   int64_t dropped = 0;
-  while (std::getline(in, line)) {
+  while (in.next(line)) {
     const auto at = line.find("\"step\":");
     const long long step = at == std::string::npos ? 0 : std::strtoll(line.c_str() + at + 7, nullptr, 10);
     if (step <= max_step) {
@@ -37,7 +40,6 @@ int64_t trim_metrics(const std::string& path, int64_t max_step) {
       ++dropped;
     }
   }
-  in.close();
   if (dropped == 0) return 0;
   const std::string tmp = path + ".partial";
   {

@@ -211,6 +211,24 @@ TEST(LineReader, AnEndlessLineStopsAtTheLimitWithoutReadingTheFile) {
   EXPECT_LE(line.capacity(), size_t{4} << 20);
 }
 
+TEST(LineReader, ReadsTheFileItCheckedEvenWhenItsNameIsReplaced) {
+  Scratch s;
+  // More lines than one read of its buffer holds, so most are read after the swap.
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += std::to_string(i) + ",0\n";
+  const std::string path = s.write("coords.csv", text);
+  LineReader in(path, 100, "the coordinates file", "");
+  std::string line;
+  ASSERT_TRUE(in.next(line));
+  EXPECT_EQ(line, "0,0");
+  ASSERT_EQ(std::rename(s.write("other.csv", "lat,lon\n").c_str(), path.c_str()), 0);
+  int64_t lines = 1;
+  std::string last;
+  for (; in.next(line); ++lines) last = line;
+  EXPECT_EQ(lines, 20000);
+  EXPECT_EQ(last, "19999,0");
+}
+
 TEST(LineReader, OpensOnlyARegularFile) {
   Scratch s;
   const std::string fifo = s.dir + "/coords.csv";

@@ -1,5 +1,6 @@
 // The trainer's pure pieces: batch plan, learning-rate schedules, great-circle distance and
-// retrieval metrics, the coordinates CSV reader.
+// retrieval metrics, the coordinates CSV reader, the metrics log's trim on resume.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -14,6 +15,7 @@
 #include "core/train/data_setup.h"
 #include "core/train/geo.h"
 #include "core/train/optim.h"
+#include "core/train/run_log.h"
 
 using namespace satclip::core;
 
@@ -137,4 +139,31 @@ TEST(CoordsCsv, ColumnsInAnyOrderAndBadRowsNamed) {
     EXPECT_NE(e.message().find(path + ":2: line longer than 1048576 bytes"), std::string::npos) << e.message();
   }
   std::remove(path.c_str());
+}
+
+TEST(MetricsLog, TrimKeepsTheStepsUpToTheCheckpointAndRefusesWhatIsNotAFile) {
+  char tmpl[] = "metrics-test-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  const std::string path = dir + "/metrics.jsonl";
+  EXPECT_EQ(trim_metrics(path, 10), 0);  // no log yet: nothing to trim
+  {
+    std::ofstream out(path);
+    out << "{\"event\":\"start\"}\n{\"event\":\"train\",\"step\":10,\"loss\":1}\n"
+        << "{\"event\":\"train\",\"step\":11,\"loss\":2}\n{\"event\":\"val\",\"step\":12}\n";
+  }
+  EXPECT_EQ(trim_metrics(path, 10), 2);
+  std::ifstream in(path);
+  const std::string kept((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(kept, "{\"event\":\"start\"}\n{\"event\":\"train\",\"step\":10,\"loss\":1}\n");
+  // A FIFO in its place is refused at once (opened by name, it would wait for a writer forever).
+  ASSERT_EQ(std::remove(path.c_str()), 0);
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  try {
+    trim_metrics(path, 10);
+    ADD_FAILURE() << "a FIFO was read as the metrics log";
+  } catch (const satclip::Error& e) {
+    EXPECT_EQ(e.message(), path + ": a FIFO (named pipe), expected the metrics log as a regular file");
+  }
+  std::remove(path.c_str());
+  ::rmdir(dir.c_str());
 }
