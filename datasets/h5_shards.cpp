@@ -65,8 +65,10 @@ herr_t tile_io(hid_t dataset, int64_t i, void* pixels, bool write) {
   hid_t mspace = H5Screate_simple(4, count, nullptr);
   const herr_t rc = write ? H5Dwrite(dataset, H5T_NATIVE_UINT16, mspace, fspace, H5P_DEFAULT, pixels)
                           : H5Dread(dataset, H5T_NATIVE_UINT16, mspace, fspace, H5P_DEFAULT, pixels);
+  H5ErrorsKept errors(rc);
   H5Sclose(mspace);
   H5Sclose(fspace);
+  errors.restore();
   return rc;
 }
 

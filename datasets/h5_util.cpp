@@ -22,7 +22,19 @@ std::string h5_error_detail() {
              return 0;
            },
            &detail);
-  return detail.empty() ? "no detail from HDF5" : detail;
+  if (detail.empty()) return "no detail from HDF5";
+  // The file driver's messages spell out the system call ("file write failed: time = <ctime with a
+  // newline>, filename = ..., errno = 28, error message = 'No space left on device', buf = ...");
+  // its head and the system's message say it all.
+  const std::string mark = "error message = '";
+  const size_t at = detail.find(mark), end = at == std::string::npos ? at : detail.find('\'', at + mark.size());
+  if (end != std::string::npos) {
+    detail = detail.substr(0, detail.find(':')) + ": " + detail.substr(at + mark.size(), end - at - mark.size());
+  }
+  for (char& c : detail) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return detail;
 }
 
 namespace {
@@ -47,9 +59,11 @@ void h5_write_string_attr(hid_t obj, const char* name, const std::string& value)
   std::string buf = value;
   buf.resize(H5Tget_size(type), '\0');
   const herr_t rc = attr < 0 ? -1 : H5Awrite(attr, type, buf.data());
+  H5ErrorsKept errors(rc);
   if (attr >= 0) H5Aclose(attr);
   H5Sclose(space);
   H5Tclose(type);
+  errors.restore();
   H5_CHECK(rc, cat("writing attribute '", name, "'"));
 }
 
@@ -57,8 +71,10 @@ void h5_write_int_attr(hid_t obj, const char* name, int value) {
   hid_t space = H5Screate(H5S_SCALAR);
   hid_t attr = H5Acreate2(obj, name, H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT);
   const herr_t rc = attr < 0 ? -1 : H5Awrite(attr, H5T_NATIVE_INT, &value);
+  H5ErrorsKept errors(rc);
   if (attr >= 0) H5Aclose(attr);
   H5Sclose(space);
+  errors.restore();
   H5_CHECK(rc, cat("writing attribute '", name, "'"));
 }
 
@@ -121,8 +137,10 @@ void h5_write_doubles(hid_t file, const char* name, const std::vector<double>& v
   hid_t space = H5Screate_simple(1, &n, nullptr);
   hid_t ds = H5Dcreate2(file, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   const herr_t rc = ds < 0 ? -1 : H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+  H5ErrorsKept errors(rc);
   if (ds >= 0) H5Dclose(ds);
   H5Sclose(space);
+  errors.restore();
   H5_CHECK(rc, cat("writing dataset ", name));
 }
 
@@ -136,9 +154,11 @@ void h5_write_strings(hid_t file, const char* name, const std::vector<std::strin
   hid_t space = H5Screate_simple(1, &n, nullptr);
   hid_t ds = H5Dcreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   const herr_t rc = ds < 0 ? -1 : (n ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) : 0);
+  H5ErrorsKept errors(rc);
   if (ds >= 0) H5Dclose(ds);
   H5Sclose(space);
   H5Tclose(type);
+  errors.restore();
   H5_CHECK(rc, cat("writing dataset ", name));
 }
 

@@ -14,8 +14,29 @@ namespace satclip::data {
 // Turns off HDF5's automatic error printing on this thread (errors become exceptions instead).
 void h5_quiet();
 
-// The innermost message on HDF5's error stack, or "".
+// The innermost message on HDF5's error stack on one line ("no detail from HDF5" when it is
+// empty); a failed system call reads "file write failed: No space left on device".
 std::string h5_error_detail();
+
+// Keeps the error stack of a call that failed across the cleanup calls after it (every HDF5 call
+// clears the stack when it starts), so that H5_CHECK's detail still says why, e.g. "No space left
+// on device": make one from the call's result, close the handles, then restore().
+class H5ErrorsKept {
+ public:
+  explicit H5ErrorsKept(herr_t rc) : stack_(rc < 0 ? H5Eget_current_stack() : -1) {}
+  ~H5ErrorsKept() {
+    if (stack_ >= 0) H5Eclose_stack(stack_);
+  }
+  H5ErrorsKept(const H5ErrorsKept&) = delete;
+  H5ErrorsKept& operator=(const H5ErrorsKept&) = delete;
+  void restore() {
+    if (stack_ >= 0) H5Eset_current_stack(stack_);  // which also closes the kept copy
+    stack_ = -1;
+  }
+
+ private:
+  hid_t stack_;
+};
 
 // String attributes and datasets are fixed-length, zero-padded UTF-8: no variable-length strings.
 void h5_write_string_attr(hid_t obj, const char* name, const std::string& value);

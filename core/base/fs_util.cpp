@@ -92,41 +92,19 @@ int open_regular_file(const std::string& path, const std::string& what, const st
   return fd;
 }
 
-namespace {
+RegularFile::RegularFile(const std::string& path, const std::string& what, const std::string& hint)
+    : path_(path), hint_(hint), fd_(open_regular_file(path, what, hint, size_)) {}
 
-// A regular file opened for reading (open_regular_file), its descriptor closed on every path.
-class RegularFile {
- public:
-  RegularFile(const std::string& path, const std::string& what, const std::string& hint)
-      : path_(path), hint_(hint), fd_{open_regular_file(path, what, hint, size_)} {}
-  RegularFile(const RegularFile&) = delete;
-  RegularFile& operator=(const RegularFile&) = delete;
+RegularFile::~RegularFile() { ::close(fd_); }
 
-  uint64_t size() const { return size_; }
-
-  // Up to n bytes into buf (EINTR retried); 0 at the end; a read error throws naming the file.
-  size_t read_some(char* buf, size_t n) {
-    for (;;) {
-      const ssize_t got = ::read(fd_.fd, buf, n);
-      if (got < 0 && errno == EINTR) continue;
-      SATCLIP_CHECK(got >= 0, cat(path_, ": read error (", std::strerror(errno), ")"), hint_);
-      return size_t(got);
-    }
+size_t RegularFile::read_some(char* buf, size_t n) {
+  for (;;) {
+    const ssize_t got = ::read(fd_, buf, n);
+    if (got < 0 && errno == EINTR) continue;
+    SATCLIP_CHECK(got >= 0, cat(path_, ": read error (", std::strerror(errno), ")"), hint_);
+    return size_t(got);
   }
-
- private:
-  struct Owned {
-    int fd;
-    ~Owned() {
-      if (fd >= 0) ::close(fd);
-    }
-  };
-  std::string path_, hint_;
-  uint64_t size_ = 0;  // set by open_regular_file before fd_ is complete
-  Owned fd_;
-};
-
-}  // namespace
+}
 
 void require_regular_file(const std::string& path, const std::string& what, const std::string& hint) {
   struct stat st {};
@@ -182,7 +160,8 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   try {
     fsync_path(tmp, false);
     SATCLIP_CHECK(::rename(tmp.c_str(), path.c_str()) == 0,
-                  cat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)), "check that the folder is writable");
+                  cat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)),
+                  "check that the folder is writable");
   } catch (...) {
     ::unlink(tmp.c_str());
     throw;

@@ -1,8 +1,10 @@
-// File-tree helpers that avoid std::filesystem::remove_all and recursive copy.
+// Files: removing and copying trees, opening and reading files from elsewhere without waiting on
+// a FIFO or trusting their size, digests, fsync and atomic writes.
 //
-// The pip torch wheel's libtorch.so exports its own copy of parts of std::filesystem; programs
-// linking libtorch resolve those symbols to it, and its remove_all crashes (a null call). These
-// helpers use POSIX nftw() instead. Use them in every target that links torch.
+// The tree helpers replace std::filesystem::remove_all and recursive copy: the pip torch wheel's
+// libtorch.so exports its own copy of parts of std::filesystem; programs linking libtorch resolve
+// those symbols to it, and its remove_all crashes (a null call). These helpers use POSIX nftw()
+// instead. Use them in every target that links torch.
 #pragma once
 
 #include <cstddef>
@@ -30,6 +32,24 @@ void require_regular_file(const std::string& path, const std::string& what, cons
 // which the caller closes. Throws as require_regular_file does. For readers that keep the file
 // open: its checks and every later read are of the same file, even if the name is replaced.
 int open_regular_file(const std::string& path, const std::string& what, const std::string& hint, uint64_t& size);
+
+// A regular file opened for reading with open_regular_file; the descriptor is closed with it.
+class RegularFile {
+ public:
+  RegularFile(const std::string& path, const std::string& what, const std::string& hint);
+  ~RegularFile();
+  RegularFile(const RegularFile&) = delete;
+  RegularFile& operator=(const RegularFile&) = delete;
+
+  uint64_t size() const { return size_; }  // when it was opened
+  // Up to n bytes into buf (EINTR retried); 0 at the end; a read error throws naming the file.
+  size_t read_some(char* buf, size_t n);
+
+ private:
+  std::string path_, hint_;
+  uint64_t size_ = 0;  // set by open_regular_file before fd_ is initialised
+  int fd_;
+};
 
 // The bytes of `path`, which must be a regular file of at most `max_bytes`: opened without
 // blocking (a FIFO is refused, not waited on), its type and size checked on the open descriptor,

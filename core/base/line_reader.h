@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "core/base/fs_util.h"
+
 namespace satclip {
 
 class LineReader {
@@ -19,9 +21,6 @@ class LineReader {
   // Throws satclip::Error naming `path` and `what` (e.g. "the index") when it is not a regular
   // file or cannot be opened; `hint` comes with every error.
   LineReader(std::string path, size_t max_line, const std::string& what, std::string hint);
-  ~LineReader();
-  LineReader(const LineReader&) = delete;
-  LineReader& operator=(const LineReader&) = delete;
 
   // The next line, without its '\n' (a '\r' before it is kept), into `line`; false at the end of
   // the file. A last line without '\n' still counts. Throws satclip::Error "PATH:N: line longer
@@ -34,8 +33,8 @@ class LineReader {
  private:
   std::string path_, hint_;
   size_t max_line_;
-  int fd_ = -1;
-  std::vector<char> buffer_;  // bytes read from fd_, of which [pos_, end_) are not yet returned
+  RegularFile file_;
+  std::vector<char> buffer_;  // bytes read from file_, of which [pos_, end_) are not yet returned
   size_t pos_ = 0, end_ = 0;
   int64_t number_ = 0;
 

@@ -283,23 +283,21 @@ std::shared_ptr<const FeatureCache> open_feature_cache(SatClip& model, const Fea
   if (comm.rank() == 0) spdlog::info("building the feature cache in {}: {}", req.dir, why);
   const auto t0 = std::chrono::steady_clock::now();
   auto cache = std::make_shared<FeatureCache>(build(model, enc, comm));
-  // Rank 0 writes; every rank learns whether that worked, so that none waits for a failed one.
-  std::string failed;
+  spdlog::info("feature cache {}: {} tiles x {} features{} built in {:.1f} s", req.dir, cache->index.size(0),
+               cache->dim(), enc.views ? cat(" x ", enc.views, " views") : "",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  // Rank 0 writes. Every rank holds the features, so a failed write (a full disk, a read-only
+  // folder) costs only the next run's rebuild: a warning, and training goes on. No rank waits on
+  // the write; the next collective of the run does.
   if (comm.rank() == 0) {
     try {
       write_feature_cache(req.dir, req.key, *cache);
     } catch (const Error& e) {
-      failed = e.message();
+      spdlog::warn("feature cache {} not written: {}{}; training goes on with the features in memory, "
+                   "and the next run builds them again", req.dir, e.message(),
+                   e.hint().empty() ? "" : cat(" (", e.hint(), ")"));
     }
   }
-  auto ok = torch::tensor({failed.empty() ? 0L : 1L}, torch::kLong).to(enc.device);
-  comm.broadcast(ok, 0);
-  SATCLIP_CHECK(ok.item<int64_t>() == 0,
-                failed.empty() ? std::string("rank 0 could not write the feature cache") : failed,
-                "check that the cache directory is writable and has free space, or set data.feature_cache: off");
-  spdlog::info("feature cache {}: {} tiles x {} features{} built in {:.1f} s", req.dir, cache->index.size(0),
-               cache->dim(), enc.views ? cat(" x ", enc.views, " views") : "",
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return cache;
 }
 

@@ -1,6 +1,5 @@
 #include "core/train/feature_cache_file.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -34,8 +33,10 @@ void write_tensor(hid_t file, const char* name, const torch::Tensor& t, const st
                            : (t.numel() == 0 ? 0
                                              : H5Dwrite(ds, f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_INT64, H5S_ALL,
                                                         H5S_ALL, H5P_DEFAULT, t.data_ptr()));
+  data::H5ErrorsKept errors(rc);
   if (ds >= 0) H5Dclose(ds);
   H5Sclose(space);
+  errors.restore();
   H5_CHECK(rc, cat(path, ": writing /", name));
 }
 
@@ -98,22 +99,8 @@ class H5File {
   hid_t id_ = -1;
 };
 
-void fsync_path(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
-
-}  // namespace
-
-void write_feature_cache(const std::string& dir, const CacheKey& key, const FeatureCache& cache) {
-  const fs::path final_dir = fs::absolute(dir);
-  fs::create_directories(final_dir.parent_path());
-  const std::string tmp = cat(final_dir.string(), ".partial-", ::getpid());
-  remove_tree(tmp);
-  fs::create_directories(tmp);
+// features.h5 and then cache.yaml (with the digest of features.h5) in the folder `tmp`, synced.
+void write_cache_files(const std::string& tmp, const CacheKey& key, const FeatureCache& cache) {
   const std::string h5 = tmp + "/features.h5";
   {
     H5File file(h5, /*create=*/true);
@@ -122,7 +109,7 @@ void write_feature_cache(const std::string& dir, const CacheKey& key, const Feat
     if (cache.views.defined()) write_tensor(file.id(), "views", cache.views.contiguous(), h5);
     file.close();
   }
-  fsync_path(h5);
+  fsync_path(h5, /*dir=*/false);
   const FileDigest d = file_digest(h5);
   YAML::Emitter y;
   y << YAML::BeginMap << YAML::Key << "format" << YAML::Value << kCacheFormat << YAML::Key << "version"
@@ -135,16 +122,35 @@ void write_feature_cache(const std::string& dir, const CacheKey& key, const Feat
   {
     std::ofstream out(tmp + "/cache.yaml");
     out << y.c_str() << "\n";
+    out.close();
     SATCLIP_CHECK(out.good(), cat(tmp, "/cache.yaml: write failed"), "check free disk space");
   }
-  fsync_path(tmp + "/cache.yaml");
-  fsync_path(tmp);
-  remove_tree(final_dir.string());
-  std::error_code ec;
-  fs::rename(tmp, final_dir, ec);
-  SATCLIP_CHECK(!ec, cat("cannot rename ", tmp, " to ", final_dir.string(), ": ", ec.message()),
-                "check that the folder is writable");
-  fsync_path(final_dir.parent_path().string());
+  fsync_path(tmp + "/cache.yaml", /*dir=*/false);
+  fsync_path(tmp, /*dir=*/true);
+}
+
+}  // namespace
+
+void write_feature_cache(const std::string& dir, const CacheKey& key, const FeatureCache& cache) {
+  const fs::path final_dir = fs::absolute(dir);
+  const std::string tmp = cat(final_dir.string(), ".partial-", ::getpid());
+  try {
+    fs::create_directories(final_dir.parent_path());
+    remove_tree(tmp);
+    fs::create_directories(tmp);
+    write_cache_files(tmp, key, cache);
+    remove_tree(final_dir.string());
+    std::error_code ec;
+    fs::rename(tmp, final_dir, ec);
+    SATCLIP_CHECK(!ec, cat("cannot rename ", tmp, " to ", final_dir.string(), ": ", ec.message()),
+                  "check that the folder is writable");
+  } catch (const std::exception& e) {  // a full disk, say: leave no half-written folder behind
+    remove_tree(tmp);
+    if (dynamic_cast<const Error*>(&e) != nullptr) throw;
+    SATCLIP_FAIL(cat(final_dir.string(), ": cannot write the feature cache (", e.what(), ")"),
+                 "check that the folder is writable and has free space, or set data.feature_cache: off");
+  }
+  fsync_path(final_dir.parent_path().string(), /*dir=*/true);
 }
 
 CacheInfo read_cache_info(const std::string& dir) {

@@ -20,7 +20,8 @@ struct CacheInfo {
 };
 
 // Writes `cache` as `dir` atomically: into a sibling temporary directory (features.h5, then
-// cache.yaml), then renamed over `dir` (a previous cache there is removed first).
+// cache.yaml), then renamed over `dir` (a previous cache there is removed first). On failure the
+// temporary directory is removed and satclip::Error names the folder and the cause.
 void write_feature_cache(const std::string& dir, const CacheKey& key, const FeatureCache& cache);
 
 // cache.yaml of `dir`; throws satclip::Error naming the file when it is missing or malformed.

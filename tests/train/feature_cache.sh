@@ -15,6 +15,9 @@
 #                                        differ
 #   feature_cache.sh stop            SIGUSR1 to rank 0 (np 2) while the cache is built: both ranks
 #                                        stop within a chunk with exit status 75, nothing written
+#   feature_cache.sh full_disk       the cache folder on a 1 MiB tmpfs (np 2; root only, else
+#                                        skipped): a warning naming it and the cause, no partial
+#                                        folder, and training goes on with the same losses
 # Environment from ctest: DDP, MPIEXEC, PY, RECIPE (parity.yaml), COMPARE, WORK.
 set -u
 fail() { echo "FAIL: $*"; exit 1; }
@@ -126,6 +129,18 @@ PYEOF
     ls -d "$WORK"/cache.partial* 2>/dev/null && fail "a partial cache was left behind"
     [ -e "$WORK/stopped/checkpoints/latest" ] && fail "a checkpoint from a run stopped before the first step"
     echo "stopped ${secs} s after the signal"
+    ;;
+  full_disk)  # features.h5 of the 800 tiles (/eval 800 x 512 float32: 1.6 MB) does not fit in 1 MiB
+    source "$(dirname "${BASH_SOURCE[0]}")/../support/small_disk.sh"
+    small_disk 1m full_disk
+    run plain 2
+    run full 2 --set "data.feature_cache=$SMALL_DISK/cache"
+    expect_log full \
+      "feature cache $SMALL_DISK/cache not written: .*features.h5: writing /eval (file write failed: No space left on device)"
+    expect_log full "training goes on with the features in memory"
+    [ -z "$(ls -A "$SMALL_DISK")" ] || fail "the failed write left $(ls -A "$SMALL_DISK") behind"
+    "$PY" $COMPARE same-loss "$WORK/full" "$WORK/plain" 1e-5 ||
+      fail "the run without its cache file trained differently"
     ;;
   *) fail "unknown mode $1" ;;
 esac

@@ -1,27 +1,12 @@
 #!/usr/bin/env bash
-# A full disk during checkpoint writes: output.dir on a 200 MiB tmpfs (root only: in a private
-# mount namespace with `unshare -m`, or, where that fails (a chroot), mounted and unmounted on exit;
-# skipped when not root). The first checkpoint (step 5, ~120 MB)
-# fits, the next ones do not: each failure is an error naming the checkpoint and the cause, leaves
-# no partial folder, the run ends non-zero because its last checkpoint is missing, and step 5
-# stays complete and usable.
+# A full disk during checkpoint writes: output.dir on a 200 MiB tmpfs (tests/support/small_disk.sh;
+# skipped when not root). The first checkpoint (step 5, ~120 MB) fits, the next ones do not: each
+# failure is an error naming the checkpoint and the cause, leaves no partial folder, the run ends
+# non-zero because its last checkpoint is missing, and step 5 stays complete and usable.
 source "$(dirname "$0")/lib.sh"
-if [ "${INSIDE_SMALL_DISK:-}" != 1 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "SKIP: needs root to mount a small tmpfs"
-    exit 77
-  fi
-  mkdir -p "$WORK/small"
-  if unshare -m true 2>/dev/null; then
-    exec env INSIDE_SMALL_DISK=1 WORK="$WORK/inner" unshare -m sh -c \
-      'mount -t tmpfs -o size=200m tmpfs "$0" && exec "$1"' "$WORK/small" "$0"
-  fi
-  mount -t tmpfs -o size=200m tmpfs "$WORK/small" || fail "cannot mount a tmpfs"
-  trap 'umount "$WORK/small"' EXIT
-  INSIDE_SMALL_DISK=1 WORK="$WORK/inner" "$0"
-  exit $?
-fi
-mnt=$(dirname "$WORK")/small dir=$(dirname "$WORK")/small/run
+source "$(dirname "$0")/../../support/small_disk.sh"
+small_disk 200m
+dir=$SMALL_DISK/run
 rc=0
 run 1 "$dir" --set checkpoint.every_steps=5 --set train.max_steps=12 || rc=$?
 cp "$dir.log" "$WORK/run.log" 2>/dev/null
