@@ -210,8 +210,10 @@ std::vector<double> read_doubles(hid_t file, const char* name, const std::string
   const hssize_t n = expected;
   std::vector<double> v(n > 0 ? n : 0);
   const herr_t rc = n > 0 ? H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) : 0;
+  H5ErrorsKept errors(rc);
   H5Sclose(space);
   H5Dclose(ds);
+  errors.restore();
   SATCLIP_CHECK(rc >= 0, cat(path, ": cannot read /", name, " (", h5_error_detail(), ")"),
                 "the shard is damaged or truncated; pack again");
   return v;

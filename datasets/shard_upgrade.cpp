@@ -24,6 +24,7 @@ std::vector<std::string> read_v1_strings(hid_t file, const char* name, const std
   H5Tclose(ftype);
   std::vector<char*> ptrs(n > 0 ? size_t(n) : 0, nullptr);
   const herr_t rc = n > 0 ? H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) : 0;
+  H5ErrorsKept errors(rc);
   std::vector<std::string> out;
   if (rc >= 0) {
     for (char* p : ptrs) out.emplace_back(p ? p : "");
@@ -32,6 +33,7 @@ std::vector<std::string> read_v1_strings(hid_t file, const char* name, const std
   H5Tclose(type);
   H5Sclose(space);
   H5Dclose(ds);
+  errors.restore();
   H5_CHECK(rc, cat(path, ": cannot read /", name));
   return out;
 }
@@ -43,10 +45,12 @@ std::string read_v1_string_attr(hid_t file, const char* name, const std::string&
   H5Tset_size(type, H5T_VARIABLE);
   char* p = nullptr;
   const herr_t rc = H5Aread(attr, type, &p);
+  H5ErrorsKept errors(rc);
   std::string out = rc >= 0 && p ? p : "";
   if (p) H5free_memory(p);
   H5Tclose(type);
   H5Aclose(attr);
+  errors.restore();
   H5_CHECK(rc, cat(path, ": cannot read attribute '", name, "'"));
   return out;
 }

@@ -67,7 +67,9 @@ torch::Tensor read_tensor(hid_t file, const char* name, std::vector<int64_t> dim
   const herr_t rc = t.numel() == 0 ? 0
                                    : H5Dread(ds, f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_INT64, H5S_ALL, H5S_ALL,
                                              H5P_DEFAULT, t.data_ptr());
+  data::H5ErrorsKept errors(rc);
   H5Dclose(ds);
+  errors.restore();
   SATCLIP_CHECK(rc >= 0, cat(path, ": cannot read /", name, " (", data::h5_error_detail(), ")"), kHint);
   return t;
 }
@@ -144,9 +146,11 @@ void write_feature_cache(const std::string& dir, const CacheKey& key, const Feat
     fs::rename(tmp, final_dir, ec);
     SATCLIP_CHECK(!ec, cat("cannot rename ", tmp, " to ", final_dir.string(), ": ", ec.message()),
                   "check that the folder is writable");
-  } catch (const std::exception& e) {  // a full disk, say: leave no half-written folder behind
+  } catch (const Error&) {  // a full disk, say: leave no half-written folder behind
     remove_tree(tmp);
-    if (dynamic_cast<const Error*>(&e) != nullptr) throw;
+    throw;
+  } catch (const std::exception& e) {  // std::filesystem's errors: the same, named as ours are
+    remove_tree(tmp);
     SATCLIP_FAIL(cat(final_dir.string(), ": cannot write the feature cache (", e.what(), ")"),
                  "check that the folder is writable and has free space, or set data.feature_cache: off");
   }
