@@ -11,6 +11,7 @@
 
 #include "core/base/error.h"
 #include "core/base/fs_util.h"
+#include "core/base/text.h"
 
 namespace satclip::data {
 namespace {
@@ -24,9 +25,11 @@ struct QuietGdal {
   ~QuietGdal() { CPLPopErrorHandler(); }
 };
 
-std::string last_gdal_error() {
+// GDAL's last message. It names the file as GDAL opened it (`opened`, the checked file's
+// /proc/self/fd name), which is replaced by the path the user knows.
+std::string last_gdal_error(const std::string& opened = {}, const std::string& path = {}) {
   const char* msg = CPLGetLastErrorMsg();
-  return msg && *msg ? msg : "no detail from GDAL";
+  return replace_all(msg && *msg ? msg : "no detail from GDAL", opened, path);
 }
 
 struct DatasetCloser {
@@ -44,10 +47,12 @@ void ensure_gdal() {
 Tile read_geotiff(const std::string& path) {
   ensure_gdal();
   QuietGdal quiet;
-  // GDAL would wait forever on a FIFO.
-  require_regular_file(path, "a GeoTIFF", "the tile listed in the index must be a GeoTIFF file; re-download it");
-  DatasetPtr ds(static_cast<GDALDataset*>(GDALOpen(path.c_str(), GA_ReadOnly)));
-  SATCLIP_CHECK(ds != nullptr, cat(path, ": GDAL cannot open it (", last_gdal_error(), ")"),
+  // Checked first (GDAL would wait forever on a FIFO), then GDAL opens that very file.
+  const RegularFile checked(path, "a GeoTIFF",
+                            "the tile listed in the index must be a GeoTIFF file; re-download it");
+  const std::string same_file = checked.reopen_name();
+  DatasetPtr ds(static_cast<GDALDataset*>(GDALOpen(same_file.c_str(), GA_ReadOnly)));
+  SATCLIP_CHECK(ds != nullptr, cat(path, ": GDAL cannot open it (", last_gdal_error(same_file, path), ")"),
                 "the file is missing, truncated or not a GeoTIFF; re-download it");
   Tile t;
   t.bands = ds->GetRasterCount();
@@ -63,7 +68,7 @@ Tile read_geotiff(const std::string& path) {
                                   GDT_UInt16, t.bands, nullptr, /*nPixelSpace=*/2,
                                   /*nLineSpace=*/2 * static_cast<GSpacing>(t.width),
                                   /*nBandSpace=*/2 * static_cast<GSpacing>(t.width) * t.height, nullptr);
-  SATCLIP_CHECK(err == CE_None, cat(path, ": reading pixels failed (", last_gdal_error(), ")"),
+  SATCLIP_CHECK(err == CE_None, cat(path, ": reading pixels failed (", last_gdal_error(same_file, path), ")"),
                 "the file is probably truncated; re-download it");
   return t;
 }

@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "core/base/fs_util.h"
+#include "core/base/text.h"
 #include "datasets/h5_util.h"
 
 namespace satclip::data {
@@ -249,12 +250,15 @@ void ShardReader::open(const Manifest& m, int64_t expected_count) {
   h5_threadsafe_ = threadsafe != 0;
   const auto hint = "re-run satclip-pack; the shard directory is incomplete or damaged";
   // The descriptor every tile is read through, opened first: a FIFO is refused here (HDF5 would
-  // wait on it forever), and the chunks are checked against the size of this very file.
+  // wait on it forever), and the chunks are checked against the size of this very file. HDF5
+  // reopens that same file through its /proc/self/fd name, not whatever the path names by now.
   uint64_t file_size = 0;
   fd_ = open_regular_file(path, "a shard", hint, file_size);
-  SATCLIP_CHECK(H5Fis_hdf5(path.c_str()) > 0, cat(path, ": not an HDF5 file (or truncated)"), hint);
-  file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  SATCLIP_CHECK(file_ >= 0, cat(path, ": HDF5 cannot open it (", h5_error_detail(), ")"), hint);
+  const std::string same_file = reopen_name(fd_, path);
+  SATCLIP_CHECK(H5Fis_hdf5(same_file.c_str()) > 0, cat(path, ": not an HDF5 file (or truncated)"), hint);
+  file_ = H5Fopen(same_file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  SATCLIP_CHECK(file_ >= 0, cat(path, ": HDF5 cannot open it (", replace_all(h5_error_detail(), same_file, path), ")"),
+                hint);
   // The version first: it is an integer, and version 1 stored its strings in HDF5's global heap,
   // which this reader never touches.
   bool ok = false;

@@ -58,8 +58,9 @@ std::string read_v1_string_attr(hid_t file, const char* name, const std::string&
 // Returns false when the shard is already at the current version.
 bool upgrade_shard(const std::string& path) {
   h5_quiet();
-  require_regular_file(path, "a shard", "pack again");  // HDF5 would wait forever on a FIFO
-  hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  // Checked first (HDF5 would wait forever on a FIFO), then that very file is opened for writing.
+  const RegularFile checked(path, "a shard", "pack again");
+  hid_t file = H5Fopen(checked.reopen_name().c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   H5_CHECK(file, cat(path, ": cannot open for writing"));
   try {
     bool ok = false;

@@ -2,16 +2,18 @@
 //
 //   satclip-export --checkpoint PATH [--out model.pt] [--info]
 #include <cstdio>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "core/apps/cli.h"
 #include "core/base/error.h"
+#include "core/base/fs_util.h"
 #include "core/train/checkpoint.h"
 #include "core/train/checkpoint_dir.h"
 
 namespace {
+
+constexpr size_t kMaxWeightsBytes = size_t(1) << 34;  // 16 GiB: the copy is made in memory
 
 const char* kUsage =
     "usage: satclip-export --checkpoint PATH [--out model.pt] [--info]\n"
@@ -26,23 +28,6 @@ const char* kUsage =
     "                damaged ones (named on stderr)\n"
     "Exit status 0 on success, 2 when the checkpoint is missing, incomplete or damaged.\n";
 
-void copy_file_atomically(const std::string& from, const std::string& to) {
-  const std::string tmp = to + ".partial";
-  {
-    std::ifstream in(from, std::ios::binary);
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    SATCLIP_CHECK(in.good(), satclip::cat(from, ": cannot open"), "");
-    SATCLIP_CHECK(out.good(), satclip::cat(tmp, ": cannot create"), "check that the folder of --out is writable");
-    out << in.rdbuf();
-    out.close();
-    if (!out.good()) {
-      std::remove(tmp.c_str());
-      SATCLIP_FAIL(satclip::cat(to, ": write failed"), "check free space");
-    }
-  }
-  SATCLIP_CHECK(std::rename(tmp.c_str(), to.c_str()) == 0, satclip::cat("cannot rename ", tmp, " to ", to), "");
-}
-
 int body(int argc, char** argv) {
   const satclip::cli::Args args(argc, argv, {"checkpoint", "out"}, {"info"});
   if (args.help()) {
@@ -56,7 +41,11 @@ int body(int argc, char** argv) {
   for (const auto& why : skipped) std::fprintf(stderr, "warning: skipping a damaged checkpoint: %s\n", why.c_str());
   const Checkpoint c = read_checkpoint(dir, /*tensors=*/false);
   if (args.has("out")) {
-    copy_file_atomically(dir + "/model.pt", args.str("out"));
+    // Read through the descriptor it checks (the file was verified against its hash just now),
+    // written whole or not at all.
+    const std::string weights = satclip::read_regular_file(
+        dir + "/model.pt", kMaxWeightsBytes, "a checkpoint's weights", "the checkpoint changed while read; run again");
+    satclip::write_file_atomically(args.str("out"), weights);
     std::fprintf(stderr, "wrote %s (the weights of %s)\n", args.str("out").c_str(), dir.c_str());
   }
   if (args.has("info")) {

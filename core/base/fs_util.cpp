@@ -92,6 +92,14 @@ int open_regular_file(const std::string& path, const std::string& what, const st
   return fd;
 }
 
+std::string reopen_name(int fd, const std::string& path) {
+  const std::string name = "/proc/self/fd/" + std::to_string(fd);
+  struct stat linked {}, opened {};
+  const bool same = ::stat(name.c_str(), &linked) == 0 && ::fstat(fd, &opened) == 0 &&
+                    linked.st_dev == opened.st_dev && linked.st_ino == opened.st_ino;
+  return same ? name : path;
+}
+
 RegularFile::RegularFile(const std::string& path, const std::string& what, const std::string& hint)
     : path_(path), hint_(hint), fd_(open_regular_file(path, what, hint, size_)) {}
 
@@ -106,10 +114,16 @@ size_t RegularFile::read_some(char* buf, size_t n) {
   }
 }
 
-void require_regular_file(const std::string& path, const std::string& what, const std::string& hint) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) fail_unopenable(path, what, errno, hint);
-  check_kind(path, st, what, hint);
+size_t RegularFile::read_at(uint64_t pos, char* buf, size_t n) const {
+  size_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::pread(fd_, buf + got, n - got, off_t(pos + got));
+    if (r < 0 && errno == EINTR) continue;
+    SATCLIP_CHECK(r >= 0, cat(path_, ": read error at byte ", pos + got, " (", std::strerror(errno), ")"), hint_);
+    if (r == 0) break;
+    got += size_t(r);
+  }
+  return got;
 }
 
 std::string read_regular_file(const std::string& path, size_t max_bytes, const std::string& what,

@@ -20,18 +20,23 @@ bool remove_tree(const std::string& path);
 // Copies the folder `from` (files and subfolders) to `to`, which must not exist yet.
 void copy_tree(const std::string& from, const std::string& to);
 
-// Throws satclip::Error unless `path` names a regular file (after links). A reader that opens a
-// file by name (HDF5, GDAL, std::ifstream) waits forever on a FIFO and never ends on a device, and
-// a folder is not data; so every reader of outside files checks first. The message names the path,
-// what it should be (`what`, e.g. "the manifest") and what it is ("a FIFO", "missing"); `hint`
-// says how to fix it.
-void require_regular_file(const std::string& path, const std::string& what, const std::string& hint);
-
 // Opens `path` for reading without blocking (a FIFO is refused, not waited on), checks on the
 // open descriptor that it is a regular file, stores its size in `size` and returns the descriptor,
-// which the caller closes. Throws as require_regular_file does. For readers that keep the file
-// open: its checks and every later read are of the same file, even if the name is replaced.
+// which the caller closes. For readers that keep the file open: its checks and every later read
+// are of the same file, even if the name is replaced.
+//
+// Every reader of a file named by a user or a manifest opens it this way first, because a reader
+// that opens by name (HDF5, GDAL, std::ifstream) waits forever on a FIFO, never ends on a device,
+// and a folder is not data. Throws satclip::Error naming the path, what it should be (`what`, e.g.
+// "the manifest") and what it is ("a FIFO (named pipe)", "No such file or directory"); `hint`
+// says how to fix it.
 int open_regular_file(const std::string& path, const std::string& what, const std::string& hint, uint64_t& size);
+
+// A name that opens the very file `fd` refers to, for libraries that take only a name (HDF5, GDAL):
+// its /proc/self/fd link, which reopens the file that was checked even when `path` has been
+// replaced since (by another file, or by a FIFO such a library would wait on forever). `path`
+// itself where /proc is not mounted.
+std::string reopen_name(int fd, const std::string& path);
 
 // A regular file opened for reading with open_regular_file; the descriptor is closed with it.
 class RegularFile {
@@ -41,9 +46,14 @@ class RegularFile {
   RegularFile(const RegularFile&) = delete;
   RegularFile& operator=(const RegularFile&) = delete;
 
+  const std::string& path() const { return path_; }
   uint64_t size() const { return size_; }  // when it was opened
   // Up to n bytes into buf (EINTR retried); 0 at the end; a read error throws naming the file.
   size_t read_some(char* buf, size_t n);
+  // Up to n bytes from offset `pos` (fewer only at the end); does not move read_some's position.
+  size_t read_at(uint64_t pos, char* buf, size_t n) const;
+  // See reopen_name(): for handing this very file to a library that opens by name.
+  std::string reopen_name() const { return satclip::reopen_name(fd_, path_); }
 
  private:
   std::string path_, hint_;
@@ -54,7 +64,7 @@ class RegularFile {
 // The bytes of `path`, which must be a regular file of at most `max_bytes`: opened without
 // blocking (a FIFO is refused, not waited on), its type and size checked on the open descriptor,
 // and never more than max_bytes + 1 bytes read (a file that grows meanwhile is refused, too).
-// Throws satclip::Error as require_regular_file does, or naming the size and the limit.
+// Throws satclip::Error as open_regular_file does, or naming the size and the limit.
 std::string read_regular_file(const std::string& path, size_t max_bytes, const std::string& what,
                               const std::string& hint);
 

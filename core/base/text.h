@@ -9,6 +9,9 @@ namespace satclip {
 bool starts_with(const std::string& s, const std::string& prefix);
 bool ends_with(const std::string& s, const std::string& suffix);
 
+// `s` with every occurrence of `from` (not empty) replaced by `to`, left to right.
+std::string replace_all(std::string s, const std::string& from, const std::string& to);
+
 // ASCII lower case; other bytes unchanged.
 std::string to_lower(std::string s);
 

@@ -30,8 +30,8 @@ std::string list_some(const std::vector<std::string>& v) {
 }  // namespace
 
 StateDict read_state_dict(const std::string& path) {
-  require_regular_file(path, "the weights file", "check the path in the recipe");
-  auto entries = read_torch_file(path);
+  const RegularFile file(path, "the weights file", "check the path in the recipe");
+  auto entries = read_torch_file(file);
   // Unwrap {"state_dict": {...}} / {"model": {...}} checkpoints.
   for (const auto& e : entries) {
     if ((e.key == "state_dict" || e.key == "model") && !e.dict.empty()) return e.dict;

@@ -2,6 +2,7 @@
 #include "core/model/pickle_ops.h"
 
 #include <caffe2/serialize/inline_container.h>
+#include <caffe2/serialize/read_adapter_interface.h>
 
 #include <climits>
 #include <cstdint>
@@ -337,12 +338,28 @@ std::vector<std::pair<std::string, torch::Tensor>> tensor_items(const Value& dic
   return out;
 }
 
+// The archive's bytes through the descriptor that was checked (caffe2's FileAdapter would open the
+// name again). The zip reader calls this from C code, so it never throws: an error is a short read.
+struct CheckedFileAdapter final : caffe2::serialize::ReadAdapterInterface {
+  explicit CheckedFileAdapter(const RegularFile& f) : file(f) {}
+  size_t size() const override { return size_t(file.size()); }
+  size_t read(uint64_t pos, void* buf, size_t n, const char* /*what*/) const override {
+    try {  // read_at stops at the end of the file
+      return file.read_at(pos, static_cast<char*>(buf), n);
+    } catch (const std::exception&) {
+      return 0;
+    }
+  }
+  const RegularFile& file;
+};
+
 }  // namespace
 
-std::vector<TorchFileEntry> read_torch_file(const std::string& path) {
+std::vector<TorchFileEntry> read_torch_file(const RegularFile& file) {
+  const std::string& path = file.path();
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
   try {
-    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(std::make_shared<CheckedFileAdapter>(file));
   } catch (const std::exception& e) {
     std::string what = e.what();
     SATCLIP_FAIL(cat(path, ": not a PyTorch state dict file written by torch.save (",

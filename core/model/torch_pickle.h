@@ -12,9 +12,12 @@
 
 #include <torch/torch.h>
 
+#include "core/base/fs_util.h"
+
 namespace satclip::core {
 
-// The (name, tensor) pairs of the dict stored in `path`, in file order. A dict whose values are
+// The (name, tensor) pairs of the dict stored in `file` (read through its checked descriptor), in
+// file order. A dict whose values are
 // dicts (e.g. {"state_dict": {...}}) is returned flattened only at its first level: the caller
 // picks the entry. Throws satclip::Error naming the file on anything else.
 struct TorchFileEntry {
@@ -22,7 +25,7 @@ struct TorchFileEntry {
   torch::Tensor tensor;                                   // defined for tensor values
   std::vector<std::pair<std::string, torch::Tensor>> dict;  // for nested dicts of tensors
 };
-std::vector<TorchFileEntry> read_torch_file(const std::string& path);
+std::vector<TorchFileEntry> read_torch_file(const RegularFile& file);
 
 // Writes `tensors` as torch.save would write an OrderedDict of them (zip format, pickle protocol
 // 2, only globals that torch.load(weights_only=True) accepts). Tensors are stored contiguous.

@@ -79,9 +79,13 @@ class H5File {
  public:
   H5File(const std::string& path, bool create) : path_(path) {
     data::h5_quiet();
-    if (!create) require_regular_file(path, "an HDF5 file", kHint);  // HDF5 would wait on a FIFO
-    id_ = create ? H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)
-                 : (H5Fis_hdf5(path.c_str()) > 0 ? H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT) : -1);
+    if (create) {
+      id_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    } else {  // checked first (HDF5 would wait on a FIFO), then that very file is opened
+      const RegularFile checked(path, "an HDF5 file", kHint);
+      const std::string same_file = checked.reopen_name();
+      id_ = H5Fis_hdf5(same_file.c_str()) > 0 ? H5Fopen(same_file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
+    }
     SATCLIP_CHECK(id_ >= 0, cat(path, create ? ": cannot create" : ": not a readable HDF5 file"), kHint);
   }
   ~H5File() {

@@ -154,6 +154,20 @@ TEST(Pack, BadRecordsAreSkippedCountedAndListed) {
   EXPECT_EQ(ds->manifest().skipped, 10);
 }
 
+TEST(GeoTiff, ErrorsNameTheTileByItsPath) {
+  // GDAL opens the checked file by its /proc/self/fd name; its messages must still name the tile.
+  TempDir dir("gdal-names");
+  const std::string path = dir / "not-a-tiff.tif";
+  write_text(path, std::string(20000, 'x'));
+  try {
+    read_geotiff(path);
+    ADD_FAILURE() << "a file of x's was read as a GeoTIFF";
+  } catch (const satclip::Error& e) {
+    EXPECT_EQ(e.message().rfind(path + ": GDAL cannot open it (", 0), 0u) << e.message();
+    EXPECT_EQ(e.message().find("/proc/self/fd"), std::string::npos) << e.message();
+  }
+}
+
 TEST(Pack, IndexErrorsNameTheFile) {
   TempDir dir("index");
   write_text(dir / "nolon.csv", "lat,fn\n1,a.tif\n");

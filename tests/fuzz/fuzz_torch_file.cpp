@@ -5,6 +5,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   satclip::fuzz::TempFile file(data, size, ".pt");
-  satclip::fuzz::expect_clean([&] { satclip::core::read_torch_file(file.path()); });
+  satclip::fuzz::expect_clean([&] {
+    const satclip::RegularFile checked(file.path(), "a PyTorch file", "");
+    satclip::core::read_torch_file(checked);
+  });
   return 0;
 }

@@ -1,6 +1,7 @@
-// read_regular_file, require_regular_file, open_regular_file (core/base/fs_util.h) and LineReader (line_reader.h):
+// read_regular_file, open_regular_file, RegularFile, reopen_name (core/base/fs_util.h) and LineReader (line_reader.h):
 // what every reader of outside files relies on to refuse, at once and with the file's name, what
 // would hang or exhaust it.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,7 +19,12 @@ namespace {
 
 using satclip::LineReader;
 using satclip::read_regular_file;
-using satclip::require_regular_file;
+using satclip::RegularFile;
+
+// Opens `path` as the readers of HDF5 files, GeoTIFFs and weights do before handing it over.
+void open_checked(const std::string& path, const std::string& what, const std::string& hint) {
+  const RegularFile file(path, what, hint);
+}
 
 // A fresh folder under the test's working directory, removed afterwards.
 struct Scratch {
@@ -58,7 +64,7 @@ TEST(RegularFiles, AFileIsReadWholeUpToItsLimit) {
   const std::string m = error_of([&] { read_regular_file(path, 23, "the recipe file", ""); });
   EXPECT_TRUE(has(m, path) && has(m, "24 bytes") && has(m, "more than the 23 bytes the recipe file may have")) << m;
   EXPECT_EQ(read_regular_file(s.write("empty", ""), 0, "x", ""), "");
-  EXPECT_NO_THROW(require_regular_file(path, "the recipe file", ""));
+  EXPECT_NO_THROW(open_checked(path, "the recipe file", ""));
 }
 
 TEST(RegularFiles, AFileWhoseSizeSaysNothingIsStillCappedWhileRead) {
@@ -77,7 +83,7 @@ TEST(RegularFiles, AFifoIsRefusedAtOnceNotWaitedOn) {
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   const std::string read = error_of([&] { read_regular_file(fifo, 1 << 20, "the manifest", ""); });
   EXPECT_EQ(read, fifo + ": a FIFO (named pipe), expected the manifest as a regular file");
-  const std::string req = error_of([&] { require_regular_file(fifo, "a shard", ""); });
+  const std::string req = error_of([&] { open_checked(fifo, "a shard", ""); });
   EXPECT_EQ(req, fifo + ": a FIFO (named pipe), expected a shard as a regular file");
 }
 
@@ -87,12 +93,12 @@ TEST(RegularFiles, FoldersDevicesAndMissingFilesAreRefusedByName) {
             s.dir + ": a folder, expected the recipe file as a regular file");
   EXPECT_EQ(error_of([] { read_regular_file("/dev/zero", 100, "the recipe file", ""); }),
             "/dev/zero: a character device, expected the recipe file as a regular file");
-  EXPECT_EQ(error_of([] { require_regular_file("/dev/null", "a GeoTIFF", ""); }),
+  EXPECT_EQ(error_of([] { open_checked("/dev/null", "a GeoTIFF", ""); }),
             "/dev/null: a character device, expected a GeoTIFF as a regular file");
   const std::string missing = s.dir + "/nope.csv";
   EXPECT_EQ(error_of([&] { read_regular_file(missing, 100, "the index", ""); }),
             missing + ": cannot open the index (No such file or directory)");
-  EXPECT_EQ(error_of([&] { require_regular_file(missing, "the index", ""); }),
+  EXPECT_EQ(error_of([&] { open_checked(missing, "the index", ""); }),
             missing + ": cannot open the index (No such file or directory)");
   // A link is followed: to a regular file it is read, to a FIFO it is refused.
   s.write("real.csv", "lat,lon\n");
@@ -125,6 +131,34 @@ TEST(RegularFiles, AnOpenedFileIsTheOneCheckedEvenWhenItsNameIsReplaced) {
   ::close(fd);
 }
 
+TEST(RegularFiles, AReopenedNameIsTheFileCheckedEvenWhenItsNameBecomesAFifo) {
+  // What HDF5 and GDAL are given: the checked file's own name. Had they been given the path, a FIFO
+  // put there after the check would make their open wait for a writer forever.
+  Scratch s;
+  const std::string path = s.write("shard.h5", "first file");
+  const RegularFile file(path, "a shard", "");
+  ASSERT_EQ(std::rename(path.c_str(), (s.dir + "/moved").c_str()), 0);
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  const std::string name = file.reopen_name();
+  EXPECT_NE(name, path);
+  // O_NONBLOCK so that this test fails, not hangs, if the name were the FIFO's: it would read 0.
+  const int fd = ::open(name.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  char buf[32] = {};
+  EXPECT_EQ(::read(fd, buf, sizeof buf), 10);
+  EXPECT_EQ(std::string(buf), "first file");
+  ::close(fd);
+  // Reopened for writing too (a shard upgrade does): the file's permissions decide, not the mode
+  // of the descriptor that checked it.
+  const int rw = ::open(name.c_str(), O_RDWR | O_CLOEXEC);
+  EXPECT_GE(rw, 0);
+  if (rw >= 0) ::close(rw);
+  // read_at: from an offset, fewer bytes only at the end, and the same file.
+  EXPECT_EQ(file.read_at(6, buf, sizeof buf), 4u);
+  EXPECT_EQ(std::string(buf, 4), "file");
+  EXPECT_EQ(file.read_at(10, buf, sizeof buf), 0u);
+}
+
 TEST(RegularFiles, OpenRegularFileRefusesWithoutLeakingADescriptor) {
   Scratch s;
   ASSERT_EQ(::mkfifo((s.dir + "/pipe").c_str(), 0600), 0);
@@ -142,7 +176,7 @@ TEST(RegularFiles, OpenRegularFileRefusesWithoutLeakingADescriptor) {
 
 TEST(RegularFiles, TheHintComesWithTheError) {
   try {
-    require_regular_file("/dev/null", "a shard", "pack it again");
+    open_checked("/dev/null", "a shard", "pack it again");
     ADD_FAILURE() << "/dev/null passed as a regular file";
   } catch (const satclip::Error& e) {
     EXPECT_EQ(e.hint(), "pack it again");

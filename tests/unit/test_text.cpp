@@ -54,4 +54,11 @@ TEST(Text, ToLowerChangesAsciiLettersOnly) {
   EXPECT_EQ(satclip::to_lower("\xC3\x84Z"), "\xC3\x84z");  // UTF-8 bytes of 'Ä' stay as they are
 }
 
+TEST(Text, ReplaceAllReplacesEveryOccurrenceLeftToRightOnce) {
+  EXPECT_EQ(satclip::replace_all("`/proc/self/fd/7': /proc/self/fd/7", "/proc/self/fd/7", "a.tif"), "`a.tif': a.tif");
+  EXPECT_EQ(satclip::replace_all("aaa", "a", "aa"), "aaaaaa");  // the replacement is not searched again
+  EXPECT_EQ(satclip::replace_all("abc", "", "x"), "abc");
+  EXPECT_EQ(satclip::replace_all("abc", "z", "x"), "abc");
+}
+
 }  // namespace

@@ -8,8 +8,11 @@ rounds=${1:-12}
 dir="$WORK/run"
 RANDOM=7
 last=0
+# Only the kills end a round: the recipe's few epochs would end the run after 44 steps, which a fast
+# machine reaches within the rounds (then no round after it sees a new checkpoint).
+long=(--set train.epochs=100000 --set checkpoint.every_steps=1 --set checkpoint.keep=2)
 for round in $(seq "$rounds"); do
-  start 1 "$dir" --resume auto --set checkpoint.every_steps=1 --set checkpoint.keep=2 --set train.max_steps=100000
+  start 1 "$dir" --resume auto "${long[@]}" --set train.max_steps=100000
   # Until this round has completed a checkpoint of its own, then a random moment 0 .. 1.5 s later
   # (checkpoint writes take most of each step's time).
   for _ in $(seq 600); do
@@ -30,7 +33,7 @@ for round in $(seq "$rounds"); do
   echo "round $round: newest complete checkpoint step $step ($partial partial leftovers)"
   last=$step
 done
-run 1 "$dir" --resume auto --set checkpoint.every_steps=1 --set checkpoint.keep=2 --set train.max_steps=$((last + 2)) ||
+run 1 "$dir" --resume auto "${long[@]}" --set train.max_steps=$((last + 2)) ||
   { tail -20 "$dir.log"; fail "the final resume failed"; }
 grep -q "resuming from .*step-$(printf %08d "$last"): step $last" "$dir.log" || fail "the final resume did not start at step $last"
 pass "$rounds kill -9 rounds: a complete checkpoint was always found; the final resume finished"
