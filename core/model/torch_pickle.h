@@ -17,9 +17,9 @@
 namespace satclip::core {
 
 // The (name, tensor) pairs of the dict stored in `file` (read through its checked descriptor), in
-// file order. A dict whose values are
-// dicts (e.g. {"state_dict": {...}}) is returned flattened only at its first level: the caller
-// picks the entry. Throws satclip::Error naming the file on anything else.
+// file order. A dict whose values are dicts (e.g. {"state_dict": {...}}) is returned flattened only
+// at its first level: the caller picks the entry. Throws satclip::Error naming the file on anything
+// else.
 struct TorchFileEntry {
   std::string key;
   torch::Tensor tensor;                                   // defined for tensor values
