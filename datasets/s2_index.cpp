@@ -50,9 +50,12 @@ std::vector<IndexRecord> read_s2_index(const std::string& path) {
     const auto f = split_csv_line(line);
     IndexRecord r;
     r.line = n;
-    if (f.size() < needed) {
+    // More fields than the header: most likely decimal commas, which would shift the columns.
+    const size_t filled = filled_fields(f);
+    if (f.size() < needed || filled > header.size()) {
       r.fn = f.size() > c_fn ? f[c_fn] : "";
-      r.problem = cat("line ", n, " has ", f.size(), " fields, the header has ", header.size());
+      r.problem = cat("line ", n, " has ", f.size() < needed ? f.size() : filled, " fields, the header has ",
+                      header.size());
       records.push_back(std::move(r));
       continue;
     }

@@ -1,6 +1,8 @@
 #include "core/base/text.h"
 
 #include <cctype>
+#include <cstdio>
+#include <cstdlib>
 
 namespace satclip {
 
@@ -16,6 +18,13 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
     s.replace(at, from.size(), to);
   }
   return s;
+}
+
+std::string round_trip_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.15g", v);
+  if (std::strtod(buf, nullptr) != v) std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
 }
 
 std::string to_lower(std::string s) {
@@ -52,6 +61,12 @@ std::vector<std::string> split_csv_line(const std::string& line) {
     }
   }
   return fields;
+}
+
+size_t filled_fields(const std::vector<std::string>& fields) {
+  size_t n = fields.size();
+  while (n > 0 && fields[n - 1].find_first_not_of(" \t") == std::string::npos) --n;
+  return n;
 }
 
 }  // namespace satclip

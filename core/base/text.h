@@ -12,6 +12,11 @@ bool ends_with(const std::string& s, const std::string& suffix);
 // `s` with every occurrence of `from` (not empty) replaced by `to`, left to right.
 std::string replace_all(std::string s, const std::string& from, const std::string& to);
 
+// `v` in the fewest of 15 or 17 significant digits that read back as the same double ("%g"
+// style: 0.1, 1e-05, 0.30000000000000004), where yaml-cpp and iostreams at full precision write
+// 0.10000000000000001.
+std::string round_trip_number(double v);
+
 // ASCII lower case; other bytes unchanged.
 std::string to_lower(std::string s);
 
@@ -22,5 +27,9 @@ std::string trim_blanks(const std::string& s);
 // and "" inside it is one quote; a '\r' outside quotes is dropped (a CRLF file read by lines).
 // Always at least one field; fields are not trimmed.
 std::vector<std::string> split_csv_line(const std::string& line);
+
+// How many of `fields` count: up to the last one that holds more than blanks (a trailing comma
+// adds none). A row with more than its header's columns usually has decimal commas.
+size_t filled_fields(const std::vector<std::string>& fields);
 
 }  // namespace satclip

@@ -255,6 +255,19 @@ std::string recipe_identity_hash(const Recipe& recipe) {
   return buf;
 }
 
+std::vector<std::string> recipe_identity_changes(const Recipe& now, const std::string& then_yaml,
+                                                 const std::string& origin) {
+  const auto then = recipe_identity(load_recipe_text(then_yaml, origin));
+  std::vector<std::string> changes;
+  for (const auto& line : recipe_identity(now)) {
+    const auto key = line.substr(0, line.find(": "));
+    auto it = std::find_if(then.begin(), then.end(), [&](const std::string& l) { return l.rfind(key + ": ", 0) == 0; });
+    const std::string before = it == then.end() ? "(absent)" : it->substr(key.size() + 2);
+    if (it == then.end() || *it != line) changes.push_back(cat(key, ": ", before, " -> ", line.substr(key.size() + 2)));
+  }
+  return changes;
+}
+
 std::string recipe_table(const Recipe& recipe) {
   Recipe copy = recipe;
   const auto fields = recipe_fields(copy);

@@ -44,6 +44,12 @@ std::string recipe_table(const Recipe& recipe);
 std::vector<std::string> recipe_identity(const Recipe& recipe);
 // A 16-hex-digit hash of recipe_identity().
 std::string recipe_identity_hash(const Recipe& recipe);
+// How `now` differs from the recipe `then_yaml` (e.g. a checkpoint's recipe.yaml; `origin` names
+// it in messages) in recipe_identity()'s keys, as "key: then -> now" lines; none when they agree.
+// Both are read and written by this build, so an earlier build's number format (0.10000000000000001
+// for 0.1) is no difference, where its recipe_identity_hash() would differ.
+std::vector<std::string> recipe_identity_changes(const Recipe& now, const std::string& then_yaml,
+                                                 const std::string& origin);
 
 // Every key as a markdown table: key, type, allowed values, default (from the Recipe structs).
 std::string recipe_keys_markdown();

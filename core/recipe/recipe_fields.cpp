@@ -6,6 +6,8 @@
 #include <limits>
 #include <sstream>
 
+#include "core/base/text.h"
+
 namespace satclip::core {
 namespace {
 
@@ -82,7 +84,7 @@ FieldSpec num_field(const std::string& path, double& ref, double lo, double hi, 
     if (v < lo || v > hi || (lo_open && v == lo)) throw FieldError(FieldError::Kind::kRange, n.Scalar());
     ref = v;
   };
-  f.value = [&ref] { return YAML::Node(ref); };
+  f.value = [&ref] { return YAML::Node(round_trip_number(ref)); };  // 0.1, not 0.10000000000000001
   return f;
 }
 
@@ -187,7 +189,7 @@ FieldSpec num_list_field(const std::string& path, std::vector<double>& ref, doub
   };
   f.value = [&ref] {
     YAML::Node n(YAML::NodeType::Sequence);
-    for (double v : ref) n.push_back(v);
+    for (double v : ref) n.push_back(round_trip_number(v));
     return n;
   };
   return f;

@@ -73,6 +73,11 @@ std::vector<LatLon> read_coords_csv(const std::string& path, const std::string& 
     n = in.number();
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank line
     const auto f = split_fields(line);
+    // More fields than the header: most likely decimal commas (47,37,8,54 under lat,lon), which
+    // would otherwise be read as other coordinates.
+    SATCLIP_CHECK(filled_fields(f) <= header.size(),
+                  cat(path, ":", n, ": ", filled_fields(f), " fields, the header has ", header.size()),
+                  "decimal commas? write 47.37, not 47,37 (or quote such fields); a row has the header's columns");
     SATCLIP_CHECK(int64_t(f.size()) >= need, cat(path, ":", n, ": ", f.size(), " field(s), expected at least ", need),
                   "every row needs the lat and lon columns of the header");
     LatLon c{parse_number(path, n, "lat", f[lat_col], -90, 90, true),

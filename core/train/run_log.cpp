@@ -9,18 +9,14 @@
 
 #include "core/base/error.h"
 #include "core/base/line_reader.h"
+#include "core/base/text.h"
 
 namespace satclip::core {
 
 std::string json_number(double v) {
   if (!std::isfinite(v)) return "null";
   if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<int64_t>(v));
-  char buf[32];
-  // The shortest of 15 or 17 significant digits that reads back as the same double, so that
-  // losses can be compared exactly between runs.
-  std::snprintf(buf, sizeof buf, "%.15g", v);
-  if (std::strtod(buf, nullptr) != v) std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  return round_trip_number(v);  // exact, so that losses can be compared between runs
 }
 
 int64_t trim_metrics(const std::string& path, int64_t max_step) {

@@ -59,20 +59,6 @@ const torch::Tensor* find(const StateDict& d, const std::string& name) {
   return nullptr;
 }
 
-// The recipe-key differences between a checkpoint and this run ("key: then -> now"), or none.
-std::vector<std::string> identity_changes(const Recipe& now, const std::string& then_yaml, const std::string& origin) {
-  const auto then = recipe_identity(load_recipe_text(then_yaml, origin));
-  const auto cur = recipe_identity(now);
-  std::vector<std::string> changes;
-  for (const auto& line : cur) {
-    const auto key = line.substr(0, line.find(": "));
-    auto it = std::find_if(then.begin(), then.end(), [&](const std::string& l) { return l.rfind(key + ": ", 0) == 0; });
-    const std::string before = it == then.end() ? "(absent)" : it->substr(key.size() + 2);
-    if (it == then.end() || *it != line) changes.push_back(cat(key, ": ", before, " -> ", line.substr(key.size() + 2)));
-  }
-  return changes;
-}
-
 void restore_optimizer(Trainer::State& s, const StateDict& saved, const std::string& origin) {
   auto& state = s.optimizer->state();
   std::vector<std::string> missing;
@@ -216,8 +202,12 @@ void resume_run(Trainer::State& s) {
   }
   const Checkpoint c = read_checkpoint(choice);
   const auto& m = c.meta;
-  if (m.recipe_hash != recipe_identity_hash(s.recipe)) {
-    const auto changes = identity_changes(s.recipe, c.recipe_yaml, choice + "/recipe.yaml");
+  // Decided on the keys themselves: a checkpoint of an earlier build has another hash for the
+  // same recipe when that build wrote numbers otherwise (recipe_identity_changes).
+  const auto changes = m.recipe_hash == recipe_identity_hash(s.recipe)
+                           ? std::vector<std::string>()
+                           : recipe_identity_changes(s.recipe, c.recipe_yaml, choice + "/recipe.yaml");
+  if (!changes.empty()) {
     std::string list;
     for (const auto& ch : changes) list += "\n  " + ch;
     SATCLIP_CHECK(s.options.resume_force,

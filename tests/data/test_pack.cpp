@@ -196,6 +196,14 @@ TEST(Pack, IndexErrorsNameTheFile) {
   EXPECT_EQ(r[0].fn, "a,b.tif");
   EXPECT_EQ(r[0].lat, 20);
   EXPECT_EQ(r[0].lon, 10);
+  // Decimal commas shift the columns: a malformed line, not a tile at lat 47, lon 37. A trailing
+  // comma adds no field.
+  write_text(dir / "commas.csv", "fn,lat,lon\na.tif,47,37,8,54\nb.tif,1.5,2.5,\n");
+  const auto c = read_s2_index(dir / "commas.csv");
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0].problem, "line 2 has 5 fields, the header has 3");
+  EXPECT_EQ(c[1].problem, "");
+  EXPECT_EQ(c[1].lat, 1.5);
 }
 
 TEST(Shards, DamagedShardDirectoriesAreReportedAtOpen) {

@@ -161,6 +161,35 @@ TEST(Config, ResolvedYamlRoundTrips) {
   EXPECT_NE(satclip::core::recipe_table(b).find("data.batch_size"), std::string::npos);
 }
 
+TEST(Config, NumbersAreWrittenInTheFewestDigitsThatReadBackExactly) {
+  // 0.1 as 0.1 (yaml-cpp alone writes 0.10000000000000001), and 0.1 + 0.2 with all 17 digits.
+  const Recipe a = load_recipe(write_recipe("num.yaml", kMinimal),
+                               {"loss.temperature=0.30000000000000004", "model.geoclip_sigmas=[1e-05, 2.5]"});
+  const auto text = satclip::core::recipe_to_yaml(a);
+  EXPECT_NE(text.find("val_fraction: 0.1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("temperature: 0.30000000000000004\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("beta1: 0.9\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("0000000000"), text.find("0.30000000000000004") + 3) << "one long number only:\n" << text;
+  EXPECT_NE(satclip::core::recipe_table(a).find("optim.beta1                    0.9\n"), std::string::npos);
+  const Recipe b = load_recipe(write_recipe("num2.yaml", text));
+  EXPECT_EQ(b.loss.temperature, 0.1 + 0.2);
+  EXPECT_EQ(b.data.val_fraction, 0.1);
+  EXPECT_EQ(b.model.geoclip_sigmas, (std::vector<double>{1e-05, 2.5}));
+}
+
+TEST(Config, IdentityChangesIgnoreAnEarlierBuildsNumberFormat) {
+  // A checkpoint's recipe.yaml from a build that wrote 17 digits: the same values are no change
+  // (resume goes on), another value is one line.
+  using satclip::core::recipe_identity_changes;
+  const Recipe now = satclip::core::load_recipe_text("data:\n  path: synthetic\n  val_fraction: 0.1\n", "now");
+  const std::string then = "data:\n  path: synthetic\n  val_fraction: 0.10000000000000001\n"
+                           "loss:\n  temperature: 1\n  logit_scale_init: 2.6592600369327779\n";
+  EXPECT_TRUE(recipe_identity_changes(now, then, "then").empty());
+  const auto changes = recipe_identity_changes(now, "data:\n  path: synthetic\n  val_fraction: 0.2\n", "then");
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0], "data.val_fraction: 0.2 -> 0.1");
+}
+
 // Every named choice of every key loads into a distinct value and is written back with the
 // spelling it was given; a spelling in another case is refused.
 TEST(Config, EveryNamedChoiceLoadsAndSavesItsSpelling) {

@@ -61,4 +61,13 @@ TEST(Text, ReplaceAllReplacesEveryOccurrenceLeftToRightOnce) {
   EXPECT_EQ(satclip::replace_all("abc", "z", "x"), "abc");
 }
 
+TEST(Text, FilledFieldsEndAtTheLastFieldWithMoreThanBlanks) {
+  EXPECT_EQ(satclip::filled_fields(split_csv_line("47,37,8,54")), 4u);
+  EXPECT_EQ(satclip::filled_fields(split_csv_line("47.37,8.54,")), 2u);  // a trailing comma
+  EXPECT_EQ(satclip::filled_fields(split_csv_line("47.37,8.54, \t,")), 2u);
+  EXPECT_EQ(satclip::filled_fields(split_csv_line(",8.54")), 2u);  // an empty field before a filled one counts
+  EXPECT_EQ(satclip::filled_fields(split_csv_line("")), 0u);
+  EXPECT_EQ(satclip::filled_fields(Fields{}), 0u);
+}
+
 }  // namespace

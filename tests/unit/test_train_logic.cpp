@@ -125,6 +125,17 @@ TEST(CoordsCsv, ColumnsInAnyOrderAndBadRowsNamed) {
   } catch (const satclip::Error& e) {
     EXPECT_NE(e.message().find(path + ":3: lat 'x' is not a number"), std::string::npos) << e.message();
   }
+  // Decimal commas give a row more fields than the header: refused, not read as lat 47, lon 37.
+  std::ofstream(path) << "lat,lon\n1,2\n47,37,8,54\n";
+  try {
+    read_coords_csv(path);
+    FAIL();
+  } catch (const satclip::Error& e) {
+    EXPECT_NE(e.message().find(path + ":3: 4 fields, the header has 2"), std::string::npos) << e.message();
+    EXPECT_NE(e.hint().find("decimal commas"), std::string::npos) << e.hint();
+  }
+  std::ofstream(path) << "lat,lon\n47.37,8.54,\n";  // a trailing comma adds no field
+  ASSERT_EQ(read_coords_csv(path).size(), 1u);
   std::ofstream(path) << "lat,lon\n95,2\n";
   EXPECT_THROW(read_coords_csv(path), satclip::Error);
   std::ofstream(path) << "x,y\n1,2\n";
