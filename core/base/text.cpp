@@ -24,7 +24,11 @@ std::string round_trip_number(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.15g", v);
   if (std::strtod(buf, nullptr) != v) std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  std::string out = buf;
+  // YAML 1.1 readers (PyYAML) take 1e-05 for a string: a mantissa with a point reads as a number.
+  const auto e = out.find('e');
+  if (e != std::string::npos && out.find('.') == std::string::npos) out.insert(e, ".0");
+  return out;
 }
 
 std::string to_lower(std::string s) {

@@ -13,8 +13,8 @@ bool ends_with(const std::string& s, const std::string& suffix);
 std::string replace_all(std::string s, const std::string& from, const std::string& to);
 
 // `v` in the fewest of 15 or 17 significant digits that read back as the same double ("%g"
-// style: 0.1, 1e-05, 0.30000000000000004), where yaml-cpp and iostreams at full precision write
-// 0.10000000000000001.
+// style: 0.1, 0.30000000000000004, 1.0e-05 with a point, which YAML 1.1 readers need), where
+// yaml-cpp and iostreams at full precision write 0.10000000000000001.
 std::string round_trip_number(double v);
 
 // ASCII lower case; other bytes unchanged.

@@ -79,8 +79,18 @@ NodeName=$host CPUs=$(nproc) RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 CONF
 export SLURM_CONF="$dir/slurm.conf"
-slurmctld || fail "slurmctld did not start (see $dir/log/slurmctld.log)"
-slurmd || fail "slurmd did not start (see $dir/log/slurmd.log)"
+# Starts daemon $1; when it fails, stops what this script started and quotes the daemon's errors
+# (e.g. slurmd: "No filesystem mounted on /sys/fs/cgroup": Slurm 22.05 needs a cgroup file system
+# mounted even with proctrack/linuxproc and task/none).
+start_daemon() {
+  "$1" && return 0
+  local why
+  why=$(grep -m 3 'error:' "$dir/log/$1.log" 2>/dev/null | sed 's/^\[[^]]*\] error: //' | paste -sd ';' - | sed 's/;/; /g')
+  stop
+  fail "$1 did not start${why:+: $why} (see $dir/log/$1.log)"
+}
+start_daemon slurmctld
+start_daemon slurmd
 for _ in $(seq 100); do
   state=$(sinfo -h -o %t 2>/dev/null | head -1)
   [ "$state" = idle ] && break

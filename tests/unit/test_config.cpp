@@ -169,6 +169,7 @@ TEST(Config, NumbersAreWrittenInTheFewestDigitsThatReadBackExactly) {
   EXPECT_NE(text.find("val_fraction: 0.1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("temperature: 0.30000000000000004\n"), std::string::npos) << text;
   EXPECT_NE(text.find("beta1: 0.9\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("lr_image: 1.0e-05\n"), std::string::npos) << text;
   EXPECT_EQ(text.find("0000000000"), text.find("0.30000000000000004") + 3) << "one long number only:\n" << text;
   EXPECT_NE(satclip::core::recipe_table(a).find("optim.beta1                    0.9\n"), std::string::npos);
   const Recipe b = load_recipe(write_recipe("num2.yaml", text));

@@ -1,5 +1,7 @@
 // The shared string helpers: the CSV splitter that both CSV readers (S2-100k index, coordinates)
 // use, and the prefix/suffix tests the state-dict loader and CLI rely on.
+#include <cstdlib>
+
 #include <gtest/gtest.h>
 
 #include "core/base/text.h"
@@ -59,6 +61,17 @@ TEST(Text, ReplaceAllReplacesEveryOccurrenceLeftToRightOnce) {
   EXPECT_EQ(satclip::replace_all("aaa", "a", "aa"), "aaaaaa");  // the replacement is not searched again
   EXPECT_EQ(satclip::replace_all("abc", "", "x"), "abc");
   EXPECT_EQ(satclip::replace_all("abc", "z", "x"), "abc");
+}
+
+TEST(Text, RoundTripNumbersAreShortExactAndNumbersToYaml11) {
+  EXPECT_EQ(satclip::round_trip_number(0.1), "0.1");
+  EXPECT_EQ(satclip::round_trip_number(0.1 + 0.2), "0.30000000000000004");
+  EXPECT_EQ(satclip::round_trip_number(1e-5), "1.0e-05");  // PyYAML reads 1e-05 as a string
+  EXPECT_EQ(satclip::round_trip_number(-2.5e20), "-2.5e+20");
+  EXPECT_EQ(satclip::round_trip_number(3), "3");
+  for (const double v : {0.1, 1.0 / 3, 2.6592600369327779, 1e-300, 6.02214076e23, -0.0}) {
+    EXPECT_EQ(std::strtod(satclip::round_trip_number(v).c_str(), nullptr), v) << v;
+  }
 }
 
 TEST(Text, FilledFieldsEndAtTheLastFieldWithMoreThanBlanks) {
