@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <map>
 #include <unordered_set>
 
@@ -16,12 +15,6 @@ namespace {
 
 // An index line is a file name, two numbers and a URL: about 100 bytes.
 constexpr size_t kMaxIndexLine = size_t{1} << 20;
-
-bool parse_double(const std::string& s, double& out) {
-  char* end = nullptr;
-  out = std::strtod(s.c_str(), &end);
-  return !s.empty() && end && *end == '\0';
-}
 
 }  // namespace
 
@@ -60,8 +53,8 @@ std::vector<IndexRecord> read_s2_index(const std::string& path) {
       continue;
     }
     r.fn = f[c_fn];
-    const bool lat_ok = parse_double(f[c_lat], r.lat) && std::isfinite(r.lat) && std::abs(r.lat) <= 90;
-    const bool lon_ok = parse_double(f[c_lon], r.lon) && std::isfinite(r.lon) && std::abs(r.lon) <= 180;
+    const bool lat_ok = parse_decimal(f[c_lat], r.lat) && std::abs(r.lat) <= 90;
+    const bool lon_ok = parse_decimal(f[c_lon], r.lon) && std::abs(r.lon) <= 180;
     if (r.fn.empty()) {
       r.problem = "empty fn";
     } else if (!lat_ok) {

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <thread>
 #include <vector>
 
 #include "core/base/error.h"
+#include "core/base/text.h"
 #include "distributed/mpi_check.h"
 
 namespace satclip::dist {
@@ -38,9 +40,8 @@ MpiSession::~MpiSession() {
 namespace {
 
 int parse_int(const std::string& key, const std::string& value) {
-  char* end = nullptr;
-  const long v = std::strtol(value.c_str(), &end, 10);
-  SATCLIP_CHECK(!value.empty() && end && *end == '\0' && v >= 0,
+  int64_t v = 0;
+  SATCLIP_CHECK(parse_integer(value, v) && v >= 0 && v <= std::numeric_limits<int>::max(),
                 cat("environment variable ", key, "='", value, "' is not a non-negative integer"),
                 cat("unset ", key, " or give it a number"));
   return static_cast<int>(v);

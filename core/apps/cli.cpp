@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
 #include "core/base/error.h"
+#include "core/base/text.h"
 
 namespace satclip::cli {
 
@@ -56,9 +56,8 @@ std::string Args::required(const std::string& name) const {
 int64_t Args::integer(const std::string& name, int64_t fallback, int64_t lo, int64_t hi) const {
   if (!has(name)) return fallback;
   const std::string& s = values_.at(name);
-  char* end = nullptr;
-  const long long v = std::strtoll(s.c_str(), &end, 10);
-  SATCLIP_CHECK(!s.empty() && *end == '\0' && v >= lo && v <= hi,
+  int64_t v = 0;
+  SATCLIP_CHECK(parse_integer(s, v) && v >= lo && v <= hi,
                 cat("--", name, " ", s, " is not an integer in ", lo, " .. ", hi), "");
   return v;
 }

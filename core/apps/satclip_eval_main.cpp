@@ -9,6 +9,7 @@
 #include "core/base/error.h"
 #include "core/base/fs_util.h"
 #include "core/base/json_text.h"
+#include "core/base/text.h"
 #include "core/eval/geoloc.h"
 #include "core/eval/probe.h"
 #include "core/eval/world_map.h"
@@ -71,10 +72,9 @@ namespace sc = satclip::core;
 
 // Each part prints one line and returns its report.json member ("\"name\": {...}").
 std::string map_part(const sc::LocationEmbedder& embed, const satclip::cli::Args& args, const std::string& out) {
-  char* end = nullptr;
   const std::string g = args.str("grid-deg", "1");
-  const double grid = std::strtod(g.c_str(), &end);
-  SATCLIP_CHECK(!g.empty() && *end == '\0', cat("--grid-deg ", g, " is not a number"), "e.g. --grid-deg 1");
+  double grid = 0;
+  SATCLIP_CHECK(satclip::parse_decimal(g, grid), cat("--grid-deg ", g, " is not a number"), "e.g. --grid-deg 1");
   const auto m = sc::embedding_world_map(embed, grid, grid >= 1 ? 4 : 1);
   sc::write_png(out + "/map.png", m.image);
   std::printf("map: %s/map.png (%lld x %lld px); the first three components explain %.1f / %.1f / %.1f %% of the "

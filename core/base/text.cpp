@@ -1,8 +1,11 @@
 #include "core/base/text.h"
 
 #include <cctype>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <system_error>
 
 namespace satclip {
 
@@ -29,6 +32,41 @@ std::string round_trip_number(double v) {
   const auto e = out.find('e');
   if (e != std::string::npos && out.find('.') == std::string::npos) out.insert(e, ".0");
   return out;
+}
+
+namespace {
+
+// from_chars reads no '+' and no blanks, hexadecimal only when asked, and ignores the locale; a
+// leading '+' is skipped here (but not "+-1").
+template <typename T>
+bool parse_whole(const std::string& s, T& out) {
+  const char* b = s.data();
+  const char* e = b + s.size();
+  if (b != e && *b == '+') {
+    ++b;
+    if (b != e && *b == '-') return false;
+  }
+  T v{};
+  const auto [at, ec] = std::from_chars(b, e, v);
+  if (b == e || ec != std::errc() || at != e) return false;
+  out = v;
+  return true;
+}
+
+}  // namespace
+
+bool parse_decimal(const std::string& s, double& out) {
+  double v = 0;
+  if (!parse_whole(s, v) || !std::isfinite(v)) return false;  // from_chars also reads inf and nan
+  out = v;
+  return true;
+}
+
+bool parse_integer(const std::string& s, int64_t& out) {
+  long long v = 0;
+  if (!parse_whole(s, v)) return false;
+  out = v;
+  return true;
 }
 
 std::string to_lower(std::string s) {

@@ -1,8 +1,6 @@
 #include "core/recipe/recipe_fields.h"
 
-#include <cerrno>
 #include <cmath>
-#include <cstdlib>
 #include <limits>
 #include <sstream>
 
@@ -26,20 +24,15 @@ std::string fmt_num(double v) {
 
 int64_t parse_int(const YAML::Node& n) {
   if (!n.IsScalar()) throw FieldError(FieldError::Kind::kType, text_of(n));
-  const std::string& s = n.Scalar();
-  errno = 0;
-  char* end = nullptr;
-  const long long v = std::strtoll(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || errno == ERANGE) throw FieldError(FieldError::Kind::kType, s);
+  int64_t v = 0;
+  if (!parse_integer(n.Scalar(), v)) throw FieldError(FieldError::Kind::kType, n.Scalar());
   return v;
 }
 
 double parse_num(const YAML::Node& n) {
   if (!n.IsScalar()) throw FieldError(FieldError::Kind::kType, text_of(n));
-  const std::string& s = n.Scalar();
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || *end != '\0' || !std::isfinite(v)) throw FieldError(FieldError::Kind::kType, s);
+  double v = 0;
+  if (!parse_decimal(n.Scalar(), v)) throw FieldError(FieldError::Kind::kType, n.Scalar());
   return v;
 }
 

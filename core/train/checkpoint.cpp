@@ -1,6 +1,5 @@
 #include "core/train/checkpoint.h"
 
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +12,7 @@
 
 #include "core/base/error.h"
 #include "core/base/fs_util.h"
+#include "core/base/text.h"
 #include "core/model/torch_pickle.h"
 #include "core/train/checkpoint_dir.h"
 
@@ -74,20 +74,17 @@ class MetaReader {
   }
   int64_t integer(const std::string& key, int64_t lo, int64_t hi) const {
     const std::string v = str(key);
-    char* end = nullptr;
-    errno = 0;
-    const long long x = std::strtoll(v.c_str(), &end, 10);
-    SATCLIP_CHECK(!v.empty() && *end == '\0' && errno == 0 && x >= lo && x <= hi,
+    int64_t x = 0;
+    SATCLIP_CHECK(parse_integer(v, x) && x >= lo && x <= hi,
                   cat(origin_, ": '", key, "' must be an integer in ", lo, " .. ", hi, ", got '", v.substr(0, 40), "'"),
                   "the checkpoint is damaged");
     return x;
   }
   double real(const std::string& key) const { return parse_real(key, str(key)); }
   double parse_real(const std::string& key, const std::string& v) const {
-    if (v == ".nan") return NAN;
-    char* end = nullptr;
-    const double x = std::strtod(v.c_str(), &end);
-    SATCLIP_CHECK(!v.empty() && *end == '\0', cat(origin_, ": '", key, "' must be a number, got '", v.substr(0, 40), "'"),
+    if (v == ".nan") return NAN;  // how non-finite values are written
+    double x = 0;
+    SATCLIP_CHECK(parse_decimal(v, x), cat(origin_, ": '", key, "' must be a number, got '", v.substr(0, 40), "'"),
                   "the checkpoint is damaged");
     return x;
   }

@@ -1,9 +1,7 @@
 #include "core/train/coords_csv.h"
 
-#include <cerrno>
 #include <cmath>
 #include <algorithm>
-#include <cstdlib>
 
 #include "core/base/error.h"
 #include "core/base/line_reader.h"
@@ -25,10 +23,8 @@ std::vector<std::string> split_fields(const std::string& line) {
 // A finite number in lo .. hi; `degrees`: a coordinate (the hints say so).
 double parse_number(const std::string& path, int64_t line, const std::string& column, const std::string& text,
                     double lo, double hi, bool degrees) {
-  errno = 0;
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  SATCLIP_CHECK(!text.empty() && *end == '\0' && errno != ERANGE && std::isfinite(v),
+  double v = 0;
+  SATCLIP_CHECK(parse_decimal(text, v),
                 cat(path, ":", line, ": ", column, " '", text, "' is not a number"),
                 degrees ? "write decimal degrees, e.g. 47.37" : "write a finite decimal number, e.g. 12.5");
   SATCLIP_CHECK(v >= lo && v <= hi, cat(path, ":", line, ": ", column, " ", v, " is outside ", lo, " .. ", hi),

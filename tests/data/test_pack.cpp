@@ -204,6 +204,12 @@ TEST(Pack, IndexErrorsNameTheFile) {
   EXPECT_EQ(c[0].problem, "line 2 has 5 fields, the header has 3");
   EXPECT_EQ(c[1].problem, "");
   EXPECT_EQ(c[1].lat, 1.5);
+  // Numbers as C's strtod would also read them are not coordinates.
+  write_text(dir / "hex.csv", "fn,lat,lon\na.tif,0x10,2\nb.tif,1,inf\n");
+  const auto h = read_s2_index(dir / "hex.csv");
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h[0].problem, "bad latitude '0x10' (expected a number in -90 .. 90)");
+  EXPECT_EQ(h[1].problem, "bad longitude 'inf' (expected a number in -180 .. 180)");
 }
 
 TEST(Shards, DamagedShardDirectoriesAreReportedAtOpen) {

@@ -100,6 +100,13 @@ TEST(Config, WrongTypeNamesKeyAndExpectedType) {
   EXPECT_NE(b.message().find("must be true or false"), std::string::npos) << b.message();
   const auto l = error_of("list.yaml", std::string(kMinimal) + "model:\n  geoclip_sigmas: 3\n");
   EXPECT_NE(l.message().find("must be a list of numbers"), std::string::npos) << l.message();
+  // What C's strtod would also read: hexadecimal, inf, blanks inside quotes.
+  const auto h = error_of("hex.yaml", std::string(kMinimal) + "optim:\n  lr_image: 0x1p-10\n");
+  EXPECT_NE(h.message().find("'optim.lr_image' must be a number, got '0x1p-10'"), std::string::npos) << h.message();
+  const auto i = error_of("hexint.yaml", std::string(kMinimal) + "data:\n  batch_size: 0x20\n");
+  EXPECT_NE(i.message().find("'data.batch_size' must be an integer, got '0x20'"), std::string::npos) << i.message();
+  const auto q = error_of("blank.yaml", std::string(kMinimal) + "loss:\n  temperature: ' 0.5'\n");
+  EXPECT_NE(q.message().find("'loss.temperature' must be a number, got ' 0.5'"), std::string::npos) << q.message();
 }
 
 TEST(Config, OutOfRangeNamesKeyAndAllowedRange) {

@@ -94,6 +94,9 @@ TEST(Runtime, SlurmTaskCountMustMatchWorld) {
     EXPECT_NE(e.hint().find("srun --mpi=pmix"), std::string::npos) << e.hint();
   }
   EXPECT_THROW(resolve_runtime(proc(0, 2, 0, 2), {{"SLURM_NTASKS", "x"}}, "cpu", 0), satclip::Error);
+  // 2^32 + 1 is not read as 1 (a cast of strtol's long wrapped it before); a blank is not part of a count.
+  EXPECT_THROW(resolve_runtime(proc(0, 1, 0, 1), {{"SLURM_NTASKS", "4294967297"}}, "cpu", 0), satclip::Error);
+  EXPECT_THROW(resolve_runtime(proc(0, 1, 0, 1), {{"SLURM_NTASKS", " 1"}}, "cpu", 0), satclip::Error);
 }
 
 TEST(CpuShare, MatchesTheLaunchersBindings) {

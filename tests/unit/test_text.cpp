@@ -1,5 +1,6 @@
 // The shared string helpers: the CSV splitter that both CSV readers (S2-100k index, coordinates)
 // use, and the prefix/suffix tests the state-dict loader and CLI rely on.
+#include <cstdint>
 #include <cstdlib>
 
 #include <gtest/gtest.h>
@@ -71,6 +72,47 @@ TEST(Text, RoundTripNumbersAreShortExactAndNumbersToYaml11) {
   EXPECT_EQ(satclip::round_trip_number(3), "3");
   for (const double v : {0.1, 1.0 / 3, 2.6592600369327779, 1e-300, 6.02214076e23, -0.0}) {
     EXPECT_EQ(std::strtod(satclip::round_trip_number(v).c_str(), nullptr), v) << v;
+  }
+}
+
+TEST(Text, ParseDecimalTakesPlainDecimalsOnly) {
+  const auto read = [](const std::string& s) {
+    double v = -7;
+    return satclip::parse_decimal(s, v) ? v : -7;
+  };
+  EXPECT_EQ(read("0.5"), 0.5);
+  EXPECT_EQ(read(".5"), 0.5);
+  EXPECT_EQ(read("-5."), -5.0);
+  EXPECT_EQ(read("+2E3"), 2000.0);
+  EXPECT_EQ(read("1.0e-05"), 1e-5);
+  EXPECT_EQ(read("47"), 47.0);
+  EXPECT_EQ(read("0.30000000000000004"), 0.1 + 0.2);
+  // What strtod also takes, refused; `out` is left as it was.
+  for (const std::string bad : {"", "+", "-", ".", "e5", "1e", "1e+", "0x10", "0x1p4", "inf", "-inf", "nan",
+                                "infinity", "1e400", "-1e400", " 1", "1 ", "\t1", "1,5", "47,37", "1.5.2",
+                                "+-1", "--1", "1d", "1f", "\xd9\xa1"}) {
+    EXPECT_EQ(read(bad), -7) << "'" << bad << "'";
+  }
+  for (const double v : {0.1, 1.0 / 3, 2.6592600369327779, 1e-300, 6.02214076e23, -0.0, 1e-5}) {
+    double back = 0;
+    EXPECT_TRUE(satclip::parse_decimal(satclip::round_trip_number(v), back)) << v;
+    EXPECT_EQ(back, v) << v;
+  }
+}
+
+TEST(Text, ParseIntegerTakesSignAndDigitsInInt64Range) {
+  const auto read = [](const std::string& s) {
+    int64_t v = -7;
+    return satclip::parse_integer(s, v) ? v : -7;
+  };
+  EXPECT_EQ(read("0"), 0);
+  EXPECT_EQ(read("+12"), 12);
+  EXPECT_EQ(read("-3"), -3);
+  EXPECT_EQ(read("9223372036854775807"), INT64_MAX);
+  EXPECT_EQ(read("-9223372036854775808"), INT64_MIN);
+  for (const std::string bad : {"", "+", "-", "9223372036854775808", "-9223372036854775809", "1.0", "1e3", "0x10",
+                                " 1", "1 ", "12abc", "+-1", "--1"}) {
+    EXPECT_EQ(read(bad), -7) << "'" << bad << "'";
   }
 }
 

@@ -118,12 +118,15 @@ TEST(CoordsCsv, ColumnsInAnyOrderAndBadRowsNamed) {
   ASSERT_EQ(q.size(), 1u);
   EXPECT_DOUBLE_EQ(q[0].lat, 47.378);
   EXPECT_DOUBLE_EQ(q[0].lon, 8.540);
-  std::ofstream(path) << "lat,lon\n1,2\nx,3\n";
-  try {
-    read_coords_csv(path);
-    FAIL();
-  } catch (const satclip::Error& e) {
-    EXPECT_NE(e.message().find(path + ":3: lat 'x' is not a number"), std::string::npos) << e.message();
+  // Not numbers, also those C's strtod reads (hexadecimal, inf, nan).
+  for (const std::string bad : {"x", "0x10", "inf", "nan"}) {
+    std::ofstream(path) << "lat,lon\n1,2\n" << bad << ",3\n";
+    try {
+      read_coords_csv(path);
+      ADD_FAILURE() << bad;
+    } catch (const satclip::Error& e) {
+      EXPECT_NE(e.message().find(path + ":3: lat '" + bad + "' is not a number"), std::string::npos) << e.message();
+    }
   }
   // Decimal commas give a row more fields than the header: refused, not read as lat 47, lon 37.
   std::ofstream(path) << "lat,lon\n1,2\n47,37,8,54\n";
