@@ -56,10 +56,13 @@ class Loader {
   }
 
   void walk(const YAML::Node& node, const std::string& prefix) {
+    std::map<std::string, YAML::Mark> keys;  // this mapping's keys so far, where each is written
     for (const auto& item : node) {
       const std::string key = item.first.Scalar();
       const std::string path = prefix.empty() ? key : prefix + "." + key;
       const YAML::Node& value = item.second;
+      const auto [first, fresh] = keys.emplace(key, item.first.Mark());
+      if (!fresh) repeated(item.first.Mark(), first->second, path);
       auto field = fields_.find(path);
       if (field != fields_.end()) {
         assign(field->second, value, item.first);
@@ -104,6 +107,17 @@ class Loader {
       fail(value, f.path, cat("'", f.path, "' = ", e.what(), " is not allowed; allowed: ", f.allowed),
            cat("pick a value in ", f.allowed));
     }
+  }
+
+  // YAML readers differ on a repeated key (yaml-cpp and PyYAML keep the last one; an override of it
+  // would change the first, which the second then undoes), so a recipe may say each key once.
+  [[noreturn]] void repeated(const YAML::Mark& again, const YAML::Mark& first, const std::string& path) const {
+    const bool section = sections_.count(path) > 0;
+    throw ConfigError(cat(origins_.file, ":", again.line + 1, ": ", section ? "section" : "key", " '", path,
+                          "' appears a second time (first at line ", first.line + 1, ")"),
+                      section ? cat("merge the two '", path, ":' sections into one")
+                              : cat("keep one '", path, "' line and delete the other"),
+                      path);
   }
 
   [[noreturn]] void unknown(const YAML::Node& key_node, const std::string& path) const {

@@ -96,14 +96,14 @@ TEST(Config, WrongTypeNamesKeyAndExpectedType) {
   EXPECT_NE(e.message().find("type.yaml:4"), std::string::npos) << e.message();
   EXPECT_NE(e.message().find("'train.epochs' must be an integer, got 'five'"), std::string::npos)
       << e.message();
-  const auto b = error_of("bool.yaml", std::string(kMinimal) + "data:\n  flips: maybe\n");
+  const auto b = error_of("bool.yaml", std::string(kMinimal) + "  flips: maybe\n");
   EXPECT_NE(b.message().find("must be true or false"), std::string::npos) << b.message();
   const auto l = error_of("list.yaml", std::string(kMinimal) + "model:\n  geoclip_sigmas: 3\n");
   EXPECT_NE(l.message().find("must be a list of numbers"), std::string::npos) << l.message();
   // What C's strtod would also read: hexadecimal, inf, blanks inside quotes.
   const auto h = error_of("hex.yaml", std::string(kMinimal) + "optim:\n  lr_image: 0x1p-10\n");
   EXPECT_NE(h.message().find("'optim.lr_image' must be a number, got '0x1p-10'"), std::string::npos) << h.message();
-  const auto i = error_of("hexint.yaml", std::string(kMinimal) + "data:\n  batch_size: 0x20\n");
+  const auto i = error_of("hexint.yaml", std::string(kMinimal) + "  batch_size: 0x20\n");
   EXPECT_NE(i.message().find("'data.batch_size' must be an integer, got '0x20'"), std::string::npos) << i.message();
   const auto q = error_of("blank.yaml", std::string(kMinimal) + "loss:\n  temperature: ' 0.5'\n");
   EXPECT_NE(q.message().find("'loss.temperature' must be a number, got ' 0.5'"), std::string::npos) << q.message();
@@ -145,6 +145,23 @@ TEST(Config, SyntaxErrorGivesLineAndColumn) {
 TEST(Config, SectionMustBeMapping) {
   const auto e = error_of("sec.yaml", "data: 5\n");
   EXPECT_NE(e.message().find("'data' must be a mapping"), std::string::npos) << e.message();
+}
+
+TEST(Config, AKeyOrSectionWrittenTwiceIsRefusedWithBothLines) {
+  // yaml-cpp would keep the last of the two: batch_size 5, silently.
+  const auto k = error_of("twice.yaml", "data:\n  path: x\n  batch_size: 3\n  batch_size: 5\n");
+  EXPECT_NE(k.message().find("twice.yaml:4: key 'data.batch_size' appears a second time (first at line 3)"),
+            std::string::npos) << k.message();
+  EXPECT_EQ(k.key(), "data.batch_size");
+  const auto s = error_of("sections.yaml", "data:\n  path: x\ntrain:\n  epochs: 2\ndata:\n  batch_size: 4\n");
+  EXPECT_NE(s.message().find("sections.yaml:5: section 'data' appears a second time (first at line 1)"),
+            std::string::npos) << s.message();
+  EXPECT_NE(s.hint().find("merge the two 'data:' sections"), std::string::npos) << s.hint();
+  // An override sets the first of the two, which the second would then undo: refused the same way.
+  const auto o = error_of("override.yaml", "data:\n  path: x\n  batch_size: 3\n  batch_size: 5\n",
+                          {"data.batch_size=7"});
+  EXPECT_NE(o.message().find("override.yaml:4: key 'data.batch_size' appears a second time"), std::string::npos)
+      << o.message();
 }
 
 TEST(Config, MissingFileIsClear) {
