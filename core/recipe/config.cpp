@@ -67,10 +67,11 @@ class Loader {
       if (field != fields_.end()) {
         assign(field->second, value, item.first);
       } else if (sections_.count(path)) {
+        if (value.IsNull()) continue;  // a section whose keys are all commented out
         if (!value.IsMap()) {
-          fail(item.first, path, cat("'", path, "' must be a mapping of keys, got '",
-                                     value.IsScalar() ? value.Scalar() : "a list", "'"),
-               cat("write it as a section, e.g. ", path, ":\\n  key: value"));
+          fail(item.first, path, cat("'", path, "' must be a section of keys, got ",
+                                     value.IsScalar() ? "'" + value.Scalar() + "'" : std::string("a list")),
+               cat("write '", path, ":' on a line of its own and its keys below it, indented: '  key: value'"));
         }
         walk(value, path);
       } else {
@@ -100,12 +101,13 @@ class Loader {
     try {
       f.assign(value);
     } catch (const FieldError& e) {
+      const YAML::Node& at = value.IsNull() ? key_node : value;  // an empty value is marked on the next line
       if (e.kind == FieldError::Kind::kType) {
-        fail(value, f.path, cat("'", f.path, "' must be ", f.type, ", got '", e.what(), "'"),
+        fail(at, f.path, cat("'", f.path, "' must be ", f.type, ", got '", e.what(), "'"),
              cat("write ", f.path, " as ", f.type, f.allowed.empty() ? "" : " (" + f.allowed + ")"));
       }
-      fail(value, f.path, cat("'", f.path, "' = ", e.what(), " is not allowed; allowed: ", f.allowed),
-           cat("pick a value in ", f.allowed));
+      fail(at, f.path, cat("'", f.path, "' = ", e.what(), " is not allowed; allowed: ", f.allowed),
+           cat("set ", f.path, " to ", f.allowed));
     }
   }
 
@@ -209,14 +211,24 @@ std::string nearest_key(const std::string& key, const std::vector<std::string>& 
 
 Recipe load_recipe_text(const std::string& yaml, const std::string& origin,
                         const std::vector<std::string>& overrides) {
-  YAML::Node root;
+  std::vector<YAML::Node> documents;
   try {
-    root = YAML::Load(yaml);
+    documents = YAML::LoadAll(yaml);
   } catch (const YAML::ParserException& e) {
     throw ConfigError(cat(origin, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML syntax error: ", e.msg),
                       "fix the YAML syntax (indent with spaces, 'key: value')", "");
   }
-  return load_node(root, Origins{origin, {}}, overrides);
+  // YAML::Load would read the first of several documents and drop the rest without a word (an
+  // empty one, as a trailing '---' makes, drops nothing).
+  const auto more = std::find_if(documents.begin() + std::min<size_t>(1, documents.size()), documents.end(),
+                                 [](const YAML::Node& d) { return !d.IsNull(); });
+  if (more != documents.end()) {
+    const int line = more->Mark().line;
+    throw ConfigError(cat(origin, line >= 0 ? cat(":", line + 1) : std::string(), ": another YAML document (after "
+                          "'---'); a recipe is one document"),
+                      "merge the documents into one, or keep one recipe per file", "");
+  }
+  return load_node(documents.empty() ? YAML::Node() : documents[0], Origins{origin, {}}, overrides);
 }
 
 Recipe load_recipe(const std::string& path, const std::vector<std::string>& overrides) {

@@ -193,6 +193,17 @@ FieldSpec described(FieldSpec f, const std::string& allowed) {
   return f;
 }
 
+// A string that names a file or folder: an empty one would name nothing (or the working folder).
+FieldSpec path_field(const std::string& path, std::string& ref, const std::string& allowed, bool required = false) {
+  FieldSpec f = described(str_field(path, ref, required), allowed + " (not empty)");
+  f.assign = [&ref](const YAML::Node& n) {
+    if (!n.IsScalar() && !n.IsNull()) throw FieldError(FieldError::Kind::kType, text_of(n));
+    if (n.IsNull() || n.Scalar().empty()) throw FieldError(FieldError::Kind::kRange, "\"\"");
+    ref = n.Scalar();
+  };
+  return f;
+}
+
 }  // namespace
 
 std::vector<FieldSpec> recipe_fields(Recipe& r) {
@@ -203,8 +214,7 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       device_field("run.device", r.run.device),
       choice_field("run.log_level", r.run.log_level, {"trace", "debug", "info", "warn", "error"}),
 
-      described(str_field("data.path", r.data.path, /*required=*/true),
-                "a shard directory with manifest.json, or synthetic"),
+      path_field("data.path", r.data.path, "a shard directory with manifest.json, or synthetic", /*required=*/true),
       bool_field("data.verify", r.data.verify),
       int_field("data.synthetic_count", r.data.synthetic_count, 16, 10'000'000),
       int_field("data.synthetic_size", r.data.synthetic_size, 8, 1024),
@@ -285,7 +295,7 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       int_field("checkpoint.every_epochs", r.checkpoint.every_epochs, 0, 100000),
       int_field("checkpoint.keep", r.checkpoint.keep, 1, 1000),
 
-      str_field("output.dir", r.output.dir),
+      path_field("output.dir", r.output.dir, "a folder"),
   };
 }
 

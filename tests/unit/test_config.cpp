@@ -144,7 +144,32 @@ TEST(Config, SyntaxErrorGivesLineAndColumn) {
 
 TEST(Config, SectionMustBeMapping) {
   const auto e = error_of("sec.yaml", "data: 5\n");
-  EXPECT_NE(e.message().find("'data' must be a mapping"), std::string::npos) << e.message();
+  EXPECT_NE(e.message().find("'data' must be a section of keys, got '5'"), std::string::npos) << e.message();
+  const auto l = error_of("seclist.yaml", "data:\n  path: x\ntrain: [1, 2]\n");
+  EXPECT_NE(l.message().find("seclist.yaml:3: 'train' must be a section of keys, got a list"), std::string::npos)
+      << l.message();
+  // A section whose keys are all commented out is an empty section, not an error.
+  const auto r = load_recipe(write_recipe("empty-section.yaml", "data:\n  path: x\ntrain:\n#  epochs: 3\n"));
+  EXPECT_EQ(r.train.epochs, Recipe().train.epochs);
+}
+
+TEST(Config, AnEmptyValueIsNamedOnItsKeysLine) {
+  const auto e = error_of("empty.yaml", "data:\n  path: x\ntrain:\n  epochs:\n");
+  EXPECT_NE(e.message().find("empty.yaml:4: 'train.epochs' must be an integer"), std::string::npos) << e.message();
+  // A file or folder name may not be empty: it would name nothing, or the working folder.
+  const auto p = error_of("nopath.yaml", "data:\n  path: ''\n");
+  EXPECT_NE(p.message().find("nopath.yaml:2: 'data.path' = \"\" is not allowed"), std::string::npos) << p.message();
+  const auto o = error_of("nodir.yaml", std::string(kMinimal) + "output:\n  dir:\n");
+  EXPECT_NE(o.message().find("nodir.yaml:4: 'output.dir' = \"\" is not allowed"), std::string::npos) << o.message();
+}
+
+TEST(Config, ASecondYamlDocumentIsRefused) {
+  // yaml-cpp's Load reads the first document only: data.path would have been x, silently.
+  const auto e = error_of("docs.yaml", "data:\n  path: x\n---\ndata:\n  path: y\n");
+  EXPECT_NE(e.message().find("docs.yaml:4: another YAML document (after '---')"), std::string::npos) << e.message();
+  // Document markers around one document, and a trailing '---' (an empty document), are fine.
+  EXPECT_EQ(load_recipe(write_recipe("marked.yaml", "---\ndata:\n  path: x\n...\n")).data.path, "x");
+  EXPECT_EQ(load_recipe(write_recipe("trailing.yaml", "data:\n  path: x\n---\n")).data.path, "x");
 }
 
 TEST(Config, AKeyOrSectionWrittenTwiceIsRefusedWithBothLines) {
