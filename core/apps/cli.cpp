@@ -31,6 +31,8 @@ Args::Args(int argc, char** argv, std::vector<std::string> flags, std::vector<st
       a = a.substr(0, eq);
     }
     if (known(switches, a)) {
+      SATCLIP_CHECK(eq == std::string::npos, cat("option --", a, " takes no value, got --", a, "=", value),
+                    cat("write --", a, " alone"));
       values_[a] = "1";
       continue;
     }
