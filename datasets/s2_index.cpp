@@ -24,7 +24,6 @@ std::vector<IndexRecord> read_s2_index(const std::string& path) {
   std::string header_line;
   SATCLIP_CHECK(in.next(header_line), cat(path, ": the index is empty"),
                 "the first line must be a header with the columns fn, lat, lon");
-  if (header_line.size() >= 3 && header_line.compare(0, 3, "\xEF\xBB\xBF") == 0) header_line.erase(0, 3);
   const auto header = split_csv_line(header_line);
   std::map<std::string, size_t> column;
   for (size_t i = 0; i < header.size(); ++i) column[header[i]] = i;

@@ -30,6 +30,7 @@ bool LineReader::next(std::string& line) {
     line.push_back(char(c));
   }
   ++number_;
+  if (number_ == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
   return true;
 }
 

@@ -23,8 +23,9 @@ class LineReader {
   LineReader(std::string path, size_t max_line, const std::string& what, std::string hint);
 
   // The next line, without its '\n' (a '\r' before it is kept), into `line`; false at the end of
-  // the file. A last line without '\n' still counts. Throws satclip::Error "PATH:N: line longer
-  // than MAX bytes" when it is.
+  // the file. A last line without '\n' still counts. The first line loses a UTF-8 byte-order mark
+  // (spreadsheets write one before the header). Throws satclip::Error "PATH:N: line longer than
+  // MAX bytes" when it is.
   bool next(std::string& line);
 
   // The number of the line `next` returned last, from 1 (0 before the first).

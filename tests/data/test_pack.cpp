@@ -189,8 +189,9 @@ TEST(Pack, IndexErrorsNameTheFile) {
       EXPECT_NE(e.message().find(expect), std::string::npos) << e.message();
     }
   }
-  // Columns are found by name, in any order, with extra columns ignored.
-  write_text(dir / "order.csv", "fn,extra,lon,lat\n\"a,b.tif\",x,10,20\n");
+  // Columns are found by name, in any order, with extra columns ignored; a byte-order mark before
+  // the header is no part of the first name.
+  write_text(dir / "order.csv", "\xEF\xBB\xBF" "fn,extra,lon,lat\n\"a,b.tif\",x,10,20\n");
   const auto r = read_s2_index(dir / "order.csv");
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].fn, "a,b.tif");

@@ -215,6 +215,12 @@ TEST(LineReader, GivesTheLinesStdGetlineGives) {
   LineReader empty(s.write("c.csv", ""), 100, "the index", "");
   EXPECT_FALSE(empty.next(line));
   EXPECT_EQ(empty.number(), 0);
+  // A spreadsheet's "CSV UTF-8" begins with a byte-order mark: not part of the first column's name.
+  LineReader bom(s.write("d.csv", "\xEF\xBB\xBF" "lat,lon\n\xEF\xBB\xBF" "1,2\n"), 100, "the coordinates file", "");
+  ASSERT_TRUE(bom.next(line));
+  EXPECT_EQ(line, "lat,lon");
+  ASSERT_TRUE(bom.next(line));
+  EXPECT_EQ(line, "\xEF\xBB\xBF" "1,2");  // only at the start of the file
 }
 
 TEST(LineReader, ALineLongerThanItsLimitIsAnErrorNamingFileAndLine) {

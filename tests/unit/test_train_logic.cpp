@@ -139,6 +139,8 @@ TEST(CoordsCsv, ColumnsInAnyOrderAndBadRowsNamed) {
   }
   std::ofstream(path) << "lat,lon\n47.37,8.54,\n";  // a trailing comma adds no field
   ASSERT_EQ(read_coords_csv(path).size(), 1u);
+  std::ofstream(path) << "\xEF\xBB\xBF" "lat,lon\n47.37,8.54\n";  // a spreadsheet's byte-order mark
+  ASSERT_EQ(read_coords_csv(path).size(), 1u);
   std::ofstream(path) << "lat,lon\n95,2\n";
   EXPECT_THROW(read_coords_csv(path), satclip::Error);
   std::ofstream(path) << "x,y\n1,2\n";
