@@ -45,10 +45,11 @@ struct Shape {
 void examine(const IndexRecord& r, const std::string& images, const Shape& shape, const Compression& comp,
              Item& item) {
   if (!r.problem.empty()) {
-    item.reason = r.problem.rfind("duplicate", 0) == 0 ? "duplicate fn"
-                  : r.problem.rfind("line", 0) == 0    ? "malformed index line"
-                  : r.problem == "empty fn"            ? "empty fn"
-                                                       : "bad coordinate";
+    item.reason = r.problem.rfind("duplicate", 0) == 0    ? "duplicate fn"
+                  : r.problem.rfind("line", 0) == 0       ? "malformed index line"
+                  : r.problem == "empty fn"               ? "empty fn"
+                  : r.problem.rfind("fn outside", 0) == 0 ? "fn outside the images folder"
+                                                          : "bad coordinate";
     item.detail = r.problem;
     return;
   }

@@ -13,6 +13,18 @@ namespace satclip::data {
 
 namespace {
 
+// Whether a file name from the index stays inside the images folder it is joined to: not absolute,
+// no ".." component (a crafted index could otherwise point the packer at any file).
+bool stays_inside(const std::string& fn) {
+  if (fn.empty() || fn[0] == '/') return false;
+  for (size_t begin = 0; begin <= fn.size();) {
+    const size_t end = std::min(fn.find('/', begin), fn.size());
+    if (fn.compare(begin, end - begin, "..") == 0) return false;
+    begin = end + 1;
+  }
+  return true;
+}
+
 // An index line is a file name, two numbers and a URL: about 100 bytes.
 constexpr size_t kMaxIndexLine = size_t{1} << 20;
 
@@ -56,6 +68,8 @@ std::vector<IndexRecord> read_s2_index(const std::string& path) {
     const bool lon_ok = parse_decimal(f[c_lon], r.lon) && std::abs(r.lon) <= 180;
     if (r.fn.empty()) {
       r.problem = "empty fn";
+    } else if (!stays_inside(r.fn)) {
+      r.problem = "fn outside the images folder (an absolute path, or a '..' in it)";
     } else if (!lat_ok) {
       r.problem = cat("bad latitude '", f[c_lat], "' (expected a number in -90 .. 90)");
     } else if (!lon_ok) {

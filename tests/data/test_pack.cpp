@@ -135,6 +135,8 @@ TEST(Pack, BadRecordsAreSkippedCountedAndListed) {
   index += "95,2,u,patch_2.tif\n";
   index += "1,2,u,patch_3.tif\n";  // duplicate of an earlier line
   index += "1,2\n";                // malformed
+  index += "1,2,u,../images/patch_4.tif\n";  // a real tile, but named by a way out of --images
+  index += "1,2,u," + src + "/images/patch_5.tif\n";
   write_text(src + "/index.csv", index);
 
   const auto report = pack_s2(pack_options(src, dir / "out"));
@@ -142,16 +144,17 @@ TEST(Pack, BadRecordsAreSkippedCountedAndListed) {
   const std::map<std::string, int64_t> expected = {
       {"missing file", 1},     {"not a regular file", 1}, {"file under 10000 bytes", 1},
       {"unreadable GeoTIFF", 1}, {"wrong band count", 1}, {"wrong tile size", 1},
-      {"bad coordinate", 2},   {"duplicate fn", 1},       {"malformed index line", 1}};
+      {"bad coordinate", 2},   {"duplicate fn", 1},       {"malformed index line", 1},
+      {"fn outside the images folder", 2}};
   EXPECT_EQ(report.skipped, expected) << report.summary();
   const auto listed = read_all(dir / "out/skipped.csv");
   for (const char* fn : {"missing.tif", "pipe.tif", "tiny.tif", "truncated.tif", "eleven.tif", "small.tif"}) {
     EXPECT_NE(listed.find(fn), std::string::npos) << fn << " not in skipped.csv:\n" << listed;
   }
-  EXPECT_EQ(std::count(listed.begin(), listed.end(), '\n'), 11);  // header + 10 records
+  EXPECT_EQ(std::count(listed.begin(), listed.end(), '\n'), 13);  // header + 12 records
   const auto ds = ShardedDataset::open(dir / "out");
   EXPECT_EQ(ds->size(), 6);
-  EXPECT_EQ(ds->manifest().skipped, 10);
+  EXPECT_EQ(ds->manifest().skipped, 12);
 }
 
 TEST(GeoTiff, ErrorsNameTheTileByItsPath) {
