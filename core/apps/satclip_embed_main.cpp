@@ -9,6 +9,7 @@
 #include "core/apps/cli.h"
 #include "core/apps/embed_output.h"
 #include "core/base/error.h"
+#include "core/base/fs_util.h"
 #include "core/recipe/config.h"
 #include "core/train/checkpoint_dir.h"
 #include "core/train/coords_csv.h"
@@ -55,6 +56,10 @@ int body(int argc, char** argv) {
   using namespace satclip::core;
   const std::string given = args.required("checkpoint");
   const std::string out = args.required("out");
+  SATCLIP_CHECK(!args.has("coords") || !satclip::same_file(args.str("coords"), out),
+                satclip::cat("--out ", out, " is the --coords file: the embeddings (lat, lon, e0...) would "
+                             "replace it and its other columns"),
+                "write the embeddings to another file, e.g. --out places-embeddings.csv");
   const std::string checkpoint = checkpoint_weights_path(given);
   SATCLIP_CHECK(args.has("coords") != args.has("shards"), "give exactly one of --coords and --shards", "see --help");
   const auto stage = args.choice("stage", satclip::EmbedStage::kProjection);

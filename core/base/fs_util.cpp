@@ -148,6 +148,11 @@ std::string read_regular_file(const std::string& path, size_t max_bytes, const s
   return bytes;
 }
 
+bool same_file(const std::string& a, const std::string& b) {
+  struct stat sa {}, sb {};
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 void fsync_path(const std::string& path, bool dir) {
   const int fd = ::open(path.c_str(), dir ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
   SATCLIP_CHECK(fd >= 0, cat(path, ": cannot open to sync it: ", std::strerror(errno)), "check the file system");

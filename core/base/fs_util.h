@@ -85,6 +85,9 @@ void fsync_path(const std::string& path, bool dir);
 // naming the file on failure (the temporary file is removed).
 void write_file_atomically(const std::string& path, const std::string& bytes);
 
+// Whether `a` and `b` both exist and are the same file (through links, hard or symbolic).
+bool same_file(const std::string& a, const std::string& b);
+
 // `v` as 16 lower-case hex digits.
 std::string hex16(uint64_t v);
 
