@@ -38,7 +38,7 @@ std::vector<IndexRecord> read_s2_index(const std::string& path) {
                 "the first line must be a header with the columns fn, lat, lon");
   const auto header = split_csv_line(header_line);
   std::map<std::string, size_t> column;
-  for (size_t i = 0; i < header.size(); ++i) column[header[i]] = i;
+  for (size_t i = 0; i < header.size(); ++i) column[trim_blanks(header[i])] = i;
   for (const char* needed : {"fn", "lat", "lon"}) {
     SATCLIP_CHECK(column.count(needed),
                   cat(path, ": the header has no column '", needed, "' (header: ", header_line, ")"),
@@ -64,8 +64,9 @@ std::vector<IndexRecord> read_s2_index(const std::string& path) {
       continue;
     }
     r.fn = f[c_fn];
-    const bool lat_ok = parse_decimal(f[c_lat], r.lat) && std::abs(r.lat) <= 90;
-    const bool lon_ok = parse_decimal(f[c_lon], r.lon) && std::abs(r.lon) <= 180;
+    // Blanks around a number are no part of it (strtod skipped leading ones; so do the coordinates CSVs).
+    const bool lat_ok = parse_decimal(trim_blanks(f[c_lat]), r.lat) && std::abs(r.lat) <= 90;
+    const bool lon_ok = parse_decimal(trim_blanks(f[c_lon]), r.lon) && std::abs(r.lon) <= 180;
     if (r.fn.empty()) {
       r.problem = "empty fn";
     } else if (!stays_inside(r.fn)) {

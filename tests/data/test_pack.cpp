@@ -208,6 +208,13 @@ TEST(Pack, IndexErrorsNameTheFile) {
   EXPECT_EQ(c[0].problem, "line 2 has 5 fields, the header has 3");
   EXPECT_EQ(c[1].problem, "");
   EXPECT_EQ(c[1].lat, 1.5);
+  // Blanks after the commas: the numbers still read.
+  write_text(dir / "blanks.csv", "fn, lat, lon\na.tif, 47.5 ,\t8.5\n");
+  const auto w = read_s2_index(dir / "blanks.csv");
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].problem, "");
+  EXPECT_EQ(w[0].lat, 47.5);
+  EXPECT_EQ(w[0].lon, 8.5);
   // Numbers as C's strtod would also read them are not coordinates.
   write_text(dir / "hex.csv", "fn,lat,lon\na.tif,0x10,2\nb.tif,1,inf\n");
   const auto h = read_s2_index(dir / "hex.csv");
