@@ -192,32 +192,36 @@ TEST(Pack, IndexErrorsNameTheFile) {
       EXPECT_NE(e.message().find(expect), std::string::npos) << e.message();
     }
   }
+}
+
+TEST(Pack, IndexRecordsTakeTheirColumnsByNameAndPlainNumbers) {
+  TempDir dir("index-records");
+  const auto index_of = [&](const std::string& name, const std::string& text) {
+    write_text(dir / name, text);
+    return read_s2_index(dir / name);
+  };
   // Columns are found by name, in any order, with extra columns ignored; a byte-order mark before
   // the header is no part of the first name.
-  write_text(dir / "order.csv", "\xEF\xBB\xBF" "fn,extra,lon,lat\n\"a,b.tif\",x,10,20\n");
-  const auto r = read_s2_index(dir / "order.csv");
+  const auto r = index_of("order.csv", "\xEF\xBB\xBF" "fn,extra,lon,lat\n\"a,b.tif\",x,10,20\n");
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].fn, "a,b.tif");
   EXPECT_EQ(r[0].lat, 20);
   EXPECT_EQ(r[0].lon, 10);
   // Decimal commas shift the columns: a malformed line, not a tile at lat 47, lon 37. A trailing
   // comma adds no field.
-  write_text(dir / "commas.csv", "fn,lat,lon\na.tif,47,37,8,54\nb.tif,1.5,2.5,\n");
-  const auto c = read_s2_index(dir / "commas.csv");
+  const auto c = index_of("commas.csv", "fn,lat,lon\na.tif,47,37,8,54\nb.tif,1.5,2.5,\n");
   ASSERT_EQ(c.size(), 2u);
   EXPECT_EQ(c[0].problem, "line 2 has 5 fields, the header has 3");
   EXPECT_EQ(c[1].problem, "");
   EXPECT_EQ(c[1].lat, 1.5);
-  // Blanks after the commas: the numbers still read.
-  write_text(dir / "blanks.csv", "fn, lat, lon\na.tif, 47.5 ,\t8.5\n");
-  const auto w = read_s2_index(dir / "blanks.csv");
+  // Blanks after the commas, in the header and around the numbers: still read.
+  const auto w = index_of("blanks.csv", "fn, lat, lon\na.tif, 47.5 ,\t8.5\n");
   ASSERT_EQ(w.size(), 1u);
   EXPECT_EQ(w[0].problem, "");
   EXPECT_EQ(w[0].lat, 47.5);
   EXPECT_EQ(w[0].lon, 8.5);
   // Numbers as C's strtod would also read them are not coordinates.
-  write_text(dir / "hex.csv", "fn,lat,lon\na.tif,0x10,2\nb.tif,1,inf\n");
-  const auto h = read_s2_index(dir / "hex.csv");
+  const auto h = index_of("hex.csv", "fn,lat,lon\na.tif,0x10,2\nb.tif,1,inf\n");
   ASSERT_EQ(h.size(), 2u);
   EXPECT_EQ(h[0].problem, "bad latitude '0x10' (expected a number in -90 .. 90)");
   EXPECT_EQ(h[1].problem, "bad longitude 'inf' (expected a number in -180 .. 180)");
