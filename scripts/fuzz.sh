@@ -58,7 +58,10 @@ for t in "${targets[@]}"; do
     status=1
     for a in "$build/artifacts/$t/"crash-* "$build/artifacts/$t/"timeout-* "$build/artifacts/$t/"oom-*; do
       [ -f "$a" ] || continue
-      "$build/tests/fuzz/fuzz_$t" -minimize_crash=1 -max_total_time=60 -exact_artifact_path="$a.min" "$a" >/dev/null 2>&1
+      # A timeout artifact hangs by definition: without -timeout (and the outer limit) minimising
+      # one never ends.
+      timeout 150 "$build/tests/fuzz/fuzz_$t" -minimize_crash=1 -max_total_time=60 -timeout=20 \
+        -exact_artifact_path="$a.min" "$a" >/dev/null 2>&1
       cp "${a}.min" "$crashes/$(basename "$a")" 2>/dev/null || cp "$a" "$crashes/"
     done
     echo "fuzz $t: CRASH after $execs runs (see $log); inputs written to $crashes"

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "core/base/fs_util.h"
@@ -190,6 +191,46 @@ Recipe load_node(YAML::Node root, Origins origins, const std::vector<std::string
   return recipe;
 }
 
+// Notes where a YAML document's first node is (nothing for an empty document).
+class FirstNode : public YAML::EventHandler {
+ public:
+  int line = -1;  // 0-based, -1 while the document holds nothing
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { note(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { note(m); }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    note(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    note(m);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void note(const YAML::Mark& m) {
+    if (line < 0) line = m.line;
+  }
+};
+
+// The line of the first node of a document after the first one, or -1 when there is none (an
+// empty document, as a trailing '---' makes, does not count). YAML::Load reads the first document
+// and drops the rest without a word. yaml-cpp's LoadAll is no way to see them: on some inputs
+// (a lone ',') it returns empty documents forever, so at most kMaxDocuments are looked at here.
+int later_document_line(const std::string& yaml) {
+  constexpr int kMaxDocuments = 64;
+  std::istringstream in(yaml);
+  YAML::Parser parser(in);
+  for (int d = 0; d < kMaxDocuments; ++d) {
+    FirstNode doc;
+    if (!parser.HandleNextDocument(doc)) return -1;
+    if (d > 0 && doc.line >= 0) return doc.line;
+  }
+  return -1;
+}
+
 }  // namespace
 
 std::string nearest_key(const std::string& key, const std::vector<std::string>& candidates) {
@@ -211,24 +252,20 @@ std::string nearest_key(const std::string& key, const std::vector<std::string>& 
 
 Recipe load_recipe_text(const std::string& yaml, const std::string& origin,
                         const std::vector<std::string>& overrides) {
-  std::vector<YAML::Node> documents;
+  YAML::Node root;
+  int later = -1;
   try {
-    documents = YAML::LoadAll(yaml);
+    root = YAML::Load(yaml);
+    later = later_document_line(yaml);
   } catch (const YAML::ParserException& e) {
     throw ConfigError(cat(origin, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML syntax error: ", e.msg),
                       "fix the YAML syntax (indent with spaces, 'key: value')", "");
   }
-  // YAML::Load would read the first of several documents and drop the rest without a word (an
-  // empty one, as a trailing '---' makes, drops nothing).
-  const auto more = std::find_if(documents.begin() + std::min<size_t>(1, documents.size()), documents.end(),
-                                 [](const YAML::Node& d) { return !d.IsNull(); });
-  if (more != documents.end()) {
-    const int line = more->Mark().line;
-    throw ConfigError(cat(origin, line >= 0 ? cat(":", line + 1) : std::string(), ": another YAML document (after "
-                          "'---'); a recipe is one document"),
+  if (later >= 0) {
+    throw ConfigError(cat(origin, ":", later + 1, ": another YAML document (after '---'); a recipe is one document"),
                       "merge the documents into one, or keep one recipe per file", "");
   }
-  return load_node(documents.empty() ? YAML::Node() : documents[0], Origins{origin, {}}, overrides);
+  return load_node(root, Origins{origin, {}}, overrides);
 }
 
 Recipe load_recipe(const std::string& path, const std::vector<std::string>& overrides) {

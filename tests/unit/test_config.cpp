@@ -170,6 +170,9 @@ TEST(Config, ASecondYamlDocumentIsRefused) {
   // Document markers around one document, and a trailing '---' (an empty document), are fine.
   EXPECT_EQ(load_recipe(write_recipe("marked.yaml", "---\ndata:\n  path: x\n...\n")).data.path, "x");
   EXPECT_EQ(load_recipe(write_recipe("trailing.yaml", "data:\n  path: x\n---\n")).data.path, "x");
+  // A lone ',' made yaml-cpp's LoadAll return empty documents forever (found by fuzz_recipe).
+  const auto c = error_of("comma.yaml", ",");
+  EXPECT_NE(c.message().find("missing required key 'data.path'"), std::string::npos) << c.message();
 }
 
 TEST(Config, AKeyOrSectionWrittenTwiceIsRefusedWithBothLines) {
