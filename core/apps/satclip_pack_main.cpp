@@ -1,14 +1,14 @@
 // satclip-pack: packs S2-100k GeoTIFF tiles into HDF5 shards + manifest.json (datasets/packer.h).
 #include <sys/resource.h>
 
-#include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <string_view>
+#include <limits>
 
 #include "core/apps/cli.h"
 #include "core/base/error.h"
 #include "core/base/logging.h"
+#include "core/base/text.h"
 #include "datasets/manifest.h"
 #ifdef SATCLIP_HAVE_GDAL
 #include "datasets/packer.h"
@@ -51,16 +51,15 @@ const char* kUsage =
 void parse_part(const satclip::cli::Args& args, satclip::data::VerifyOptions& o) {
   if (!args.has("part")) return;
   const std::string text = args.str("part");
-  const auto number = [](std::string_view s, int& v) {
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    return !s.empty() && ec == std::errc() && end == s.data() + s.size();
-  };
   const auto slash = text.find('/');
-  const std::string_view all(text);
-  const bool ok = slash != std::string::npos && number(all.substr(0, slash), o.part) &&
-                  number(all.substr(slash + 1), o.parts) && o.parts >= 1 && o.part >= 0 && o.part < o.parts;
+  int64_t part = -1, parts = 0;  // read as plain integers (core/base/text), then in range
+  const bool ok = slash != std::string::npos && satclip::parse_integer(text.substr(0, slash), part) &&
+                  satclip::parse_integer(text.substr(slash + 1), parts) && parts >= 1 &&
+                  parts <= std::numeric_limits<int>::max() && part >= 0 && part < parts;
   SATCLIP_CHECK(ok, satclip::cat("--part ", text, ": expected R/W with 0 <= R < W, e.g. 0/4"),
                 "see satclip-pack --help");
+  o.part = static_cast<int>(part);
+  o.parts = static_cast<int>(parts);
 }
 
 int verify(const satclip::cli::Args& args) {
