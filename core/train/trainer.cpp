@@ -63,7 +63,10 @@ Trainer::Trainer(Recipe recipe, const dist::Runtime& runtime, dist::Communicator
   plan_steps(s);
   check_feature_cache(s);
   build_model(s);
-  if (options.dry_run) return;
+  if (options.dry_run) {
+    resume_run(s);  // --resume checked as a run would, with nothing written
+    return;
+  }
   prepare_run_dir(s);
   init_logging({runtime.rank, runtime.world_size, s.recipe.output.dir, s.recipe.run.log_level});
   resume_run(s);

@@ -197,7 +197,8 @@ void resume_run(Trainer::State& s) {
     SATCLIP_FAIL(choice.substr(1, nl - 1), choice.substr(nl + 1));
   }
   if (choice.empty()) {
-    spdlog::info("--resume auto: no checkpoint in {}; starting fresh", checkpoints_root(s));
+    s.resume_note = cat("auto: no checkpoint in ", checkpoints_root(s), "; a fresh start");
+    spdlog::info("--resume {}", s.resume_note);
     return;
   }
   const Checkpoint c = read_checkpoint(choice);
@@ -218,8 +219,10 @@ void resume_run(Trainer::State& s) {
   const auto report = load_state_dict(*s.model, c.model, LoadOptions{}, choice + "/model.pt");
   SATCLIP_CHECK(report.clean(), cat(choice, "/model.pt does not fit the model: ", report.summary()),
                 "resume with the checkpoint's recipe (its recipe.yaml)");
-  restore_optimizer(s, c.optimizer, choice + "/optimizer.pt");
-  restore_rng(s, c);
+  if (!s.options.dry_run) {  // a dry run has no optimizer and draws nothing
+    restore_optimizer(s, c.optimizer, choice + "/optimizer.pt");
+    restore_rng(s, c);
+  }
   SATCLIP_CHECK(m.cursor <= s.train_size,
                 cat(choice, ": position ", m.cursor, " is beyond the training split of ", s.train_size, " tiles"),
                 "resume with the data the checkpoint was trained on");
@@ -238,12 +241,15 @@ void resume_run(Trainer::State& s) {
   }
   if (s.recipe.train.max_steps > 0) total = std::min(total, s.recipe.train.max_steps);
   s.total_steps = std::max(total, s.start.step);
+  s.resume_note = cat(choice, ": step ", m.step, ", epoch ", m.epoch + 1, ", sample ", m.cursor,
+                      " of that epoch (written at ", m.world_size, " rank(s), ", m.saved_at, "); ",
+                      s.total_steps - s.start.step, " steps to go");
+  if (s.options.dry_run) return;
   s.schedule = std::make_unique<LrSchedule>(s.recipe.optim, s.total_steps);
   s.schedule->restore(m.schedule);
   s.best_val = m.best_val;
   s.has_best = m.has_best_val;
-  spdlog::info("resuming from {}: step {}, epoch {}, sample {} of that epoch (written at {} rank(s), {})", choice,
-               m.step, m.epoch + 1, m.cursor, m.world_size, m.saved_at);
+  spdlog::info("resuming from {}", s.resume_note);
 }
 
 }  // namespace satclip::core

@@ -177,6 +177,7 @@ std::string Trainer::describe() {
   out << "batch: " << s_->plan.per_rank << " per rank x " << s_->plan.world << " ranks x " << s_->plan.grad_accum
       << " accumulation = " << s_->plan.per_step() << " samples per step; " << s_->steps_per_epoch
       << " steps per epoch, " << s_->total_steps << " steps in all\n";
+  if (!s_->resume_note.empty()) out << "resume: " << s_->resume_note << "\n";
   int64_t total = 0, trainable = 0;
   for (const auto& p : s_->model->parameters()) {
     total += p.numel();

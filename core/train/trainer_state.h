@@ -57,6 +57,7 @@ struct Trainer::State {
   double best_val = 0;
   bool has_best = false;
   StartPoint start;
+  std::string resume_note;                            // --resume: where training continues
   std::unique_ptr<CheckpointWriter> writer;           // rank 0
   std::unique_ptr<std::FILE, FileCloser> sample_log;  // SATCLIP_SAMPLE_LOG: every consumed index
   std::shared_ptr<const FeatureCache> features;       // data.feature_cache, or null
@@ -103,7 +104,8 @@ std::unique_ptr<BatchSource> epoch_batches(Trainer::State& s, int64_t epoch, std
 
 // Checkpoints (trainer_checkpoint.cpp).
 // --resume: finds the checkpoint (rank 0 decides, every rank reads it), checks the recipe, and
-// restores model, optimizer, schedule, RNG states and the start position. Collective.
+// restores model, optimizer, schedule, RNG states and the start position; in a dry run only the
+// checks, the model's weights and the position (resume_note says where). Collective.
 void resume_run(Trainer::State& s);
 // The metrics a checkpoint records: the last loss and lr, and the last validation if any.
 std::vector<std::pair<std::string, double>> checkpoint_metrics(const FitResult& r, double lr);

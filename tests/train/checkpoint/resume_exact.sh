@@ -8,6 +8,15 @@ source "$(dirname "$0")/lib.sh"
 np=$1 ref=$2
 ck="$ref/checkpoints/step-00000020"
 [ -f "$ck/COMPLETE" ] || fail "$ck is not a complete checkpoint"
+# --dry-run --resume: where a run would continue, checked as the run checks it; nothing written.
+run "$np" "$WORK/dry" --resume "$ck" --dry-run || { tail -5 "$WORK/dry.log"; fail "the dry run failed"; }
+grep -q "^resume: $ck: step 20, epoch 1, sample 640 of that epoch (written at $np rank(s), .*); 20 steps to go$" \
+  "$WORK/dry.log" || { grep resume "$WORK/dry.log"; fail "the dry run did not say where a run would resume"; }
+[ -e "$WORK/dry" ] && fail "the dry run wrote $WORK/dry"
+run "$np" "$WORK/dry" --resume "$ck" --dry-run --set loss.temperature=0.5 && fail "a dry run accepted another recipe"
+grep -q "loss.temperature: 1 -> 0.5" "$WORK/dry.log" || fail "the dry run's refusal does not name the key"
+pass "np $np: --dry-run --resume names the checkpoint, step and steps to go, refuses another recipe, writes nothing"
+
 run "$np" "$WORK/b" --resume "$ck" || { tail -20 "$WORK/b.log"; fail "the resumed run failed"; }
 grep -q "resuming from $ck: step 20" "$WORK/b.log" || fail "the resumed run did not say where it resumed"
 same_losses "$ref" "$WORK/b" 21 40
