@@ -59,8 +59,10 @@ int64_t Args::integer(const std::string& name, int64_t fallback, int64_t lo, int
   if (!has(name)) return fallback;
   const std::string& s = values_.at(name);
   int64_t v = 0;
-  SATCLIP_CHECK(parse_integer(s, v) && v >= lo && v <= hi,
-                cat("--", name, " ", s, " is not an integer in ", lo, " .. ", hi), "");
+  const bool read = parse_integer(s, v);
+  SATCLIP_CHECK(read && v >= lo && v <= hi,
+                cat("--", name, " ", s, read ? " is out of range" : " is not a whole number", ": expected an integer in ",
+                    lo, " .. ", hi), "");
   return v;
 }
 
