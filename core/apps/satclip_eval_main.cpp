@@ -30,8 +30,9 @@ const char* kUsage =
     "\n"
     "Writes DIR/report.json and, for the map, DIR/map.png. Parts (default: map and probe, plus geoloc\n"
     "when --shards is given):\n"
-    "  map     location embeddings on a global grid of G degrees (default 1), the first three\n"
-    "          principal components as RGB, equirectangular with a 30-degree graticule\n"
+    "  map     location embeddings on a global grid of G degrees (default 1; G divides 30, from 0.1\n"
+    "          to 30), the first three principal components as RGB, equirectangular with a\n"
+    "          30-degree graticule\n"
     "  probe   the air-temperature probe: y = meanT / max(meanT), a 50/50 split per seed, an MLP\n"
     "          D -> 256 -> 64 -> 1 trained full-batch with Adam (lr 1e-3) for E epochs (default 3000),\n"
     "          test MSE over N seeds (default 3) as mean +- std; the raw coordinates (lat/90, lon/180)\n"
@@ -71,10 +72,23 @@ using satclip::json_quote;
 namespace sc = satclip::core;
 
 // Each part prints one line and returns its report.json member ("\"name\": {...}").
-std::string map_part(const sc::LocationEmbedder& embed, const satclip::cli::Args& args, const std::string& out) {
+// The numeric options, read and checked before anything is loaded or computed.
+struct Numbers {
+  double grid_deg = 1;
+  int64_t seeds = 3, epochs = 3000;
+};
+
+Numbers read_numbers(const satclip::cli::Args& args) {
+  Numbers n;
   const std::string g = args.str("grid-deg", "1");
-  double grid = 0;
-  SATCLIP_CHECK(satclip::parse_decimal(g, grid), cat("--grid-deg ", g, " is not a number"), "e.g. --grid-deg 1");
+  SATCLIP_CHECK(satclip::parse_decimal(g, n.grid_deg), cat("--grid-deg ", g, " is not a number"), "e.g. --grid-deg 1");
+  sc::grid_cells_per_30_deg(n.grid_deg);
+  n.seeds = args.integer("seeds", n.seeds, 1, 100);
+  n.epochs = args.integer("epochs", n.epochs, 1, 1000000);
+  return n;
+}
+
+std::string map_part(const sc::LocationEmbedder& embed, double grid, const std::string& out) {
   const auto m = sc::embedding_world_map(embed, grid, grid >= 1 ? 4 : 1);
   sc::write_png(out + "/map.png", m.image);
   std::printf("map: %s/map.png (%lld x %lld px); the first three components explain %.1f / %.1f / %.1f %% of the "
@@ -88,7 +102,7 @@ std::string map_part(const sc::LocationEmbedder& embed, const satclip::cli::Args
   return j.str();
 }
 
-std::string probe_part(const sc::LocationEmbedder& embed, const satclip::cli::Args& args) {
+std::string probe_part(const sc::LocationEmbedder& embed, const satclip::cli::Args& args, const Numbers& numbers) {
   const std::string stations = args.str("stations", SATCLIP_STATIONS_CSV);
   std::vector<double> mean_t;
   const auto coords = sc::read_coords_csv(stations, "meanT", mean_t);
@@ -107,8 +121,8 @@ std::string probe_part(const sc::LocationEmbedder& embed, const satclip::cli::Ar
   y = (y / y.max()).to(torch::kFloat);
   sc::ProbeOptions o;
   o.seeds.clear();
-  for (int64_t s = 0, k = args.integer("seeds", 3, 1, 100); s < k; ++s) o.seeds.push_back(s);
-  o.epochs = args.integer("epochs", 3000, 1, 1000000);
+  for (int64_t s = 0; s < numbers.seeds; ++s) o.seeds.push_back(s);
+  o.epochs = numbers.epochs;
   const auto raw = torch::stack({ll.select(1, 0) / 90.0, ll.select(1, 1) / 180.0}, 1).to(torch::kFloat);
   const auto emb = embed(ll.to(torch::kFloat)).to(torch::kCPU, torch::kFloat);
   const sc::ProbeResult r_emb = sc::run_probe(emb, y, o), r_raw = sc::run_probe(raw, y, o);
@@ -167,6 +181,7 @@ int body(int argc, char** argv) {
   auto wants = [&](const std::string& part) { return ("," + only + ",").find("," + part + ",") != std::string::npos; };
   SATCLIP_CHECK(!wants("geoloc") || args.has("shards"), "--only geoloc needs --shards DIR", "see --help");
   const auto stage = args.choice("stage", satclip::EmbedStage::kEncoder);
+  const Numbers numbers = read_numbers(args);
   std::unique_ptr<sc::Recipe> recipe;
   if (args.has("recipe")) recipe = std::make_unique<sc::Recipe>(sc::load_recipe(args.str("recipe")));
   if (wants("geoloc")) {
@@ -180,8 +195,8 @@ int body(int argc, char** argv) {
   };
   std::string report = "{\n  \"checkpoint\": " + json_quote(checkpoint) +
                        ",\n  \"stage\": " + json_quote(satclip::option_string(stage));
-  if (wants("map")) report += ",\n  " + map_part(embed, args, out);
-  if (wants("probe")) report += ",\n  " + probe_part(embed, args);
+  if (wants("map")) report += ",\n  " + map_part(embed, numbers.grid_deg, out);
+  if (wants("probe")) report += ",\n  " + probe_part(embed, args, numbers);
   if (wants("geoloc")) report += ",\n  " + geoloc_part(model, recipe.get(), device, args);
   satclip::write_file_atomically(out + "/report.json", report + "\n}\n");
   std::printf("wrote %s/report.json\n", out.c_str());

@@ -9,11 +9,20 @@
 
 namespace satclip::core {
 
+int64_t grid_cells_per_30_deg(double grid_deg) {
+  // Tested on the quotient: fmod(180, 0.1) is 0.0999..., 0.1 having no exact double.
+  const double per30 = 30.0 / grid_deg;
+  const int64_t cells = std::llround(per30);
+  SATCLIP_CHECK(grid_deg >= 0.1 && grid_deg <= 30 && std::abs(per30 - double(cells)) <= 1e-9 * per30,
+                cat("--grid-deg ", grid_deg, ": expected a divisor of 30 between 0.1 and 30"),
+                "e.g. 0.1, 0.25, 0.5, 1, 2, 5 or 10");
+  return cells;
+}
+
 WorldMap embedding_world_map(const LocationEmbedder& embed, double grid_deg, int64_t pixels) {
-  SATCLIP_CHECK(grid_deg >= 0.1 && grid_deg <= 30 && std::fmod(180.0, grid_deg) < 1e-9,
-                cat("--grid-deg ", grid_deg, ": expected a divisor of 180 between 0.1 and 30"), "e.g. 0.5, 1, 2 or 5");
+  const int64_t cells30 = grid_cells_per_30_deg(grid_deg);
   WorldMap m;
-  m.rows = std::llround(180.0 / grid_deg);
+  m.rows = 6 * cells30;
   m.cols = 2 * m.rows;
   auto ll = torch::empty({m.rows * m.cols, 2}, torch::kFloat);
   float* p = ll.data_ptr<float>();
@@ -59,7 +68,7 @@ WorldMap embedding_world_map(const LocationEmbedder& embed, double grid_deg, int
     }
   }
   // Graticule every 30 degrees: grey lines on cell boundaries.
-  const int64_t step = std::llround(30.0 / grid_deg) * pixels;
+  const int64_t step = cells30 * pixels;
   for (int64_t y = 0; y < m.image.height; ++y) {
     for (int64_t x = 0; x < m.image.width; ++x) {
       if ((step > 0 && y % step == 0 && y > 0) || (step > 0 && x % step == 0 && x > 0)) {

@@ -21,6 +21,10 @@ struct WorldMap {
   int64_t rows = 0, cols = 0;     // grid cells (latitude rows, longitude columns)
 };
 
+// Cells per 30 degrees for a grid of `grid_deg` degrees; an error naming --grid-deg unless that is
+// a whole number and grid_deg is in 0.1 .. 30 (the cells then tile the globe, graticule on edges).
+int64_t grid_cells_per_30_deg(double grid_deg);
+
 // Cells of `grid_deg` degrees (cell centres: lat 90 - g/2 down to -90 + g/2, lon -180 + g/2 ...),
 // `pixels` pixels per cell. Each component is scaled to 0..255 by its 1st and 99th percentile;
 // its sign is chosen so that its largest loading is positive (the same map on every machine).

@@ -29,8 +29,8 @@ std::string list_some(const std::vector<std::string>& v) {
 
 }  // namespace
 
-StateDict read_state_dict(const std::string& path) {
-  const RegularFile file(path, "the weights file", "check the path in the recipe");
+StateDict read_state_dict(const std::string& path, const std::string& hint) {
+  const RegularFile file(path, "the weights file", hint);
   auto entries = read_torch_file(file);
   // Unwrap {"state_dict": {...}} / {"model": {...}} checkpoints.
   for (const auto& e : entries) {

@@ -12,8 +12,9 @@ namespace satclip::core {
 
 using StateDict = std::vector<std::pair<std::string, torch::Tensor>>;
 
-// Reads a state dict file; errors name the file and what was found instead.
-StateDict read_state_dict(const std::string& path);
+// Reads a state dict file; errors name the file and what was found instead. `hint`: how to fix a
+// file that cannot be opened (a recipe's weights by default).
+StateDict read_state_dict(const std::string& path, const std::string& hint = "check the path in the recipe");
 
 // `module`'s parameters, then its buffers, by full dotted name (the tensors themselves, not copies).
 StateDict module_state(const torch::nn::Module& module);

@@ -236,7 +236,9 @@ std::string resolve_checkpoint_path(const std::string& path, std::vector<std::st
 }
 
 std::string checkpoint_weights_path(const std::string& path) {
-  return is_dir(path) ? resolve_checkpoint_path(path) + "/model.pt" : path;
+  if (is_dir(path)) return resolve_checkpoint_path(path) + "/model.pt";
+  SATCLIP_CHECK(exists(path), cat(path, ": no such checkpoint, run directory or weights file"), kWeightsHint);
+  return path;
 }
 
 }  // namespace satclip::core

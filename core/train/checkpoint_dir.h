@@ -58,7 +58,11 @@ std::vector<std::string> prune_checkpoints(const std::string& root, int64_t keep
 std::string resolve_checkpoint_path(const std::string& path, std::vector<std::string>* skipped = nullptr);
 
 // The weights file a user's --checkpoint names: a directory resolves as above, to its model.pt;
-// anything else (a .pt file, a state dict) is returned as given.
+// anything else that exists (a .pt file, a state dict) is returned as given.
 std::string checkpoint_weights_path(const std::string& path);
+// What --checkpoint takes (the hint of its errors).
+inline constexpr const char* kWeightsHint =
+    "give --checkpoint a checkpoints/step-<N> folder, a run directory (output.dir), checkpoints/last.pt or "
+    "best.pt, or a PyTorch state dict file";
 
 }  // namespace satclip::core

@@ -6,6 +6,7 @@
 
 #include "core/base/error.h"
 #include "core/base/text.h"
+#include "core/train/checkpoint_dir.h"
 
 namespace satclip::core {
 
@@ -66,7 +67,7 @@ std::pair<ModelConfig, LossConfig> infer_architecture(const StateDict& state, co
 }
 
 SatClip load_for_inference(const std::string& path, const Recipe* recipe, const torch::Device& device) {
-  const StateDict state = read_state_dict(path);
+  const StateDict state = read_state_dict(path, kWeightsHint);
   auto [m, l] = recipe ? std::make_pair(recipe->model, recipe->loss) : infer_architecture(state, path);
   m.weights.clear();
   m.image_weights.clear();
