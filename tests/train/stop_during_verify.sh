@@ -29,6 +29,15 @@ for attempt in 1 2 3 4 5 6 7 8 9 10; do
     pack=""
     sleep 0.005
   done
+  # Stalled only once the kernel says so (state T); else it finished first, or the stop was lost.
+  for _ in $(seq 100); do
+    [ -z "$pack" ] || [ "$(awk '{print $3}' "/proc/$pack/stat" 2> /dev/null)" = T ] && break
+    sleep 0.01
+  done
+  if [ -n "$pack" ] && [ "$(awk '{print $3}' "/proc/$pack/stat" 2> /dev/null)" != T ]; then
+    kill -CONT "$pack" 2> /dev/null  # not to stall it later, unseen
+    pack=""
+  fi
   [ -n "$pack" ] && break
   wait "$job"
   echo "attempt $attempt: satclip-pack was done before it could be stalled; again"
