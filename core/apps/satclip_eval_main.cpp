@@ -71,7 +71,6 @@ using satclip::cat;
 using satclip::json_quote;
 namespace sc = satclip::core;
 
-// Each part prints one line and returns its report.json member ("\"name\": {...}").
 // The numeric options, read and checked before anything is loaded or computed.
 struct Numbers {
   double grid_deg = 1;
@@ -88,6 +87,7 @@ Numbers read_numbers(const satclip::cli::Args& args) {
   return n;
 }
 
+// Each part prints one line and returns its report.json member ("\"name\": {...}").
 std::string map_part(const sc::LocationEmbedder& embed, double grid, const std::string& out) {
   const auto m = sc::embedding_world_map(embed, grid, grid >= 1 ? 4 : 1);
   sc::write_png(out + "/map.png", m.image);
