@@ -60,7 +60,6 @@ int body(int argc, char** argv) {
                 satclip::cat("--out ", out, " is the --coords file: the embeddings (lat, lon, e0...) would "
                              "replace it and its other columns"),
                 "write the embeddings to another file, e.g. --out places-embeddings.csv");
-  const std::string checkpoint = checkpoint_weights_path(given);
   SATCLIP_CHECK(args.has("coords") != args.has("shards"), "give exactly one of --coords and --shards", "see --help");
   const auto stage = args.choice("stage", satclip::EmbedStage::kProjection);
   const auto format = satclip::cli::embed_format_of(out);
@@ -70,6 +69,7 @@ int body(int argc, char** argv) {
     verify_shards_before_reading(args.str("shards"), args.has("verify"), recipe.get(), "satclip-embed");
   }
   const torch::Device device = satclip::dist::this_process_device(args.str("device", "auto"));
+  const std::string checkpoint = checkpoint_weights_path(given);  // the options first, then the files
   auto model = load_for_inference(checkpoint, recipe.get(), device);
 
   torch::Tensor lat_lon, embeddings;

@@ -170,7 +170,6 @@ int body(int argc, char** argv) {
   }
   const std::string given = args.required("checkpoint");
   const std::string out = args.required("out");
-  const std::string checkpoint = sc::checkpoint_weights_path(given);
   const std::string only = args.str("only", args.has("shards") ? "map,probe,geoloc" : "map,probe");
   for (std::string rest = only + ","; !rest.empty(); rest.erase(0, rest.find(',') + 1)) {
     const std::string part = rest.substr(0, rest.find(','));
@@ -188,6 +187,7 @@ int body(int argc, char** argv) {
     sc::verify_shards_before_reading(args.str("shards"), args.has("verify"), recipe.get(), "satclip-eval");
   }
   const torch::Device device = satclip::dist::this_process_device(args.str("device", "auto"));
+  const std::string checkpoint = sc::checkpoint_weights_path(given);  // the options first, then the files
   auto model = sc::load_for_inference(checkpoint, recipe.get(), device);
   std::filesystem::create_directories(out);
   const sc::LocationEmbedder embed = [&](const torch::Tensor& ll) {
