@@ -40,7 +40,7 @@ int body(int argc, char** argv) {
   std::vector<std::string> skipped;
   const std::string dir = resolve_checkpoint_path(args.required("checkpoint"), &skipped);
   for (const auto& why : skipped) std::fprintf(stderr, "warning: skipping a damaged checkpoint: %s\n", why.c_str());
-  const Checkpoint c = read_checkpoint(dir, /*tensors=*/false);
+  const Checkpoint c = read_checkpoint(dir, CheckpointParts::kText);
   if (args.has("out")) {
     // Read through the descriptor it checks (the file was verified against its hash just now),
     // written whole or not at all.

@@ -147,13 +147,13 @@ CheckpointMeta parse_meta(const std::string& text, const std::string& origin) {
   return m;
 }
 
-Checkpoint read_checkpoint(const std::string& dir, bool tensors) {
+Checkpoint read_checkpoint(const std::string& dir, CheckpointParts parts) {
   verify_checkpoint_dir(dir);
   Checkpoint c;
   c.meta = parse_meta(read_text(dir + "/meta.yaml"), dir + "/meta.yaml");
   c.recipe_yaml = read_text(dir + "/recipe.yaml");
-  if (tensors) {
-    c.model = read_state_dict(dir + "/model.pt");
+  if (parts != CheckpointParts::kText) c.model = read_state_dict(dir + "/model.pt");
+  if (parts == CheckpointParts::kAll) {
     c.optimizer = read_state_dict(dir + "/optimizer.pt");
     c.rng = read_state_dict(dir + "/rng.pt");
   }

@@ -49,9 +49,15 @@ struct Checkpoint {
 std::string meta_to_text(const CheckpointMeta& meta);
 CheckpointMeta parse_meta(const std::string& text, const std::string& origin);
 
-// Verifies `dir` (see verify_checkpoint_dir) and reads it; `tensors` false reads only meta.yaml
-// and recipe.yaml. Errors name the file.
-Checkpoint read_checkpoint(const std::string& dir, bool tensors = true);
+// Which of a checkpoint's files read_checkpoint reads besides meta.yaml and recipe.yaml.
+enum class CheckpointParts {
+  kText,   // none: the Checkpoint's tensors stay empty
+  kModel,  // model.pt (a dry run, an export)
+  kAll,    // model.pt, optimizer.pt and rng.pt (resuming training)
+};
+
+// Verifies `dir` (see verify_checkpoint_dir) and reads the files `parts` names. Errors name the file.
+Checkpoint read_checkpoint(const std::string& dir, CheckpointParts parts = CheckpointParts::kAll);
 
 // Writes checkpoints on a background thread, one at a time: submit() returns once the previous
 // write has finished and the new one has started, so training waits only for the copy to host

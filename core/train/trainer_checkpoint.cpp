@@ -201,7 +201,9 @@ void resume_run(Trainer::State& s) {
     spdlog::info("--resume {}", s.resume_note);
     return;
   }
-  const Checkpoint c = read_checkpoint(choice);
+  // A dry run restores no optimizer and no RNG, so it reads only the model's tensors.
+  const Checkpoint c =
+      read_checkpoint(choice, s.options.dry_run ? CheckpointParts::kModel : CheckpointParts::kAll);
   const auto& m = c.meta;
   // Decided on the keys themselves: a checkpoint of an earlier build has another hash for the
   // same recipe when that build wrote numbers otherwise (recipe_identity_changes).

@@ -9,6 +9,9 @@
 set -u
 mpi=$1 ddp=$2 synth=$3 recipe=$4 work=$5 who=${6:-self}
 fail() { echo "FAIL: $*"; exit 1; }
+# The kernel's one-letter state of a process (R, S, T, Z, ...); empty when it is gone. The field
+# after the last ')' of /proc/PID/stat, since the command name in parentheses may hold spaces.
+state_of() { local s; s=$(cat "/proc/$1/stat" 2> /dev/null) || return 0; s=${s##*) }; echo "${s%% *}"; }
 rm -rf "$work" && mkdir -p "$work" || fail "cannot make $work"
 "$synth" --count 256 --size 32 --shards 8 --out "$work/data" > /dev/null || fail "satclip-synth"
 common=(--set data.verify=true --set "data.path=$work/data" --set train.max_steps=2 --set data.val_fraction=0
@@ -31,10 +34,10 @@ for attempt in 1 2 3 4 5 6 7 8 9 10; do
   done
   # Stalled only once the kernel says so (state T); else it finished first, or the stop was lost.
   for _ in $(seq 100); do
-    [ -z "$pack" ] || [ "$(awk '{print $3}' "/proc/$pack/stat" 2> /dev/null)" = T ] && break
+    [ -z "$pack" ] || [ "$(state_of "$pack")" = T ] && break
     sleep 0.01
   done
-  if [ -n "$pack" ] && [ "$(awk '{print $3}' "/proc/$pack/stat" 2> /dev/null)" != T ]; then
+  if [ -n "$pack" ] && [ "$(state_of "$pack")" != T ]; then
     kill -CONT "$pack" 2> /dev/null  # not to stall it later, unseen
     pack=""
   fi
@@ -65,7 +68,7 @@ grep -q "error:" "$log" && fail "an error line for a stop"
 for f in verified-shards.txt metrics.jsonl checkpoints/latest; do
   [ -e "$run/$f" ] && fail "$run/$f written by a run stopped during data.verify"
 done
-state=$(awk '{print $3}' "/proc/$pack/stat" 2> /dev/null)
+state=$(state_of "$pack")
 [ -z "$state" ] || [ "$state" = Z ] || fail "the stalled satclip-pack $pack is still there (state $state)"
 left=$(pgrep -f -- "$verifier")
 [ -z "$left" ] || fail "verifiers left behind: $(ps -o pid=,stat=,args= -p "${left//$'\n'/,}")"
