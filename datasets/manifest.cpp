@@ -2,8 +2,6 @@
 
 #include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
@@ -45,13 +43,7 @@ void write_manifest(const std::string& path, const Manifest& m) {
       << (i + 1 < m.shards.size() ? "," : "") << "\n";
   }
   j << "  ]\n}\n";
-  const std::string tmp = path + ".partial";
-  {
-    std::ofstream out(tmp);
-    out << j.str();
-    SATCLIP_CHECK(out.good(), cat(tmp, ": cannot write the manifest"), "check free disk space");
-  }
-  std::filesystem::rename(tmp, path);
+  write_file_atomically(path, j.str());
 }
 
 namespace {

@@ -286,6 +286,7 @@ PackReport pack_s2(const PackOptions& o) {
   }
   for (auto& t : pool) t.join();
   skipped.close();
+  SATCLIP_CHECK(!skipped.fail(), cat(skipped_path.string(), ".partial: write failed"), "check free disk space in --out");
   fs::rename(skipped_path.string() + ".partial", skipped_path);
   manifest.count = report.packed;
   manifest.skipped = report.skipped_total();

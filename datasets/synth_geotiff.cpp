@@ -3,11 +3,12 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 #include <thread>
 #include <vector>
 
 #include "core/base/error.h"
+#include "core/base/fs_util.h"
 
 namespace satclip::data {
 
@@ -39,17 +40,13 @@ void write_synthetic_dataset(const std::string& dir, const SynthOptions& o) {
   for (auto& t : pool) t.join();
   for (const auto& e : errors) SATCLIP_CHECK(e.empty(), e, "");
   const auto index = (fs::path(dir) / "index.csv").string();
-  const auto tmp = index + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << "lat,lon,url,fn\n";
-    out.precision(10);
-    for (int64_t i = 0; i < o.count; ++i) {
-      out << lats[i] << "," << lons[i] << ",synthetic://patch_" << i << ",patch_" << i << ".tif\n";
-    }
-    SATCLIP_CHECK(out.good(), cat(tmp, ": writing the index failed"), "check free disk space");
+  std::ostringstream out;
+  out << "lat,lon,url,fn\n";
+  out.precision(10);
+  for (int64_t i = 0; i < o.count; ++i) {
+    out << lats[i] << "," << lons[i] << ",synthetic://patch_" << i << ",patch_" << i << ".tif\n";
   }
-  fs::rename(tmp, index);
+  write_file_atomically(index, out.str());
 }
 
 }  // namespace satclip::data

@@ -7,6 +7,7 @@
 #include <hdf5.h>
 
 #include "core/base/error.h"
+#include "core/base/fs_util.h"
 #include "core/base/text.h"
 
 namespace satclip::cli {
@@ -51,8 +52,8 @@ void write_csv(const std::string& path, const at::Tensor& ll, const at::Tensor& 
     std::fputs("\n", f);
   }
   const bool ok = std::fflush(f) == 0 && !std::ferror(f);
-  std::fclose(f);
-  SATCLIP_CHECK(ok, cat(path, ": write failed"), "check free disk space");
+  const bool closed = std::fclose(f) == 0;
+  SATCLIP_CHECK(ok && closed, cat(path, ": write failed"), "check free disk space");
 }
 
 void write_h5(const std::string& path, const at::Tensor& ll, const at::Tensor& e) {
@@ -62,6 +63,8 @@ void write_h5(const std::string& path, const at::Tensor& ll, const at::Tensor& e
   write_dataset(file.get(), "/lat", H5T_NATIVE_DOUBLE, {n}, lat.data_ptr<double>(), path);
   write_dataset(file.get(), "/lon", H5T_NATIVE_DOUBLE, {n}, lon.data_ptr<double>(), path);
   write_dataset(file.get(), "/embeddings", H5T_NATIVE_FLOAT, {n, d}, e.data_ptr<float>(), path);
+  // Flushed here, where a failure is seen: the handle's close cannot report one.
+  SATCLIP_CHECK(H5Fflush(file.get(), H5F_SCOPE_LOCAL) >= 0, cat(path, ": write failed"), "check free disk space");
 }
 
 }  // namespace
@@ -76,19 +79,13 @@ void write_embeddings(const std::string& path, EmbedFormat format, const at::Ten
   const auto ll = lat_lon.to(at::kDouble).contiguous();
   const auto e = embeddings.to(at::kFloat).contiguous();
   SATCLIP_CHECK(ll.size(0) == e.size(0) && (e.size(0) == 0 || e.dim() == 2), "embedding rows do not match the inputs", "");
-  const std::string tmp = path + ".partial";
-  std::remove(tmp.c_str());
-  try {
+  satclip::replace_file(path, [&](const std::string& tmp) {
     if (format == EmbedFormat::kCsv) {
       write_csv(tmp, ll, e);
     } else {
       write_h5(tmp, ll, e);
     }
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  SATCLIP_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, cat("cannot move ", tmp, " to ", path), "");
+  });
 }
 
 }  // namespace satclip::cli

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <vector>
 
@@ -162,30 +163,41 @@ void fsync_path(const std::string& path, bool dir) {
   SATCLIP_CHECK(rc == 0, cat(path, ": fsync failed: ", std::strerror(err)), "check free space on that file system");
 }
 
-void write_file_atomically(const std::string& path, const std::string& bytes) {
+void replace_file(const std::string& path, const std::function<void(const std::string& tmp)>& write) {
   const size_t slash = path.rfind('/');
   const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  SATCLIP_CHECK(!name.empty(), cat(path, ": names a folder, not a file"), "give a file name");
   const std::string tmp = folder + "/." + name + ".partial";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  SATCLIP_CHECK(f != nullptr, cat(tmp, ": cannot create: ", std::strerror(errno)), "check that the folder is writable");
-  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  const int err = errno;
-  const bool closed = std::fclose(f) == 0;
-  if (!ok || !closed) {
-    ::unlink(tmp.c_str());
-    SATCLIP_FAIL(cat(tmp, ": write failed: ", std::strerror(ok ? errno : err)), "check free space on that file system");
-  }
   try {
+    try {
+      write(tmp);
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      SATCLIP_FAIL(cat(tmp, ": write failed: ", e.what()), "check free space on that file system");
+    }
     fsync_path(tmp, false);
     SATCLIP_CHECK(::rename(tmp.c_str(), path.c_str()) == 0,
                   cat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)),
-                  "check that the folder is writable");
+                  "the path must be a writable file name, not a folder");
   } catch (...) {
     ::unlink(tmp.c_str());
     throw;
   }
   fsync_path(folder, true);
+}
+
+void write_file_atomically(const std::string& path, const std::string& bytes) {
+  replace_file(path, [&bytes](const std::string& tmp) {
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    SATCLIP_CHECK(f != nullptr, cat(tmp, ": cannot create: ", std::strerror(errno)), "check that the folder is writable");
+    const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+    const int err = errno;
+    const bool closed = std::fclose(f) == 0;
+    SATCLIP_CHECK(ok && closed, cat(tmp, ": write failed: ", std::strerror(ok ? errno : err)),
+                  "check free space on that file system");
+  });
 }
 
 FileDigest file_digest(const std::string& path) {

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace satclip {
@@ -80,9 +81,15 @@ FileDigest file_digest(const std::string& path);
 // fsync of a file or (dir = true) a folder; throws satclip::Error naming it on failure.
 void fsync_path(const std::string& path, bool dir);
 
-// Writes `bytes` to `path` so that a crash leaves the old file or the whole new one: a temporary
-// `.NAME.partial` in the same folder, fsync, rename, fsync of the folder. Throws satclip::Error
-// naming the file on failure (the temporary file is removed).
+// Replaces `path` so that a crash leaves the old file or the whole new one: `write` is called
+// with a temporary path `.NAME.partial` in the same folder and must create the complete file
+// there (throwing on failure), then that file is fsync'ed and renamed to `path`, and the folder
+// fsync'ed. On any failure the temporary file is removed, `path` is left as it was, and
+// satclip::Error names the file (a `write` that throws something else is reported with its
+// what() and the temporary path).
+void replace_file(const std::string& path, const std::function<void(const std::string& tmp)>& write);
+
+// replace_file with a writer of `bytes`.
 void write_file_atomically(const std::string& path, const std::string& bytes);
 
 // Whether `a` and `b` both exist and are the same file (through links, hard or symbolic).

@@ -1,8 +1,5 @@
 #include "core/model/state_dict.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <map>
 #include <sstream>
 
@@ -53,19 +50,8 @@ StateDict module_state(const torch::nn::Module& module) {
 }
 
 void save_state_dict(const torch::nn::Module& module, const std::string& path) {
-  const std::string tmp = path + ".partial";
-  try {
-    write_torch_file(tmp, module_state(module));
-  } catch (const std::exception& e) {  // e.g. a full disk: name the file, leave no partial behind
-    std::remove(tmp.c_str());
-    SATCLIP_FAIL(cat(path, ": write failed: ", e.what()), "free space or fix the folder's permissions");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    SATCLIP_FAIL(cat(path, ": cannot move the written file into place: ", std::strerror(err)),
-                 "the path must be a writable file name, not a folder");
-  }
+  // Written whole or not at all: a full disk or a crash leaves the earlier file.
+  replace_file(path, [&module](const std::string& tmp) { write_torch_file(tmp, module_state(module)); });
 }
 
 std::string LoadReport::summary() const {

@@ -4,10 +4,10 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 
 #include "core/base/error.h"
+#include "core/base/fs_util.h"
 #include "core/base/line_reader.h"
 #include "core/base/text.h"
 
@@ -24,26 +24,20 @@ int64_t trim_metrics(const std::string& path, int64_t max_step) {
   // A line of the log is a few hundred bytes: 1 MiB is a damaged file, not a long line.
   LineReader in(path, size_t{1} << 20, "the metrics log",
                 "move metrics.jsonl out of output.dir (a resumed run starts a new one) or fix it");
-  std::vector<std::string> keep;
+  std::string keep;
   std::string line;
   int64_t dropped = 0;
   while (in.next(line)) {
     const auto at = line.find("\"step\":");
     const long long step = at == std::string::npos ? 0 : std::strtoll(line.c_str() + at + 7, nullptr, 10);
     if (step <= max_step) {
-      keep.push_back(line);
+      keep += line + "\n";
     } else {
       ++dropped;
     }
   }
   if (dropped == 0) return 0;
-  const std::string tmp = path + ".partial";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    for (const auto& l : keep) out << l << "\n";
-    SATCLIP_CHECK(out.good(), cat(tmp, ": write failed"), "check free space in output.dir");
-  }
-  SATCLIP_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, cat("cannot replace ", path), "");
+  write_file_atomically(path, keep);  // a crash leaves the whole log or the trimmed one
   return dropped;
 }
 

@@ -1,6 +1,6 @@
 // read_regular_file, open_regular_file, RegularFile, reopen_name (core/base/fs_util.h) and LineReader (line_reader.h):
 // what every reader of outside files relies on to refuse, at once and with the file's name, what
-// would hang or exhaust it.
+// would hang or exhaust it. And replace_file, which every writer of an output file goes through.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 
 #include "core/base/error.h"
@@ -275,6 +276,78 @@ TEST(LineReader, OpensOnlyARegularFile) {
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   EXPECT_EQ(error_of([&] { LineReader(fifo, 100, "the coordinates file", ""); }),
             fifo + ": a FIFO (named pipe), expected the coordinates file as a regular file");
+}
+
+// The whole file as a string ("" when it cannot be opened).
+std::string contents(const std::string& path) {
+  try {
+    return read_regular_file(path, 1 << 20, "a test file", "");
+  } catch (const satclip::Error&) {
+    return "";
+  }
+}
+
+size_t entries_in(const std::string& dir) {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++n;
+  return n;
+}
+
+TEST(ReplaceFile, TheNewFileReplacesTheOldOneWhole) {
+  Scratch s;
+  const std::string path = s.write("out.csv", "old\n");
+  std::string written_to;
+  satclip::replace_file(path, [&](const std::string& tmp) {
+    written_to = tmp;
+    EXPECT_EQ(contents(path), "old\n");  // the old file stays in place while the new one is written
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    std::fputs("new\n", f);
+    std::fclose(f);
+  });
+  EXPECT_EQ(written_to, s.dir + "/.out.csv.partial");  // beside the target: the rename stays on one file system
+  EXPECT_EQ(contents(path), "new\n");
+  EXPECT_EQ(entries_in(s.dir), 1u);
+  satclip::write_file_atomically(s.dir + "/b.txt", "bytes");
+  EXPECT_EQ(contents(s.dir + "/b.txt"), "bytes");
+  EXPECT_EQ(entries_in(s.dir), 2u);
+}
+
+TEST(ReplaceFile, AWriterThatFailsLeavesTheOldFileAndNoTemporary) {
+  Scratch s;
+  const std::string path = s.write("model.pt", "old");
+  const auto half_written = [](const std::string& tmp) {
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    std::fputs("half", f);
+    std::fclose(f);
+  };
+  // Our own error passes through as it is; anything else is named with the temporary file.
+  EXPECT_EQ(error_of([&] {
+              satclip::replace_file(path, [&](const std::string& tmp) {
+                half_written(tmp);
+                SATCLIP_FAIL("disk full", "");
+              });
+            }),
+            "disk full");
+  EXPECT_EQ(error_of([&] {
+              satclip::replace_file(path, [&](const std::string& tmp) {
+                half_written(tmp);
+                throw std::runtime_error("unsupported dtype");
+              });
+            }),
+            s.dir + "/.model.pt.partial: write failed: unsupported dtype");
+  EXPECT_EQ(contents(path), "old");
+  EXPECT_EQ(entries_in(s.dir), 1u);
+}
+
+TEST(ReplaceFile, AFolderInTheWayIsRefusedByNameAndNothingIsLeft) {
+  Scratch s;
+  const std::string folder = s.dir + "/emb.h5";
+  ASSERT_EQ(::mkdir(folder.c_str(), 0700), 0);
+  const std::string message = error_of([&] { satclip::write_file_atomically(folder, "x"); });
+  EXPECT_TRUE(has(message, "cannot rename " + s.dir + "/.emb.h5.partial to " + folder + ": ")) << message;
+  EXPECT_EQ(error_of([&] { satclip::write_file_atomically(s.dir + "/", "x"); }), s.dir + "/: names a folder, not a file");
+  EXPECT_EQ(entries_in(s.dir), 1u);
+  EXPECT_EQ(entries_in(folder), 0u);
 }
 
 }  // namespace
