@@ -173,7 +173,12 @@ void ShardWriter::finish() {
   h5_write_doubles(file_, "lon", lon_);
   h5_write_strings(file_, "fn", fn_);
   H5_CHECK(H5Fflush(file_, H5F_SCOPE_GLOBAL), cat(partial_, ": flush failed"));
-  close();
+  const herr_t closed_set = H5Dclose(images_), closed_file = H5Fclose(file_);
+  images_ = file_ = -1;
+  H5_CHECK(closed_set < 0 ? closed_set : closed_file, cat(partial_, ": close failed"));
+  // On the disk before its name: the manifest, written once every shard is, never lists a shard
+  // whose tiles a crash could still lose.
+  fsync_path(partial_, /*dir=*/false);
   std::filesystem::rename(partial_, path_);
   finished_ = true;
 }

@@ -142,7 +142,7 @@ void prepare_run_dir(Trainer::State& s) {
       SATCLIP_CHECK(ok, cat("output.dir = ", dir, ": cannot write into ", folder.string()),
                     "choose a writable output.dir (--set output.dir=...), or fix its permissions or free space");
     }
-    std::ofstream(fs::path(dir) / "config.yaml") << recipe_to_yaml(s.recipe);
+    write_file_atomically((fs::path(dir) / "config.yaml").string(), recipe_to_yaml(s.recipe));
     // data.verify passed on a changed directory: later starts (a resume) need not read it again.
     if (!s.data.verified_record.empty()) {
       write_file_atomically((fs::path(dir) / kVerifiedRecord).string(), s.data.verified_record);
