@@ -1,5 +1,6 @@
 #include "core/train/run_log.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -27,16 +28,22 @@ int64_t trim_metrics(const std::string& path, int64_t max_step) {
   std::string keep;
   std::string line;
   int64_t dropped = 0;
+  uint64_t bytes = 0;  // what the lines and their '\n's add up to
   while (in.next(line)) {
+    bytes += line.size() + 1;
+    // Every line this log writes is one JSON object; anything else was cut short (a full disk).
+    const bool whole = line.size() >= 2 && line.front() == '{' && line.back() == '}';
     const auto at = line.find("\"step\":");
     const long long step = at == std::string::npos ? 0 : std::strtoll(line.c_str() + at + 7, nullptr, 10);
-    if (step <= max_step) {
+    if (whole && step <= max_step) {
       keep += line + "\n";
     } else {
       ++dropped;
     }
   }
-  if (dropped == 0) return 0;
+  struct stat st {};
+  // Also rewritten when only the last '\n' is missing: the next line must not be appended to it.
+  if (dropped == 0 && ::stat(path.c_str(), &st) == 0 && uint64_t(st.st_size) == bytes) return 0;
   write_file_atomically(path, keep);  // a crash leaves the whole log or the trimmed one
   return dropped;
 }

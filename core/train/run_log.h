@@ -32,7 +32,8 @@ class MetricsLog {
 };
 
 // Keeps only the lines of the metrics file `path` whose "step" is at most `max_step` (a resumed run
-// trains the later steps again); returns how many lines were dropped. A missing file is empty;
+// trains the later steps again), and drops a line a crash cut short (not a whole `{...}`); the
+// kept file ends in '\n'. Returns how many lines were dropped. A missing file is empty;
 // one that is not a regular file (a FIFO would wait forever) or has a line over 1 MiB throws
 // satclip::Error naming it.
 int64_t trim_metrics(const std::string& path, int64_t max_step);

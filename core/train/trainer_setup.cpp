@@ -156,7 +156,7 @@ void open_metrics(Trainer::State& s) {
   const auto path = std::filesystem::path(s.recipe.output.dir) / "metrics.jsonl";
   if (s.start.step > 0) {
     const int64_t dropped = trim_metrics(path.string(), s.start.step);
-    if (dropped > 0) spdlog::info("metrics.jsonl: {} line(s) after step {} dropped (they are trained again)", dropped, s.start.step);
+    if (dropped > 0) spdlog::info("metrics.jsonl: {} line(s) after step {} or cut short dropped", dropped, s.start.step);
     s.metrics = std::make_unique<MetricsLog>(path.string(), /*append=*/true);
     return;
   }

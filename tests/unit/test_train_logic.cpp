@@ -171,6 +171,16 @@ TEST(MetricsLog, TrimKeepsTheStepsUpToTheCheckpointAndRefusesWhatIsNotAFile) {
   std::ifstream in(path);
   const std::string kept((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(kept, "{\"event\":\"start\"}\n{\"event\":\"train\",\"step\":10,\"loss\":1}\n");
+  // A line cut short by a crash is dropped; a whole last line that lost only its '\n' gets it back,
+  // so that the resumed run's first line is not glued to it.
+  for (const std::string& end : {std::string("{\"event\":\"train\",\"ste"), std::string("{\"event\":\"val\",\"step\":9}")}) {
+    std::ofstream(path) << "{\"event\":\"train\",\"step\":8,\"loss\":1}\n" << end;
+    EXPECT_EQ(trim_metrics(path, 10), end.back() == '}' ? 0 : 1) << end;
+    std::ifstream again(path);
+    const std::string text((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text, "{\"event\":\"train\",\"step\":8,\"loss\":1}\n" + (end.back() == '}' ? end + "\n" : ""));
+  }
+  EXPECT_EQ(trim_metrics(path, 10), 0);  // a whole file is left as it is
   // A FIFO in its place is refused at once (opened by name, it would wait for a writer forever).
   ASSERT_EQ(std::remove(path.c_str()), 0);
   ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
