@@ -63,12 +63,13 @@ int body(int argc, char** argv) {
   SATCLIP_CHECK(args.has("coords") != args.has("shards"), "give exactly one of --coords and --shards", "see --help");
   const auto stage = args.choice("stage", satclip::EmbedStage::kProjection);
   const auto format = satclip::cli::embed_format_of(out);
+  const torch::Device device = satclip::dist::this_process_device(args.str("device", "auto"));
+  satclip::check_output_folder(out);  // before the checks and the work, not after
   std::unique_ptr<Recipe> recipe;
   if (args.has("recipe")) recipe = std::make_unique<Recipe>(load_recipe(args.str("recipe")));
   if (args.has("shards")) {
     verify_shards_before_reading(args.str("shards"), args.has("verify"), recipe.get(), "satclip-embed");
   }
-  const torch::Device device = satclip::dist::this_process_device(args.str("device", "auto"));
   const std::string checkpoint = checkpoint_weights_path(given);  // the options first, then the files
   auto model = load_for_inference(checkpoint, recipe.get(), device);
 

@@ -183,13 +183,16 @@ int body(int argc, char** argv) {
   const Numbers numbers = read_numbers(args);
   std::unique_ptr<sc::Recipe> recipe;
   if (args.has("recipe")) recipe = std::make_unique<sc::Recipe>(sc::load_recipe(args.str("recipe")));
+  const torch::Device device = satclip::dist::this_process_device(args.str("device", "auto"));
+  satclip::check_output_dir(out);  // before the checks and the work, not after
   if (wants("geoloc")) {
     sc::verify_shards_before_reading(args.str("shards"), args.has("verify"), recipe.get(), "satclip-eval");
   }
-  const torch::Device device = satclip::dist::this_process_device(args.str("device", "auto"));
   const std::string checkpoint = sc::checkpoint_weights_path(given);  // the options first, then the files
   auto model = sc::load_for_inference(checkpoint, recipe.get(), device);
-  std::filesystem::create_directories(out);
+  std::error_code made;
+  std::filesystem::create_directories(out, made);
+  SATCLIP_CHECK(!made, cat("--out ", out, ": cannot create the folder: ", made.message()), "write somewhere else");
   const sc::LocationEmbedder embed = [&](const torch::Tensor& ll) {
     return sc::embed_locations(model, ll.to(torch::kDouble), stage, device);
   };

@@ -37,6 +37,7 @@ int body(int argc, char** argv) {
   }
   using namespace satclip::core;
   SATCLIP_CHECK(args.has("out") || args.has("info"), "nothing to do: give --out FILE, --info or both", "see --help");
+  if (args.has("out")) satclip::check_output_folder(args.str("out"));  // before the checkpoint is checked
   std::vector<std::string> skipped;
   const std::string dir = resolve_checkpoint_path(args.required("checkpoint"), &skipped);
   for (const auto& why : skipped) std::fprintf(stderr, "warning: skipping a damaged checkpoint: %s\n", why.c_str());

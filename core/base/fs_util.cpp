@@ -11,6 +11,7 @@
 #include <cstring>
 #include <exception>
 #include <fstream>
+#include <utility>
 #include <vector>
 
 #include "core/base/error.h"
@@ -163,11 +164,47 @@ void fsync_path(const std::string& path, bool dir) {
   SATCLIP_CHECK(rc == 0, cat(path, ": fsync failed: ", std::strerror(err)), "check free space on that file system");
 }
 
-void replace_file(const std::string& path, const std::function<void(const std::string& tmp)>& write) {
+namespace {
+
+// The folder a file `path` is in and its name there.
+std::pair<std::string, std::string> split_path(const std::string& path) {
   const size_t slash = path.rfind('/');
-  const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (slash == std::string::npos) return {".", path};
+  return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
+}
+
+}  // namespace
+
+void check_output_folder(const std::string& path) {
+  const auto [folder, name] = split_path(path);
   SATCLIP_CHECK(!name.empty(), cat(path, ": names a folder, not a file"), "give a file name");
+  struct stat st {};
+  const std::string hint = cat("create it first (mkdir -p ", folder, "), or write somewhere else");
+  SATCLIP_CHECK(::stat(folder.c_str(), &st) == 0, cat(path, ": the folder ", folder, " does not exist"), hint);
+  SATCLIP_CHECK(S_ISDIR(st.st_mode), cat(path, ": ", folder, " is not a folder"), "write somewhere else");
+  SATCLIP_CHECK(::access(folder.c_str(), W_OK | X_OK) == 0, cat(path, ": the folder ", folder, " is not writable"),
+                "fix its permissions, or write somewhere else");
+}
+
+void check_output_dir(const std::string& dir) {
+  std::string p = dir;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  for (;;) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0) {
+      SATCLIP_CHECK(S_ISDIR(st.st_mode), cat(dir, ": ", p, " is not a folder"), "write somewhere else");
+      SATCLIP_CHECK(::access(p.c_str(), W_OK | X_OK) == 0, cat(dir, ": the folder ", p, " is not writable"),
+                    "fix its permissions, or write somewhere else");
+      return;
+    }
+    if (p == "/" || p == ".") return;  // stat failed on these: nothing more to check from here
+    p = split_path(p).first;
+  }
+}
+
+void replace_file(const std::string& path, const std::function<void(const std::string& tmp)>& write) {
+  check_output_folder(path);
+  const auto [folder, name] = split_path(path);
   const std::string tmp = folder + "/." + name + ".partial";
   try {
     try {

@@ -81,7 +81,17 @@ FileDigest file_digest(const std::string& path);
 // fsync of a file or (dir = true) a folder; throws satclip::Error naming it on failure.
 void fsync_path(const std::string& path, bool dir);
 
-// Replaces `path` so that a crash leaves the old file or the whole new one: `write` is called
+// Throws satclip::Error naming `path` unless the folder it would be written in exists, is a folder
+// and is writable: the programs call it before their work, so that a mistyped output path costs
+// seconds, not the run.
+void check_output_folder(const std::string& path);
+
+// The same for a folder a program writes its files into, creating it and its parents when missing:
+// `dir` is a writable folder, or the nearest of its ancestors that exists is.
+void check_output_dir(const std::string& dir);
+
+// Replaces `path` so that a crash leaves the old file or the whole new one (check_output_folder
+// first): `write` is called
 // with a temporary path `.NAME.partial` in the same folder and must create the complete file
 // there (throwing on failure), then that file is fsync'ed and renamed to `path`, and the folder
 // fsync'ed. On any failure the temporary file is removed, `path` is left as it was, and

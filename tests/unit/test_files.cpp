@@ -350,4 +350,30 @@ TEST(ReplaceFile, AFolderInTheWayIsRefusedByNameAndNothingIsLeft) {
   EXPECT_EQ(entries_in(folder), 0u);
 }
 
+TEST(ReplaceFile, AMissingOrWrongFolderIsNamedWithTheFileAsGivenBeforeAnythingIsWritten) {
+  Scratch s;
+  bool called = false;
+  const auto writer = [&called](const std::string&) { called = true; };
+  const std::string missing = s.dir + "/no-such/emb.csv";
+  EXPECT_EQ(error_of([&] { satclip::replace_file(missing, writer); }),
+            missing + ": the folder " + s.dir + "/no-such does not exist");
+  const std::string file = s.write("plain", "x");
+  EXPECT_EQ(error_of([&] { satclip::replace_file(file + "/emb.csv", writer); }),
+            file + "/emb.csv: " + file + " is not a folder");
+  EXPECT_FALSE(called);
+  EXPECT_EQ(error_of([&] { satclip::check_output_folder("emb.csv"); }), "");  // the working directory
+  EXPECT_EQ(error_of([&] { satclip::check_output_folder(s.dir + "/emb.csv"); }), "");
+}
+
+TEST(ReplaceFile, AnOutputFolderToBeMadeNeedsAWritableFolderAboveIt) {
+  Scratch s;
+  EXPECT_EQ(error_of([&] { satclip::check_output_dir(s.dir); }), "");
+  EXPECT_EQ(error_of([&] { satclip::check_output_dir(s.dir + "/eval/run-1/"); }), "");  // made with its parents
+  EXPECT_EQ(error_of([&] { satclip::check_output_dir("eval-not-made"); }), "");  // in the working directory
+  const std::string file = s.write("plain", "x");
+  EXPECT_EQ(error_of([&] { satclip::check_output_dir(file); }), file + ": " + file + " is not a folder");
+  EXPECT_EQ(error_of([&] { satclip::check_output_dir(file + "/eval/x"); }), file + "/eval/x: " + file + " is not a folder");
+  EXPECT_EQ(entries_in(s.dir), 1u);  // nothing made
+}
+
 }  // namespace
