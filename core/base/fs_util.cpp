@@ -173,6 +173,14 @@ std::pair<std::string, std::string> split_path(const std::string& path) {
   return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
 }
 
+// Throws naming `path` (what the user gave) unless `folder`, which exists (`st`), is a folder that
+// can be written in.
+void require_writable_folder(const std::string& path, const std::string& folder, const struct stat& st) {
+  SATCLIP_CHECK(S_ISDIR(st.st_mode), cat(path, ": ", folder, " is not a folder"), "write somewhere else");
+  SATCLIP_CHECK(::access(folder.c_str(), W_OK | X_OK) == 0, cat(path, ": the folder ", folder, " is not writable"),
+                "fix its permissions, or write somewhere else");
+}
+
 }  // namespace
 
 void check_output_folder(const std::string& path) {
@@ -181,9 +189,7 @@ void check_output_folder(const std::string& path) {
   struct stat st {};
   const std::string hint = cat("create it first (mkdir -p ", folder, "), or write somewhere else");
   SATCLIP_CHECK(::stat(folder.c_str(), &st) == 0, cat(path, ": the folder ", folder, " does not exist"), hint);
-  SATCLIP_CHECK(S_ISDIR(st.st_mode), cat(path, ": ", folder, " is not a folder"), "write somewhere else");
-  SATCLIP_CHECK(::access(folder.c_str(), W_OK | X_OK) == 0, cat(path, ": the folder ", folder, " is not writable"),
-                "fix its permissions, or write somewhere else");
+  require_writable_folder(path, folder, st);
 }
 
 void check_output_dir(const std::string& dir) {
@@ -191,12 +197,7 @@ void check_output_dir(const std::string& dir) {
   while (p.size() > 1 && p.back() == '/') p.pop_back();
   for (;;) {
     struct stat st {};
-    if (::stat(p.c_str(), &st) == 0) {
-      SATCLIP_CHECK(S_ISDIR(st.st_mode), cat(dir, ": ", p, " is not a folder"), "write somewhere else");
-      SATCLIP_CHECK(::access(p.c_str(), W_OK | X_OK) == 0, cat(dir, ": the folder ", p, " is not writable"),
-                    "fix its permissions, or write somewhere else");
-      return;
-    }
+    if (::stat(p.c_str(), &st) == 0) return require_writable_folder(dir, p, st);
     if (p == "/" || p == ".") return;  // stat failed on these: nothing more to check from here
     p = split_path(p).first;
   }

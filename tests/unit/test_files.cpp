@@ -374,6 +374,16 @@ TEST(ReplaceFile, AnOutputFolderToBeMadeNeedsAWritableFolderAboveIt) {
   EXPECT_EQ(error_of([&] { satclip::check_output_dir(file); }), file + ": " + file + " is not a folder");
   EXPECT_EQ(error_of([&] { satclip::check_output_dir(file + "/eval/x"); }), file + "/eval/x: " + file + " is not a folder");
   EXPECT_EQ(entries_in(s.dir), 1u);  // nothing made
+  // A folder without write permission (root writes anyway, so only checked as another user).
+  const std::string locked = s.dir + "/locked";
+  ASSERT_EQ(::mkdir(locked.c_str(), 0500), 0);
+  if (::geteuid() != 0) {
+    EXPECT_EQ(error_of([&] { satclip::check_output_dir(locked + "/eval"); }),
+              locked + "/eval: the folder " + locked + " is not writable");
+    EXPECT_EQ(error_of([&] { satclip::check_output_folder(locked + "/e.csv"); }),
+              locked + "/e.csv: the folder " + locked + " is not writable");
+  }
+  ::chmod(locked.c_str(), 0700);
 }
 
 }  // namespace
