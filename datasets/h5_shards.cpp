@@ -128,10 +128,11 @@ ShardWriter::~ShardWriter() {
   std::filesystem::remove(partial_, ec);
 }
 
-void ShardWriter::close() {
-  if (images_ >= 0) H5Dclose(images_);
-  if (file_ >= 0) H5Fclose(file_);
+herr_t ShardWriter::close() {
+  const herr_t closed_set = images_ >= 0 ? H5Dclose(images_) : 0;
+  const herr_t closed_file = file_ >= 0 ? H5Fclose(file_) : 0;
   images_ = file_ = -1;
+  return closed_set < 0 ? closed_set : closed_file;
 }
 
 void ShardWriter::append(const uint16_t* pixels, const std::vector<uint8_t>* deflated, double lat,
@@ -173,9 +174,7 @@ void ShardWriter::finish() {
   h5_write_doubles(file_, "lon", lon_);
   h5_write_strings(file_, "fn", fn_);
   H5_CHECK(H5Fflush(file_, H5F_SCOPE_GLOBAL), cat(partial_, ": flush failed"));
-  const herr_t closed_set = H5Dclose(images_), closed_file = H5Fclose(file_);
-  images_ = file_ = -1;
-  H5_CHECK(closed_set < 0 ? closed_set : closed_file, cat(partial_, ": close failed"));
+  H5_CHECK(close(), cat(partial_, ": close failed"));
   // On the disk before its name: the manifest, written once every shard is, never lists a shard
   // whose tiles a crash could still lose.
   fsync_path(partial_, /*dir=*/false);

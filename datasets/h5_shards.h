@@ -51,7 +51,7 @@ class ShardWriter {
 
  private:
   void create(const std::vector<std::string>& bands);
-  void close();
+  herr_t close();  // both handles, once; the first failure (< 0) or 0
   std::string path_, partial_;
   int c_, h_, w_;
   Compression compression_;
