@@ -90,13 +90,12 @@ void check_output_folder(const std::string& path);
 // `dir` is a writable folder, or the nearest of its ancestors that exists is.
 void check_output_dir(const std::string& dir);
 
-// Replaces `path` so that a crash leaves the old file or the whole new one (check_output_folder
-// first): `write` is called
-// with a temporary path `.NAME.partial` in the same folder and must create the complete file
-// there (throwing on failure), then that file is fsync'ed and renamed to `path`, and the folder
-// fsync'ed. On any failure the temporary file is removed, `path` is left as it was, and
-// satclip::Error names the file (a `write` that throws something else is reported with its
-// what() and the temporary path).
+// Replaces `path` so that a crash leaves the old file or the whole new one. After
+// check_output_folder, `write` is called with a temporary path `.NAME.partial` in the same folder
+// and must create the complete file there (throwing on failure); then that file is fsync'ed and
+// renamed to `path`, and the folder fsync'ed. On any failure the temporary file is removed, `path`
+// is left as it was, and satclip::Error names the file (a `write` that throws something else is
+// reported with its what() and the temporary path).
 void replace_file(const std::string& path, const std::function<void(const std::string& tmp)>& write);
 
 // replace_file with a writer of `bytes`.
