@@ -36,26 +36,40 @@ bool fits(const torch::Tensor& into, at::IntArrayRef sizes, torch::MemoryFormat 
          into.is_contiguous(format);
 }
 
-// `raw` (uint16 [B, stored, H, W]) scaled into the band layout, as float32 in `format` (into
-// `into` when it fits): one converting copy per band group, then the scaling in place.
-torch::Tensor scale_into_layout(const torch::Tensor& raw, const TransformOptions& o, torch::MemoryFormat format,
-                                const torch::Tensor& into = {}) {
-  const auto layout = band_layout(raw.size(1), o.band_layout);
-  const std::vector<int64_t> sizes{raw.size(0), layout.channels, raw.size(2), raw.size(3)};
-  auto out = fits(into, sizes, format, raw.device())
-                 ? into
-                 : torch::empty(sizes, raw.options().dtype(torch::kFloat).memory_format(format));
-  for (const auto& c : layout.copies) out.narrow(1, c.to, c.count).copy_(raw.narrow(1, c.from, c.count));
-  if (o.scaling == Scaling::kDivide10000) {
-    out.div_(10000.0);
+// Scales `x` (float32) in place: x / 10000, or 2x - 1 for normalize. (x - 0.5) / 0.5 is 2x - 1
+// exactly for the integers x < 2^23 a uint16 holds; lerp(x, 1, -1) = 1 - 2 (1 - x) computes it in
+// one pass, and exactly: every intermediate is an integer below 2^24.
+void scale_in_place(torch::Tensor& x, Scaling scaling) {
+  if (scaling == Scaling::kDivide10000) {
+    x.div_(10000.0);
   } else {
-    // (x - 0.5) / 0.5 is 2x - 1 exactly for the integers x < 2^23 a uint16 holds. lerp(x, 1, -1)
-    // = 1 - 2 (1 - x) computes it in one pass, and exactly: every intermediate is an integer
-    // below 2^24.
-    out.lerp_(torch::scalar_tensor(1.0, out.options()), -1.0);
+    x.lerp_(torch::scalar_tensor(1.0, x.options()), -1.0);
   }
-  if (layout.zero_channel >= 0) out.select(1, layout.zero_channel).zero_();  // zero after scaling too
-  return out;
+}
+
+// Scales uint16 `bands` into `out` (float32, same sizes, any strides) in one converting pass, the
+// same values as scale_in_place: x / 10000, or -1 + 2x (exact, as above).
+void scale_into(torch::Tensor out, const torch::Tensor& bands, Scaling scaling) {
+  const auto f32 = torch::TensorOptions().dtype(torch::kFloat);
+  if (scaling == Scaling::kDivide10000) {
+    torch::div_out(out, bands, torch::scalar_tensor(10000.0, f32));
+  } else {
+    torch::add_out(out, torch::scalar_tensor(-1.0, f32), bands, /*alpha=*/2);
+  }
+}
+
+// The stored bands in the layout's order, uint16 [B, C', H, W] contiguous, zeros in the zero
+// channel: one gathering copy on the uint16 side (half the bytes of float32).
+torch::Tensor gather_bands(const torch::Tensor& raw, const Layout& layout) {
+  const auto shorts = raw.view(torch::kShort);  // movement ops on int16: the same bits
+  std::vector<torch::Tensor> parts;
+  for (const auto& c : layout.copies) {
+    if (layout.zero_channel >= 0 && layout.zero_channel == c.to - 1) {
+      parts.push_back(torch::zeros({raw.size(0), 1, raw.size(2), raw.size(3)}, shorts.options()));
+    }
+    parts.push_back(shorts.narrow(1, c.from, c.count));
+  }
+  return torch::cat(parts, 1).view(torch::kUInt16);
 }
 
 torch::Tensor resize(const torch::Tensor& x, int64_t size) {
@@ -76,6 +90,35 @@ void flip_some(torch::Tensor& x, const torch::Tensor& which, int64_t dim) {
 
 }  // namespace
 
+ScaleMethod scale_method_for(const torch::Device& device) {
+  return device.is_cuda() ? ScaleMethod::kConvertOnLoad : ScaleMethod::kCopyThenScale;
+}
+
+torch::Tensor scale_bands(const torch::Tensor& raw, const TransformOptions& o, torch::MemoryFormat format,
+                          ScaleMethod method, const torch::Tensor& into) {
+  const auto layout = band_layout(raw.size(1), o.band_layout);
+  const std::vector<int64_t> sizes{raw.size(0), layout.channels, raw.size(2), raw.size(3)};
+  auto out = fits(into, sizes, format, raw.device())
+                 ? into
+                 : torch::empty(sizes, raw.options().dtype(torch::kFloat).memory_format(format));
+  if (method == ScaleMethod::kCopyThenScale) {
+    for (const auto& c : layout.copies) out.narrow(1, c.to, c.count).copy_(raw.narrow(1, c.from, c.count));
+    scale_in_place(out, o.scaling);
+  } else if (format == torch::MemoryFormat::Contiguous || layout.copies.size() == 1) {
+    // Each band group is one block of the output (or the whole of it): scaled straight into it.
+    for (const auto& c : layout.copies) {
+      scale_into(out.narrow(1, c.to, c.count), raw.narrow(1, c.from, c.count), o.scaling);
+    }
+  } else {
+    // Channels-last interleaves the bands, so a group written on its own would write part of
+    // every output pixel, once per group: the bands are gathered in output order first.
+    scale_into(out, gather_bands(raw, layout), o.scaling);
+    if (o.scaling == Scaling::kDivide10000) return out;  // the gathered zeros stayed 0
+  }
+  if (layout.zero_channel >= 0) out.select(1, layout.zero_channel).zero_();  // zero after scaling
+  return out;
+}
+
 // The definition: scale, band layout, crop or resize, flips, in that order. Crops and flips only
 // move pixels, so where no resampling happens they run first, on the uint16 pixels (half the
 // bytes of float32), and scaling and layout then write the output once, in its final memory
@@ -90,10 +133,11 @@ Prepared prepare_batch(const Batch& batch, const TransformOptions& o, const torc
   // The loader may refill the pinned buffer once the copy out of it has finished, not before.
   if (async && batch.images_fence) batch.images_fence->record(device);
   const auto format = o.channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  const auto method = scale_method_for(device);
   const int64_t s = o.image_size, h = x.size(2), w = x.size(3);
   const bool resample = (o.crop == Crop::kResize || h < s || w < s) && (h != s || w != s);
   if (resample) {
-    x = resize(scale_into_layout(x.view(torch::kUInt16), o, torch::MemoryFormat::Contiguous), s);
+    x = resize(scale_bands(x.view(torch::kUInt16), o, torch::MemoryFormat::Contiguous, method), s);
   } else if (o.crop == Crop::kRandom && training && (h != s || w != s)) {
     const auto dy = torch::randint(h - s + 1, {n}, gen, torch::kLong);
     const auto dx = torch::randint(w - s + 1, {n}, gen, torch::kLong);
@@ -118,7 +162,7 @@ Prepared prepare_batch(const Batch& batch, const TransformOptions& o, const torc
   }
   Prepared p;
   if (!resample) {
-    p.images = scale_into_layout(x.view(torch::kUInt16), o, format, into);
+    p.images = scale_bands(x.view(torch::kUInt16), o, format, method, into);
   } else if (fits(into, x.sizes(), format, x.device())) {
     p.images = into.copy_(x);
   } else {

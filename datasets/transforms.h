@@ -28,6 +28,22 @@ struct Prepared {
   torch::Tensor lon;     // float64 [B] on the device
 };
 
+// How scale_bands writes the float32 batch; each gives the same bits.
+enum class ScaleMethod {
+  kCopyThenScale,  // a converting copy per band group, then the scaling in place: two float32
+                   // passes, cheaper on a CPU, where ATen converts a uint16 input of arithmetic
+                   // into a float32 temporary first
+  kConvertOnLoad,  // one pass that reads the uint16 bands and writes the scaled float32 values
+                   // (channels-last: the bands gathered in output order on the uint16 side first);
+                   // cheaper on a GPU, whose kernels convert on load
+};
+ScaleMethod scale_method_for(const torch::Device& device);
+
+// Scaling and band layout alone: uint16 `raw` [B, stored, H, W] on any device -> float32
+// [B, C', H, W] in `format` (into `into` when it fits, as below). prepare_batch's first step.
+torch::Tensor scale_bands(const torch::Tensor& raw, const TransformOptions& options, torch::MemoryFormat format,
+                          ScaleMethod method, const torch::Tensor& into = {});
+
 // Moves `batch` to `device` (asynchronously from pinned memory) and applies the transforms;
 // random choices come from `seed` only, so the same seed gives the same result on any device.
 // `into`: when it has the images' shape, float32, `device` and the options' memory format, the

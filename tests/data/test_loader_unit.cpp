@@ -154,6 +154,41 @@ TEST(Transforms, MatchTheDefinitionBitForBit) {
   satclip::testing::expect_transforms_match_definition(torch::kCPU);
 }
 
+// prepare_batch scales with kConvertOnLoad on a GPU and kCopyThenScale on the CPU; both run here,
+// for every scaling, layout and memory format, against the definition (a center crop at the
+// tile's size: scaling and layout alone), written into a fitting tensor or a new one.
+TEST(Transforms, BothScaleMethodsGiveTheDefinitionsBits) {
+  const auto b = satclip::testing::every_value_batch();
+  int cases = 0;
+  for (const auto& scaling : satclip::OptionNames<satclip::Scaling>::table) {
+    for (const auto& layout : satclip::OptionNames<satclip::BandLayout>::table) {
+      TransformOptions o;
+      o.scaling = scaling.value;
+      o.band_layout = layout.value;
+      o.crop = satclip::Crop::kCenter;
+      o.image_size = b.images.size(3);
+      const auto want = satclip::testing::reference_prepare(b, o, torch::kCPU, 0, false).images;
+      for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
+        for (const auto method : {ScaleMethod::kCopyThenScale, ScaleMethod::kConvertOnLoad}) {
+          const bool nhwc = format == torch::MemoryFormat::ChannelsLast;
+          const std::string what = std::string(scaling.name) + " " + std::string(layout.name) + " method " +
+                                   std::to_string(int(method)) + (nhwc ? " channels-last" : "");
+          const auto got = scale_bands(b.images, o, format, method);
+          EXPECT_TRUE(torch::equal(got, want)) << what;
+          EXPECT_TRUE(got.is_contiguous(format)) << what;
+          auto into = torch::full_like(want, 7.0f).contiguous(format);
+          EXPECT_TRUE(scale_bands(b.images, o, format, method, into).is_same(into)) << what;
+          EXPECT_TRUE(torch::equal(into, want)) << what;
+          ++cases;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(cases, 2 * 3 * 2 * 2);
+  EXPECT_EQ(scale_method_for(torch::kCPU), ScaleMethod::kCopyThenScale);
+  EXPECT_EQ(scale_method_for(torch::Device(torch::kCUDA)), ScaleMethod::kConvertOnLoad);
+}
+
 TEST(Transforms, WriteIntoTheCallersTensorOnlyWhenItFits) {
   const auto b = satclip::testing::every_value_batch();
   TransformOptions o;
