@@ -61,7 +61,15 @@ if(SATCLIP_HAVE_CUDA)
     set(CMAKE_CUDA_COMPILER "${CUDAToolkit_NVCC_EXECUTABLE}" CACHE FILEPATH "CUDA compiler (from the toolkit found)")
   endif()
   list(APPEND CMAKE_PREFIX_PATH "${SATCLIP_TORCH_PREFIX}")
+  # torch's config appends -gencode flags for its own list of GPUs to CMAKE_CUDA_FLAGS (without a
+  # GPU: every arch of the wheel, some of which a newer nvcc rejects) and turns
+  # CMAKE_CUDA_ARCHITECTURES off. Our one kernel (datasets/bands_kernel.cu) includes no torch
+  # header: it is built for the cached CMAKE_CUDA_ARCHITECTURES (nvcc's default, e.g. 75, whose
+  # PTX runs on newer GPUs too; scripts/gpu-check.sh passes the GPU's own).
+  set(_satclip_cuda_flags "${CMAKE_CUDA_FLAGS}")
   find_package(Torch REQUIRED)
+  set(CMAKE_CUDA_FLAGS "${_satclip_cuda_flags}")
+  unset(CMAKE_CUDA_ARCHITECTURES)
   add_library(satclip_torch INTERFACE)
   target_link_libraries(satclip_torch INTERFACE ${TORCH_LIBRARIES} CUDA::cudart)
   target_compile_definitions(satclip_torch INTERFACE SATCLIP_HAVE_CUDA=1)

@@ -2,9 +2,18 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
+#include <iterator>
 #include <vector>
 
 #include "core/base/error.h"
+
+#ifdef SATCLIP_HAVE_CUDA
+#include <c10/core/DeviceGuard.h>
+#include <c10/cuda/CUDAStream.h>
+
+#include "datasets/bands_kernel.h"
+#endif
 
 namespace satclip::data {
 namespace {
@@ -72,6 +81,39 @@ torch::Tensor gather_bands(const torch::Tensor& raw, const Layout& layout) {
   return torch::cat(parts, 1).view(torch::kUInt16);
 }
 
+// On a GPU, channels-last: band layout and scaling in one kernel (datasets/bands_kernel.cu), the
+// same values as scale_into, the zero channel included. False where it does not apply: a build
+// without CUDA, a batch not on a CUDA device, more channels than the kernel takes.
+bool scale_on_gpu(torch::Tensor& out, const torch::Tensor& raw, const Layout& layout, Scaling scaling) {
+#ifdef SATCLIP_HAVE_CUDA
+  if (!raw.is_cuda() || layout.channels > BandsToChannelsLast::kMaxChannels) return false;
+  SATCLIP_CHECK(raw.scalar_type() == torch::kUInt16 && raw.dim() == 4 && out.is_contiguous(torch::MemoryFormat::ChannelsLast),
+                "scale_on_gpu: expects uint16 [B, C, H, W] bands and a channels-last output", "");
+  BandsToChannelsLast p;
+  p.in = static_cast<const uint16_t*>(raw.const_data_ptr());
+  p.n = raw.size(0), p.h = raw.size(2), p.w = raw.size(3);
+  p.stride_n = raw.stride(0), p.stride_c = raw.stride(1), p.stride_h = raw.stride(2), p.stride_w = raw.stride(3);
+  p.out = out.data_ptr<float>();
+  p.channels = static_cast<int>(layout.channels);
+  std::fill(std::begin(p.source), std::end(p.source), -1);
+  for (const auto& c : layout.copies) {
+    for (int64_t k = 0; k < c.count; ++k) p.source[c.to + k] = static_cast<int>(c.from + k);
+  }
+  // ATen's CUDA division by a CPU scalar multiplies by its float reciprocal; 2x - 1 is exact.
+  if (scaling == Scaling::kDivide10000) {
+    p.mul = 1.0f / 10000.0f;
+  } else {
+    p.mul = 2.0f, p.add = -1.0f;
+  }
+  const c10::DeviceGuard on(raw.device());
+  launch_bands_to_channels_last(p, c10::cuda::getCurrentCUDAStream(raw.device().index()).stream());
+  return true;
+#else
+  (void)out, (void)raw, (void)layout, (void)scaling;
+  return false;
+#endif
+}
+
 torch::Tensor resize(const torch::Tensor& x, int64_t size) {
   namespace F = torch::nn::functional;
   return F::interpolate(x, F::InterpolateFuncOptions()
@@ -104,6 +146,8 @@ torch::Tensor scale_bands(const torch::Tensor& raw, const TransformOptions& o, t
   if (method == ScaleMethod::kCopyThenScale) {
     for (const auto& c : layout.copies) out.narrow(1, c.to, c.count).copy_(raw.narrow(1, c.from, c.count));
     scale_in_place(out, o.scaling);
+  } else if (format == torch::MemoryFormat::ChannelsLast && scale_on_gpu(out, raw, layout, o.scaling)) {
+    return out;
   } else if (format == torch::MemoryFormat::Contiguous || layout.copies.size() == 1) {
     // Each band group is one block of the output (or the whole of it): scaled straight into it.
     for (const auto& c : layout.copies) {

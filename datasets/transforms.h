@@ -33,9 +33,10 @@ enum class ScaleMethod {
   kCopyThenScale,  // a converting copy per band group, then the scaling in place: two float32
                    // passes, cheaper on a CPU, where ATen converts a uint16 input of arithmetic
                    // into a float32 temporary first
-  kConvertOnLoad,  // one pass that reads the uint16 bands and writes the scaled float32 values
-                   // (channels-last: the bands gathered in output order on the uint16 side first);
-                   // cheaper on a GPU, whose kernels convert on load
+  kConvertOnLoad,  // one pass that reads the uint16 bands and writes the scaled float32 values;
+                   // cheaper on a GPU, whose kernels convert on load. Channels-last on a GPU: one
+                   // kernel of ours (datasets/bands_kernel.h) that also lays out the bands; else
+                   // the bands are gathered in output order on the uint16 side first
 };
 ScaleMethod scale_method_for(const torch::Device& device);
 

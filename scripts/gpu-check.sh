@@ -5,7 +5,7 @@
 #      (frozen ResNet18, batch 160) and full fine-tuning (batch 256), fp32 and bf16 -> bench.txt;
 #   2. the `gpu` tests (NCCL at world size 1, MPI with CUDA tensors at np 2, model, loader, fused
 #      AdamW, CUDA-graph step, channels-last);
-#   3. the host-to-device copy bandwidth, the loader alone, and end-to-end from HDF5 shards
+#   3. the host-to-device copy bandwidth, the transforms alone, the loader alone, and end-to-end from HDF5 shards
 #      (satclip-synth, fits the page cache; five epochs of 30 steps, measured over the last four)
 #      vs the model-only step, also with the old data.prefetch of 4 and with train.host_sync: step
 #      for comparison;
@@ -43,12 +43,14 @@ if ls "$root"/.whl/*.whl > /dev/null 2>&1; then
 fi
 say "python: $python ($("$python" -c 'import torch, timm; print("torch", torch.__version__, "cuda", torch.version.cuda, "timm", timm.__version__)' 2>&1 | tail -n 1); geoclip: $("$python" -c 'import geoclip; print("yes")' 2>&1 | tail -n 1))"
 
+# The project's own kernel (datasets/bands_kernel.cu) for this GPU's architecture, e.g. 9.0 -> 90.
+arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .')
 t0=$(date +%s)
-targets=(satclip-ddp satclip-synth bench_train bench_loader)
+targets=(satclip-ddp satclip-synth bench_train bench_loader bench_transforms)
 want ctest && targets+=(${SATCLIP_GPU_TESTS:-test_gpu test_gpu_model test_gpu_loader test_gpu_optim test_gpu_step})
 if cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSATCLIP_PYTHON="$python" \
      -DSATCLIP_WITH_CUDA=ON -DSATCLIP_WITH_NCCL=ON -DSATCLIP_WITH_GDAL=AUTO \
-     -DCMAKE_POLICY_VERSION_MINIMUM=3.5 > "$logs/configure.log" 2>&1 &&
+     -DCMAKE_POLICY_VERSION_MINIMUM=3.5 ${arch:+-DCMAKE_CUDA_ARCHITECTURES=$arch} > "$logs/configure.log" 2>&1 &&
    cmake --build "$build" -j "$jobs" --target "${targets[@]}" > "$logs/build.log" 2>&1; then
   say "build: ok in $(( $(date +%s) - t0 )) s (${targets[*]})"
   grep -E "satclip: +(CUDA|NCCL|GDAL):" "$logs/configure.log" | sed 's/^-- satclip: */configure: /' | tee -a "$summary"
@@ -152,6 +154,11 @@ torch.cuda.synchronize(); dt = (time.perf_counter() - t) / 20
 print(f"{x.numel() * 2 / 1e6:.0f} MB pinned -> GPU in {dt * 1e3:.2f} ms: {x.numel() * 2 / dt / 1e9:.1f} GB/s")
 PYEOF
 )"
+# The transforms alone (scaling + band layout of one batch, each method and memory format).
+local layout
+for layout in "seed --scaling normalize" "satclip --scaling divide10000"; do
+  "$build/tests/bench/bench_transforms" --layout $layout 2>&1 | sed 's/^bench_transforms /transforms: /' | tee -a "$summary"
+done
 syn=$build/synthetic-224
 t0=$(date +%s)
 rm -rf "$syn"
