@@ -8,12 +8,14 @@ set(SATCLIP_SANITIZE "" CACHE STRING "Sanitizers for every target: address,undef
 option(SATCLIP_FUZZ "Build the libFuzzer targets in tests/fuzz (clang only)" OFF)
 
 if(SATCLIP_SANITIZE)
-  add_compile_options(-fsanitize=${SATCLIP_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  # C and C++ only: nvcc (datasets/bands_kernel.cu, in a CUDA build) takes no -fsanitize.
+  add_compile_options("$<$<COMPILE_LANGUAGE:C,CXX>:-fsanitize=${SATCLIP_SANITIZE};-fno-omit-frame-pointer>"
+                      "$<$<COMPILE_LANGUAGE:C,CXX>:-fno-sanitize-recover=undefined>")
   add_link_options(-fsanitize=${SATCLIP_SANITIZE})
 endif()
 if(SATCLIP_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
     message(FATAL_ERROR "SATCLIP_FUZZ=ON needs clang (CXX=clang++): libFuzzer is part of clang; scripts/fuzz.sh sets it up")
   endif()
-  add_compile_options(-fsanitize=fuzzer-no-link)
+  add_compile_options($<$<COMPILE_LANGUAGE:C,CXX>:-fsanitize=fuzzer-no-link>)
 endif()

@@ -87,7 +87,8 @@ torch::Tensor gather_bands(const torch::Tensor& raw, const Layout& layout) {
 bool scale_on_gpu(torch::Tensor& out, const torch::Tensor& raw, const Layout& layout, Scaling scaling) {
 #ifdef SATCLIP_HAVE_CUDA
   if (!raw.is_cuda() || layout.channels > BandsToChannelsLast::kMaxChannels) return false;
-  SATCLIP_CHECK(raw.scalar_type() == torch::kUInt16 && raw.dim() == 4 && out.is_contiguous(torch::MemoryFormat::ChannelsLast),
+  SATCLIP_CHECK(raw.scalar_type() == torch::kUInt16 && raw.dim() == 4 &&
+                    out.is_contiguous(torch::MemoryFormat::ChannelsLast),
                 "scale_on_gpu: expects uint16 [B, C, H, W] bands and a channels-last output", "");
   BandsToChannelsLast p;
   p.in = static_cast<const uint16_t*>(raw.const_data_ptr());

@@ -23,8 +23,8 @@ void sync(const torch::Device& d) {
 int body(int argc, char** argv) {
   satclip::cli::Args a(argc, argv, {"device", "batch", "size", "bands", "layout", "scaling", "reps"});
   if (a.help() || !a.positional().empty()) {
-    std::puts("usage: bench_transforms [--device cuda|cpu] [--batch B] [--size S] [--bands N] [--layout satclip|seed|none]\n"
-              "                        [--scaling divide10000|normalize] [--reps R]");
+    std::puts("usage: bench_transforms [--device cuda|cpu] [--batch B] [--size S] [--bands N]\n"
+              "                        [--layout satclip|seed|none] [--scaling divide10000|normalize] [--reps R]");
     return a.help() ? 0 : 2;
   }
   const torch::Device device(a.str("device", torch::cuda::is_available() ? "cuda" : "cpu"));
