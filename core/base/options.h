@@ -24,9 +24,10 @@ struct OptionNames;  // specialised below: static constexpr Named<E> table[]
 enum class Scaling { kDivide10000, kNormalize };        // data.scaling
 enum class BandLayout { kSatclip, kSeed, kNone };       // data.band_layout
 enum class Crop { kResize, kRandom, kCenter };          // data.crop
-enum class ImageEncoderKind { kResnet18, kResnet50 };   // model.image_encoder
+enum class ImageEncoderKind { kResnet18, kResnet50, kVitS16 };  // model.image_encoder
 enum class LocationEncoderKind { kGeoclip, kShSiren };  // model.location_encoder
-enum class Projection { kProject, kLinear };            // model.projection
+enum class Projection { kProject, kLinear, kSatclip };  // model.projection
+enum class Harmonics { kClosedForm, kAnalytic };        // model.harmonics
 enum class LossKind { kSoftClip, kInfoNce };            // loss.kind
 enum class Scheduler { kNone, kPlateau, kCosine };      // optim.scheduler
 enum class Switch { kAuto, kOn, kOff };                 // optim.fused, train.channels_last
@@ -48,10 +49,12 @@ SATCLIP_OPTION_NAMES(BandLayout, {BandLayout::kSatclip, "satclip"}, {BandLayout:
                      {BandLayout::kNone, "none"});
 SATCLIP_OPTION_NAMES(Crop, {Crop::kResize, "resize"}, {Crop::kRandom, "random"}, {Crop::kCenter, "center"});
 SATCLIP_OPTION_NAMES(ImageEncoderKind, {ImageEncoderKind::kResnet18, "resnet18"},
-                     {ImageEncoderKind::kResnet50, "resnet50"});
+                     {ImageEncoderKind::kResnet50, "resnet50"}, {ImageEncoderKind::kVitS16, "vit_s16"});
 SATCLIP_OPTION_NAMES(LocationEncoderKind, {LocationEncoderKind::kGeoclip, "geoclip"},
                      {LocationEncoderKind::kShSiren, "sh_siren"});
-SATCLIP_OPTION_NAMES(Projection, {Projection::kProject, "project"}, {Projection::kLinear, "linear"});
+SATCLIP_OPTION_NAMES(Projection, {Projection::kProject, "project"}, {Projection::kLinear, "linear"},
+                     {Projection::kSatclip, "satclip"});
+SATCLIP_OPTION_NAMES(Harmonics, {Harmonics::kClosedForm, "closed_form"}, {Harmonics::kAnalytic, "analytic"});
 SATCLIP_OPTION_NAMES(LossKind, {LossKind::kSoftClip, "soft_clip"}, {LossKind::kInfoNce, "info_nce"});
 SATCLIP_OPTION_NAMES(Scheduler, {Scheduler::kNone, "none"}, {Scheduler::kPlateau, "plateau"},
                      {Scheduler::kCosine, "cosine"});

@@ -65,7 +65,7 @@ torch::Tensor GeoClipLocationEncoderImpl::forward(const torch::Tensor& lat_lon) 
   return sum;
 }
 
-torch::Tensor spherical_harmonics(const torch::Tensor& lat_lon, int64_t L) {
+torch::Tensor spherical_harmonics(const torch::Tensor& lat_lon, int64_t L, Harmonics convention) {
   SATCLIP_CHECK(L >= 1 && L <= 100, cat("spherical harmonics degree ", L, " outside 1 .. 100"), "");
   const auto ll = lat_lon.to(torch::kDouble);
   const auto phi = torch::deg2rad(ll.select(1, 1) + 180.0);
@@ -98,11 +98,14 @@ torch::Tensor spherical_harmonics(const torch::Tensor& lat_lon, int64_t L) {
         p_prev = p_cur;
         p_cur = p;
       }
+      const bool analytic = convention == Harmonics::kAnalytic;
       if (m == 0) {
-        out[l * l + l] = p;
+        out[l * l + l] = analytic ? kPi * p : p;
       } else {
-        out[l * l + l + m] = std::sqrt(2.0) * p * cos_m;
-        out[l * l + l - m] = std::sqrt(2.0) * p * sin_m;
+        // p carries the Condon-Shortley phase (-1)^m; analytic drops it.
+        const double factor = analytic && m % 2 == 1 ? -std::sqrt(2.0) : std::sqrt(2.0);
+        out[l * l + l + m] = factor * p * cos_m;
+        out[l * l + l - m] = factor * p * sin_m;
       }
     }
   }

@@ -14,6 +14,8 @@
 
 #include <torch/torch.h>
 
+#include "core/base/options.h"
+
 namespace satclip::core {
 
 // Equal Earth projection of [B, 2] (lat, lon) degrees, scaled as GeoCLIP does (SF / 180).
@@ -41,10 +43,20 @@ struct GeoClipLocationEncoderImpl : torch::nn::Module {
 };
 TORCH_MODULE(GeoClipLocationEncoder);
 
-// Real spherical harmonics of degree < L as SatCLIP defines them (Condon-Shortley phase,
-// orthonormal, sqrt(2) cos(m phi) for m > 0 and sqrt(2) sin(|m| phi) for m < 0), ordered by l
-// then m = -l..l. Input [B, 2] (lat, lon) degrees (any dtype); output float64 [B, L^2].
-torch::Tensor spherical_harmonics(const torch::Tensor& lat_lon, int64_t L);
+// Real spherical harmonics of degree < L in SatCLIP's two conventions, ordered by l then m = -l..l
+// (feature l*l + l + m), of phi = rad(lon + 180) and theta = rad(lat + 90) (so cos theta = -sin lat:
+// the basis' pole theta = 0 is the south pole):
+//   closed_form  orthonormal N(l,m) P_l^m(cos theta) with the Condon-Shortley phase (-1)^m in P,
+//                times sqrt(2) cos(m phi) for m > 0 and sqrt(2) sin(|m| phi) for m < 0
+//                (SatCLIP's harmonics_calculation: closed-form; our own sh_siren default);
+//   analytic     SatCLIP's released models: the same without the Condon-Shortley phase (sign
+//                (-1)^m on every m != 0), and pi N(l,0) P_l on m = 0 (its generator's (2l+1)/4*pi).
+// Both come from one stable recurrence in float64, exact to ~1e-15 at every degree. (A model with
+// analytic harmonics evaluates them as SatCLIP does instead, rounding included: see
+// satclip_harmonics.h.) Input [B, 2] (lat, lon) degrees (any dtype; float64 keeps the caller's
+// precision); output float64 [B, L^2].
+torch::Tensor spherical_harmonics(const torch::Tensor& lat_lon, int64_t L,
+                                  Harmonics convention = Harmonics::kClosedForm);
 
 struct SirenLayerImpl : torch::nn::Module {
   SirenLayerImpl(int64_t in, int64_t out, double w0, bool first, double dropout);

@@ -10,15 +10,19 @@
 #include "core/model/location_encoders.h"
 #include "core/model/projection.h"
 #include "core/model/resnet.h"
+#include "core/model/satclip_harmonics.h"
+#include "core/model/vit.h"
 #include "core/recipe/recipe.h"
 
 namespace satclip::core {
 
-// The seed's `Resnet` wrapper: holds the backbone as `visual`.
+// The seed's `Resnet` wrapper: holds the backbone as `visual` (a ResNet, or the ViT-S/16).
 struct ImageEncoderImpl : torch::nn::Module {
-  ImageEncoderImpl(int depth, int64_t in_bands);
-  torch::Tensor forward(const torch::Tensor& x) { return visual->forward(x); }
-  ResNet visual{nullptr};
+  ImageEncoderImpl(ImageEncoderKind kind, int64_t in_bands);
+  torch::Tensor forward(const torch::Tensor& x) { return visual ? visual->forward(x) : vit->forward(x); }
+  int64_t num_features() const { return visual ? visual->num_features() : vit->num_features(); }
+  ResNet visual{nullptr};            // resnet18, resnet50
+  VisionTransformer vit{nullptr};    // vit_s16 (registered as `visual` too)
 };
 TORCH_MODULE(ImageEncoder);
 
@@ -30,6 +34,12 @@ struct LocationEncoderImpl : torch::nn::Module {
   GeoClipLocationEncoder encoder{nullptr};
   Siren nnet{nullptr};
   int64_t sh_degree = 0;
+  Harmonics harmonics = Harmonics::kClosedForm;
+  // Analytic harmonics only: a 0-dim buffer `analytic_harmonics` (= 1) in the state dict, so a
+  // bare model.pt says which function its SIREN was trained on (infer_architecture reads it).
+  torch::Tensor analytic_marker;
+  // Analytic harmonics are evaluated as SatCLIP's released models evaluate them.
+  std::shared_ptr<SatclipAnalyticHarmonics> analytic;
 
  private:
   int64_t out_features_ = 512;

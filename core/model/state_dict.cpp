@@ -28,13 +28,16 @@ std::string list_some(const std::vector<std::string>& v) {
 
 StateDict read_state_dict(const std::string& path, const std::string& hint) {
   const RegularFile file(path, "the weights file", hint);
-  auto entries = read_torch_file(file);
+  return state_dict_of(read_torch_file(file), path);
+}
+
+StateDict state_dict_of(const std::vector<TorchFileEntry>& entries, const std::string& path) {
   // Unwrap {"state_dict": {...}} / {"model": {...}} checkpoints.
   for (const auto& e : entries) {
     if ((e.key == "state_dict" || e.key == "model") && !e.dict.empty()) return e.dict;
   }
   StateDict out;
-  for (auto& e : entries) {
+  for (const auto& e : entries) {
     if (e.tensor.defined()) out.emplace_back(e.key, e.tensor);
   }
   SATCLIP_CHECK(!out.empty(), cat(path, ": holds no named tensors"),

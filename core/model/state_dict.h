@@ -16,6 +16,11 @@ using StateDict = std::vector<std::pair<std::string, torch::Tensor>>;
 // file that cannot be opened (a recipe's weights by default).
 StateDict read_state_dict(const std::string& path, const std::string& hint = "check the path in the recipe");
 
+struct TorchFileEntry;
+// The state dict among a torch file's entries (read_torch_file): a "state_dict" or "model" dict,
+// else the top-level tensors. Errors name `path`.
+StateDict state_dict_of(const std::vector<TorchFileEntry>& entries, const std::string& path);
+
 // `module`'s parameters, then its buffers, by full dotted name (the tensors themselves, not copies).
 StateDict module_state(const torch::nn::Module& module);
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <algorithm>
 #include <memory>
+#include <set>
 
 #include "core/base/error.h"
 
@@ -108,6 +109,7 @@ class Unpickler {
           auto v = make(Value::Kind::kGlobal);
           const std::string module = line();
           v->s = module + "." + line();
+          check_allowed(v->s);
           stack_.push_back(v);
           break;
         }
@@ -322,6 +324,20 @@ class Unpickler {
                  "save model.state_dict(), not the model object");
   }
 
+  // The allow-list: a name outside it is refused where the file names it, whatever it would be
+  // used for (a callback's state, a hyper-parameter, a tensor).
+  void check_allowed(const std::string& name) const {
+    static const std::set<std::string> kAllowed = {"collections.OrderedDict", "torch._utils._rebuild_tensor_v2",
+                                                   "torch._utils._rebuild_tensor", "torch._utils._rebuild_parameter"};
+    const bool storage = name.rfind("torch.", 0) == 0 && name.size() > 13 &&
+                         name.compare(name.size() - 7, 7, "Storage") == 0 && name.find('.', 6) == std::string::npos;
+    SATCLIP_CHECK(kAllowed.count(name) || storage,
+                  cat(path_, ": data.pkl names the Python object ", name.substr(0, 120),
+                      ", which no state dict or checkpoint needs; refused (nothing in the file was run)"),
+                  "only tensors, numbers, strings and containers of them are read; save the weights with "
+                  "torch.save(model.state_dict(), path) or load a SatCLIP/Lightning checkpoint as released");
+  }
+
   caffe2::serialize::PyTorchStreamReader& reader_;
   std::string path_, bytes_;
   size_t pos_ = 0;
@@ -334,6 +350,29 @@ std::vector<std::pair<std::string, torch::Tensor>> tensor_items(const Value& dic
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (const auto& [k, v] : dict.entries) {
     if (k->kind == Value::Kind::kString && v->kind == Value::Kind::kTensor) out.emplace_back(k->s, v->tensor);
+  }
+  return out;
+}
+
+PyValue plain(const Value& v) {
+  switch (v.kind) {
+    case Value::Kind::kNone: return PyValue::none();
+    case Value::Kind::kBool: return PyValue::boolean(v.i != 0);
+    case Value::Kind::kInt: return PyValue::integer(v.i);
+    case Value::Kind::kFloat: return PyValue::real(v.f);
+    case Value::Kind::kString: return PyValue::string(v.s);
+    default: {
+      PyValue o;
+      o.kind = PyValue::Kind::kOther;
+      return o;
+    }
+  }
+}
+
+std::vector<std::pair<std::string, PyValue>> plain_items(const Value& dict) {
+  std::vector<std::pair<std::string, PyValue>> out;
+  for (const auto& [k, v] : dict.entries) {
+    if (k->kind == Value::Kind::kString && v->kind != Value::Kind::kTensor) out.emplace_back(k->s, plain(*v));
   }
   return out;
 }
@@ -354,6 +393,20 @@ struct CheckedFileAdapter final : caffe2::serialize::ReadAdapterInterface {
 };
 
 }  // namespace
+
+std::string PyValue::repr() const {
+  switch (kind) {
+    case Kind::kNone: return "None";
+    case Kind::kBool: return i ? "True" : "False";
+    case Kind::kInt: return std::to_string(i);
+    case Kind::kFloat: return cat(f);
+    case Kind::kString: return "'" + s.substr(0, 80) + "'";
+    case Kind::kList: return "[...]";
+    case Kind::kDict: return "{...}";
+    case Kind::kTensor: return "a tensor";
+    default: return "an object";
+  }
+}
 
 std::vector<TorchFileEntry> read_torch_file(const RegularFile& file) {
   const std::string& path = file.path();
@@ -387,9 +440,11 @@ std::vector<TorchFileEntry> read_torch_file(const RegularFile& file) {
     if (v->kind == Value::Kind::kTensor) {
       e.tensor = v->tensor;
     } else if (v->kind == Value::Kind::kDict) {
+      e.is_dict = true;
       e.dict = tensor_items(*v);
+      e.values = plain_items(*v);
     } else {
-      continue;  // numbers, strings: checkpoint metadata
+      e.value = plain(*v);  // numbers, strings: checkpoint metadata; lists: kOther
     }
     out.push_back(std::move(e));
   }

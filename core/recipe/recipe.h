@@ -56,9 +56,15 @@ struct ModelConfig {
   bool train_rff = false;
   std::string location_weights;              // GeoCLIP location_encoder_weights.pth, optional
   int64_t sh_degree = 10;
+  // sh_siren's spherical harmonics: closed_form (orthonormal, Condon-Shortley phase) or analytic
+  // (SatCLIP's released models: no phase, pi * N P_l on m = 0); see core/model/location_encoders.h.
+  Harmonics harmonics = Harmonics::kClosedForm;
   int64_t siren_hidden = 512;
   int64_t siren_layers = 2;
-  Projection projection = Projection::kProject;  // project (seed) or linear (SatCLIP)
+  // project (seed: a Project head on each encoder), linear (a Linear on each) or satclip (SatCLIP's
+  // released models: a Linear on the image features, none on the location encoder, whose SIREN
+  // ends in embed_dim).
+  Projection projection = Projection::kProject;
   int64_t embed_dim = 1024;
   double dropout = 0.1;
   std::string weights;                       // whole-model state dict (seed satclip.pt), optional

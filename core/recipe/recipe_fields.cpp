@@ -243,6 +243,7 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       bool_field("model.train_rff", r.model.train_rff),
       str_field("model.location_weights", r.model.location_weights),
       int_field("model.sh_degree", r.model.sh_degree, 1, 100),
+      enum_field("model.harmonics", r.model.harmonics),
       int_field("model.siren_hidden", r.model.siren_hidden, 8, 8192),
       int_field("model.siren_layers", r.model.siren_layers, 1, 16),
       enum_field("model.projection", r.model.projection),

@@ -6,6 +6,7 @@
 
 #include "core/base/error.h"
 #include "core/base/text.h"
+#include "core/model/model_file.h"
 #include "core/train/checkpoint_dir.h"
 
 namespace satclip::core {
@@ -22,9 +23,14 @@ std::pair<ModelConfig, LossConfig> infer_architecture(const StateDict& state, co
   };
   ModelConfig m;
   LossConfig l;
-  m.in_bands = shape_of("image_encoder.visual.conv1.weight", 4)[1];
-  m.image_encoder = t.count("image_encoder.visual.layer1.0.conv3.weight") ? ImageEncoderKind::kResnet50
-                                                                          : ImageEncoderKind::kResnet18;
+  if (t.count("image_encoder.visual.patch_embed.proj.weight")) {
+    m.image_encoder = ImageEncoderKind::kVitS16;
+    m.in_bands = shape_of("image_encoder.visual.patch_embed.proj.weight", 4)[1];
+  } else {
+    m.in_bands = shape_of("image_encoder.visual.conv1.weight", 4)[1];
+    m.image_encoder = t.count("image_encoder.visual.layer1.0.conv3.weight") ? ImageEncoderKind::kResnet50
+                                                                            : ImageEncoderKind::kResnet18;
+  }
   std::set<int64_t> capsules, siren_layers;
   for (const auto& [name, _] : state) {
     static const std::string kGeo = "location_encoder.encoder.LocEnc", kSiren = "location_encoder.nnet.layers.";
@@ -57,23 +63,43 @@ std::pair<ModelConfig, LossConfig> infer_architecture(const StateDict& state, co
     m.projection = Projection::kProject;
     m.embed_dim = shape_of("image_projection.projection_layer.weight", 2)[0];
   } else {
-    m.projection = Projection::kLinear;
+    // A Linear image head; a location encoder without a head is SatCLIP's shape.
+    bool location_head = false;
+    for (const auto& [name, _] : state) location_head = location_head || starts_with(name, "loc_projection.");
+    m.projection = location_head ? Projection::kLinear : Projection::kSatclip;
     m.embed_dim = shape_of("image_projection.linear.weight", 2)[0];
+    if (!location_head && m.location_encoder == LocationEncoderKind::kShSiren) {
+      m.siren_hidden = shape_of("location_encoder.nnet.last_layer.weight", 2)[1];
+    }
   }
+  if (t.count("location_encoder.analytic_harmonics")) m.harmonics = Harmonics::kAnalytic;
   l.kind = t.count("logit_scale") ? LossKind::kInfoNce : LossKind::kSoftClip;
   m.freeze_image_encoder = true;
   m.dropout = 0.0;
   return {m, l};
 }
 
-SatClip load_for_inference(const std::string& path, const Recipe* recipe, const torch::Device& device) {
-  const StateDict state = read_state_dict(path, kWeightsHint);
-  auto [m, l] = recipe ? std::make_pair(recipe->model, recipe->loss) : infer_architecture(state, path);
+SatClip load_for_inference(const std::string& path, const Recipe* recipe, const torch::Device& device,
+                           ModelConfig* config) {
+  const ModelFile file = read_model_file(path, kWeightsHint);
+  ModelConfig m;
+  LossConfig l;
+  if (file.released) {  // the file says what it is; a recipe gives only the data transforms
+    std::tie(m, l) = std::make_pair(file.model, file.loss);
+  } else if (recipe) {
+    std::tie(m, l) = std::make_pair(recipe->model, recipe->loss);
+  } else {
+    std::tie(m, l) = infer_architecture(file.state, path);
+  }
   m.weights.clear();
   m.image_weights.clear();
   m.location_weights.clear();
   SatClip model(m, l);
-  load_state_dict(*model, state, {"", {}, {}, /*strict=*/true}, path);
+  // SatCLIP runs the location network in float64 (harmonics and SIREN); so does inference here.
+  // Converted before loading, so a released file's float64 weights are kept as they are.
+  if (model->location_encoder->nnet) model->location_encoder->nnet->to(torch::kDouble);
+  load_state_dict(*model, file.state, {"", {}, {}, /*strict=*/true}, path);
+  if (config) *config = m;
   model->to(device);
   model->train(false);
   return model;
@@ -84,7 +110,8 @@ torch::Tensor embed_locations(SatClip& model, const torch::Tensor& lat_lon, Embe
   std::vector<torch::Tensor> parts;
   constexpr int64_t kChunk = 4096;
   for (int64_t s = 0; s < lat_lon.size(0); s += kChunk) {
-    const auto ll = lat_lon.narrow(0, s, std::min(kChunk, lat_lon.size(0) - s)).to(device, torch::kFloat);
+    // float64 coordinates: SatCLIP's harmonics of float32-rounded ones differ by up to 1e-3 at L = 40.
+    const auto ll = lat_lon.narrow(0, s, std::min(kChunk, lat_lon.size(0) - s)).to(device, torch::kDouble);
     const auto e = stage == EmbedStage::kProjection ? model->encode_location(ll) : model->location_encoder->forward(ll);
     parts.push_back(e.to(torch::kCPU, torch::kFloat));
   }

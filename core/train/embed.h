@@ -5,6 +5,9 @@
 // satclip.pt needs no recipe:
 //   image_encoder.visual.conv1.weight [64, bands, 7, 7]       -> model.in_bands
 //   image_encoder.visual.layer1.0.conv3.*                     -> resnet50 (else resnet18)
+//   image_encoder.visual.patch_embed.proj.weight [384, bands, 16, 16] -> vit_s16
+//   location_encoder.analytic_harmonics                       -> model.harmonics: analytic
+//   no loc_projection.* (a Linear image head)                 -> model.projection: satclip
 //   location_encoder.encoder.LocEnc<k>.*                      -> geoclip with k + 1 capsules
 //   location_encoder.nnet.layers.<i>.linear.weight [h, L^2]   -> sh_siren, degree L, width h
 //   image_projection.projection_layer.weight [D, 512]         -> project head of dim D
@@ -25,9 +28,12 @@ namespace satclip::core {
 // not look like a SatCLIP state dict or are ambiguous (then pass a recipe).
 std::pair<ModelConfig, LossConfig> infer_architecture(const StateDict& state, const std::string& origin);
 
-// Builds the model for `path` (inferred, or from `recipe` when given) and loads it strictly, in
-// eval mode on `device`.
-SatClip load_for_inference(const std::string& path, const Recipe* recipe, const torch::Device& device);
+// Builds the model for `path` and loads it strictly, in eval mode on `device`, its sh_siren location
+// network in float64. The architecture comes from a SatCLIP Lightning checkpoint's
+// hyper_parameters, else from `recipe` when given, else from the state dict's names and shapes;
+// `config`, when given, receives it.
+SatClip load_for_inference(const std::string& path, const Recipe* recipe, const torch::Device& device,
+                           ModelConfig* config = nullptr);
 
 // [N, 2] (lat, lon) degrees -> [N, D] float32 on the CPU, in chunks.
 torch::Tensor embed_locations(SatClip& model, const torch::Tensor& lat_lon, EmbedStage stage, const torch::Device& device);

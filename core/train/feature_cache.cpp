@@ -121,7 +121,7 @@ EncodedTiles encode_tiles(SatClip& model, const TileEncoding& req, int rank, int
     at::autocast::set_autocast_enabled(at::kCUDA, false);
     at::autocast::clear_cache();
   }
-  const int64_t dim = model->image_encoder->visual->num_features();
+  const int64_t dim = model->image_encoder->num_features();
   auto cat_or = [](std::vector<torch::Tensor>& v, std::vector<int64_t> shape, torch::ScalarType t) {
     return v.empty() ? torch::empty(shape, torch::TensorOptions().dtype(t)) : torch::cat(v);
   };
@@ -211,6 +211,7 @@ CacheKey feature_cache_key(const Recipe& r, const std::string& shard_dir, SatCli
           {"data.scaling", option_string(d.scaling)},
           {"data.band_layout", option_string(d.band_layout)},
           {"data.crop", option_string(d.crop)},
+          {"resize", "bilinear-antialias"},  // crop: resize resamples as torchvision's Resize
           {"data.flips", d.flips ? "true" : "false"},
           {"data.feature_cache_views", std::to_string(aug ? d.feature_cache_views : 0)},
           {"views_seed", aug ? std::to_string(r.run.seed) : "-"},

@@ -14,6 +14,7 @@
 #include "datasets/loader.h"
 #include "datasets/synth.h"
 #include "datasets/transforms.h"
+#include "support/resize_check.h"
 #include "support/transform_check.h"
 
 using namespace satclip::data;
@@ -69,5 +70,16 @@ TEST(GpuLoader, TransformsMatchTheDefinitionOnTheGpu) {
 #else
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   satclip::testing::expect_transforms_match_definition(torch::Device(torch::kCUDA));
+#endif
+}
+
+TEST(GpuLoader, ResizeMatchesTorchvisionOnTheGpu) {
+#ifndef SATCLIP_HAVE_CUDA
+  GTEST_SKIP() << "built without CUDA";
+#else
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  for (const bool channels_last : {false, true}) {
+    satclip::testing::expect_resize_matches_torchvision(SATCLIP_RESIZE_DIR, torch::Device(torch::kCUDA), channels_last);
+  }
 #endif
 }

@@ -31,7 +31,7 @@ inline data::Prepared reference_prepare(const data::Batch& b, const data::Transf
   if (o.crop == Crop::kResize || h < s || w < s) {
     if (h != s || w != s) {
       namespace F = torch::nn::functional;
-      auto bilinear = F::InterpolateFuncOptions().mode(torch::kBilinear).align_corners(false);
+      auto bilinear = F::InterpolateFuncOptions().mode(torch::kBilinear).align_corners(false).antialias(true);
       x = F::interpolate(x, bilinear.size(std::vector<int64_t>{s, s}));
     }
   } else if (o.crop == Crop::kRandom && training) {

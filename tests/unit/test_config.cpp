@@ -274,8 +274,8 @@ TEST(Config, EveryNamedChoiceLoadsAndSavesItsSpelling) {
     const auto e = error_of("choices-bad.yaml", kMinimal, {spec.path + "=" + upper});
     EXPECT_NE(e.message().find(spec.path), std::string::npos) << e.message();
   }
-  EXPECT_EQ(keys, 15);  // run.log_level and the 14 keys typed by the enums of core/base/options.h
-  EXPECT_EQ(choices, 41);
+  EXPECT_EQ(keys, 16);  // run.log_level and the 15 keys typed by the enums of core/base/options.h
+  EXPECT_EQ(choices, 45);
 }
 
 TEST(Config, WorkersTakeAutoOrACount) {
