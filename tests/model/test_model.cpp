@@ -154,6 +154,35 @@ TEST(SphericalHarmonics, MatchScipyUpToDegree40InFloat64) {
   EXPECT_TRUE(torch::allclose(spherical_harmonics(fx["lat_lon"], 10), fx["values"].narrow(1, 0, 100), 0, 1e-10));
 }
 
+// SatCLIP's analytic convention from scipy's orthonormal harmonics (the closed_form convention):
+// no Condon-Shortley phase ((-1)^m on m != 0) and pi on m = 0.
+torch::Tensor analytic_from_closed_form(const torch::Tensor& values, int64_t L) {
+  auto out = values.narrow(1, 0, L * L).clone();
+  for (int64_t l = 0; l < L; ++l) {
+    for (int64_t m = -l; m <= l; ++m) {
+      const double factor = m == 0 ? 3.14159265358979323846 : (m % 2 != 0 ? -1.0 : 1.0);
+      out.select(1, l * l + l + m).mul_(factor);
+    }
+  }
+  return out;
+}
+
+TEST(SphericalHarmonics, AnalyticConventionMatchesScipyWithSatclipsFactors) {
+  auto fx = load_fixture("spherical_harmonics.pt");
+  const auto want = analytic_from_closed_form(fx["values"], 40);
+  const auto exact = spherical_harmonics(fx["lat_lon"], 40, satclip::Harmonics::kAnalytic);
+  EXPECT_LE((exact - want).abs().max().item<double>(), 1e-9);  // pi x the closed_form bound
+  // SatCLIP's own arithmetic: within 2e-11 at L = 10 (5e-12 measured); at L = 40 its rounding
+  // grows toward the poles (|cos theta| = |sin lat| near 1) and stays small near the equator.
+  satclip::core::SatclipAnalyticHarmonics satclip10(10), satclip40(40);
+  EXPECT_LE((satclip10(fx["lat_lon"]) - want.narrow(1, 0, 100)).abs().max().item<double>(), 2e-11);
+  const auto near_equator = fx["lat_lon"].select(1, 0).abs() < 20;
+  ASSERT_TRUE(near_equator.any().item<bool>());
+  const auto err40 = (satclip40(fx["lat_lon"]) - want).abs().amax(1);
+  EXPECT_LE(err40.masked_select(near_equator).max().item<double>(), 1e-9);
+  EXPECT_GE(err40.max().item<double>(), 1e-6) << "the fixture has high latitudes, where SatCLIP's rounding shows";
+}
+
 TEST(Model, FrozenImageEncoderStaysInEvalModeWithoutGradients) {
   ModelConfig m;
   m.embed_dim = 16;
