@@ -11,8 +11,8 @@ namespace satclip::core {
 namespace {
 
 constexpr const char* kLightningHint =
-    "satclip-ddp reads SatCLIP's released checkpoints (le_type sphericalharmonics, pe_type siren, "
-    "vision_layers moco_resnet18 or moco_resnet50); for another model pass --recipe with a model it can build";
+    "satclip-ddp reads SatCLIP's released checkpoints: le_type sphericalharmonics, pe_type siren, "
+    "harmonics_calculation analytic or closed-form, vision_layers moco_resnet18, moco_resnet50 or moco_vit16";
 
 // Lightning's hyper_parameters dict, read by key; errors name the file and the key.
 class HyperParameters {

@@ -98,7 +98,13 @@ SatClip load_for_inference(const std::string& path, const Recipe* recipe, const 
   // SatCLIP runs the location network in float64 (harmonics and SIREN); so does inference here.
   // Converted before loading, so a released file's float64 weights are kept as they are.
   if (model->location_encoder->nnet) model->location_encoder->nnet->to(torch::kDouble);
-  load_state_dict(*model, file.state, {"", {}, {}, /*strict=*/true}, path);
+  try {
+    load_state_dict(*model, file.state, {"", {}, {}, /*strict=*/true}, path);
+  } catch (const Error& e) {
+    if (!file.released) throw;
+    SATCLIP_FAIL(e.message(), "the tensors do not fit the file's hyper_parameters: the file is damaged, or not one "
+                              "SatCLIP's code wrote");
+  }
   if (config) *config = m;
   model->to(device);
   model->train(false);
