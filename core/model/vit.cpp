@@ -20,23 +20,14 @@ struct PatchEmbedImpl : nn::Module {
 };
 TORCH_MODULE(PatchEmbed);
 
-struct AttentionImpl : nn::Module {
-  AttentionImpl(nn::Linear q, nn::Linear p) {
-    qkv = register_module("qkv", std::move(q));
-    proj = register_module("proj", std::move(p));
+// timm's attn (qkv, proj) and mlp (fc1, fc2): two Linear layers under their names.
+struct LinearPairImpl : nn::Module {
+  LinearPairImpl(const std::string& first, nn::Linear a, const std::string& second, nn::Linear b) {
+    register_module(first, std::move(a));
+    register_module(second, std::move(b));
   }
-  nn::Linear qkv{nullptr}, proj{nullptr};
 };
-TORCH_MODULE(Attention);
-
-struct MlpImpl : nn::Module {
-  MlpImpl(nn::Linear a, nn::Linear b) {
-    fc1 = register_module("fc1", std::move(a));
-    fc2 = register_module("fc2", std::move(b));
-  }
-  nn::Linear fc1{nullptr}, fc2{nullptr};
-};
-TORCH_MODULE(Mlp);
+TORCH_MODULE(LinearPair);
 
 }  // namespace
 
@@ -44,11 +35,11 @@ VitBlockImpl::VitBlockImpl(int64_t width, int64_t heads_, int64_t mlp_width) : h
   norm1 = register_module("norm1", layer_norm(width));
   qkv = nn::Linear(width, 3 * width);
   proj = nn::Linear(width, width);
-  register_module("attn", Attention(qkv, proj));
+  register_module("attn", LinearPair("qkv", qkv, "proj", proj));
   norm2 = register_module("norm2", layer_norm(width));
   fc1 = nn::Linear(width, mlp_width);
   fc2 = nn::Linear(mlp_width, width);
-  register_module("mlp", Mlp(fc1, fc2));
+  register_module("mlp", LinearPair("fc1", fc1, "fc2", fc2));
 }
 
 torch::Tensor VitBlockImpl::forward(torch::Tensor x) {
