@@ -1,6 +1,8 @@
 // satclip-eval: what a trained location encoder knows: the embedding world map, the
 // air-temperature probe (with the raw-coordinate baseline beside it) and geolocalisation.
+#include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -10,6 +12,7 @@
 #include "core/base/fs_util.h"
 #include "core/base/json_text.h"
 #include "core/base/text.h"
+#include "core/eval/benchmark.h"
 #include "core/eval/geoloc.h"
 #include "core/eval/probe.h"
 #include "core/eval/world_map.h"
@@ -24,9 +27,11 @@
 namespace {
 
 const char* kUsage =
-    "usage: satclip-eval --checkpoint PATH --out DIR [--recipe RECIPE.yaml] [--only map,probe,geoloc]\n"
+    "usage: satclip-eval --checkpoint PATH --out DIR [--recipe RECIPE.yaml] [--only map,probe,geoloc,tasks]\n"
     "                    [--grid-deg G] [--stations CSV] [--seeds N] [--epochs E] [--stage encoder|projection]\n"
     "                    [--shards DIR [--verify]] [--gallery CSV] [--device auto|cpu|cuda|cuda:N]\n"
+    "                    [--tasks LIST] [--task-csv CSV] [--probes LIST] [--splits LIST] [--block-deg B]\n"
+    "                    [--folds K] [--baselines LIST] [--points N] [--countries SHP]\n"
     "\n"
     "Writes DIR/report.json and, for the map, DIR/map.png. Parts (default: map and probe, plus geoloc\n"
     "when --shards is given):\n"
@@ -40,6 +45,14 @@ const char* kUsage =
     "  geoloc  image -> location retrieval of every tile in --shards against --gallery (a CSV with lat\n"
     "          and lon) or the tiles' own locations: top-1/5, accuracy within 1/25/200/750/2500 km,\n"
     "          median error\n"
+    "  tasks   (only when asked for) the probe benchmark: the embedding and the --baselines on\n"
+    "          --tasks (default air_temperature, precipitation, countries, land_sea; --task-csv adds\n"
+    "          a lat,lon,target CSV) with --probes (mlp, linear: ridge, knn) under --splits (random:\n"
+    "          50/50 per seed; spatial: --folds K over blocks of --block-deg degrees, default 5 and\n"
+    "          10), identical splits for every encoder; MSE of y / max|y| and R2, or accuracy and\n"
+    "          macro-F1, mean +- std over --seeds; report.json \"results\" and report.md.\n"
+    "          --points: points of countries and land_sea (2000); --countries: the shapefile\n"
+    "          (default: Natural Earth's, in tests/eval/data); --baselines: raw, sincos (both)\n"
     "\n"
     "  --checkpoint  a satclip-ddp checkpoint, run directory, last.pt/best.pt, a seed-format state\n"
     "                dict (the architecture is inferred, as in satclip-embed) or a SatCLIP Lightning\n"
@@ -161,9 +174,72 @@ std::string geoloc_part(sc::SatClip& model, const sc::Recipe* recipe,
   return j.str();
 }
 
+std::vector<std::string> list_of(const std::string& text) {
+  std::vector<std::string> out;
+  for (std::string rest = text + ","; !rest.empty(); rest.erase(0, rest.find(',') + 1)) {
+    if (rest.find(',') > 0) out.push_back(rest.substr(0, rest.find(',')));
+  }
+  return out;
+}
+
+// Checks every name of --NAME against `allowed`.
+std::vector<std::string> choices(const satclip::cli::Args& args, const std::string& name,
+                                 const std::vector<std::string>& allowed, const std::string& fallback) {
+  const auto items = list_of(args.str(name, fallback));
+  std::string all;
+  for (const auto& a : allowed) all += (all.empty() ? "" : ", ") + a;
+  for (const auto& i : items) {
+    SATCLIP_CHECK(std::find(allowed.begin(), allowed.end(), i) != allowed.end(),
+                  cat("--", name, ": unknown '", i, "'"), cat("give a comma-separated list of ", all));
+  }
+  return items;
+}
+
+std::string tasks_part(const sc::LocationEmbedder& embed, const std::string& name, const satclip::cli::Args& args,
+                       const Numbers& numbers, const std::string& out) {
+  const auto task_names = choices(args, "tasks", sc::kBuiltinTasks, args.has("task-csv") ? "" : "air_temperature,precipitation,countries,land_sea");
+  sc::BenchmarkOptions o;
+  o.probes = choices(args, "probes", {"mlp", "linear", "knn"}, "mlp,linear,knn");
+  o.splits = choices(args, "splits", {"random", "spatial"}, "random,spatial");
+  o.seeds = numbers.seeds;
+  o.epochs = numbers.epochs;
+  o.folds = args.integer("folds", 5, 2, 100);
+  const std::string block = args.str("block-deg", "10");
+  SATCLIP_CHECK(satclip::parse_decimal(block, o.block_deg) && o.block_deg > 0 && o.block_deg <= 180,
+                cat("--block-deg ", block, " is not a number in (0, 180]"), "e.g. --block-deg 10");
+  const int64_t points = args.integer("points", 2000, 50, 1000000);
+  const std::string stations = args.str("stations", SATCLIP_STATIONS_CSV);
+  std::vector<sc::TaskData> tasks;
+  std::unique_ptr<sc::CountryMap> map;
+  for (const auto& t : task_names) {
+    if (t == "air_temperature") tasks.push_back(sc::station_task(t, stations, "meanT"));
+    if (t == "precipitation") tasks.push_back(sc::station_task(t, stations, "meanP"));
+    if ((t == "countries" || t == "land_sea") && !map) {
+      map = std::make_unique<sc::CountryMap>(sc::CountryMap::load(args.str("countries", sc::default_countries_path())));
+    }
+    if (t == "countries") tasks.push_back(sc::countries_task(*map, points, 0));
+    if (t == "land_sea") tasks.push_back(sc::land_sea_task(*map, points, 0));
+  }
+  if (args.has("task-csv")) tasks.push_back(sc::csv_task(args.str("task-csv")));
+  std::vector<sc::Encoder> encoders{{name, embed}};
+  for (const auto& b : choices(args, "baselines", sc::kBaselines, "raw,sincos")) encoders.push_back(sc::baseline_encoder(b));
+  const auto rows = sc::run_benchmark(encoders, tasks, o);
+  std::string md = "# satclip-eval: probe benchmark\n\nEncoders: ";
+  for (size_t i = 0; i < encoders.size(); ++i) md += (i ? ", " : "") + encoders[i].name;
+  md += cat("; mean +- std over ", o.seeds, " seeds; spatial: ", o.folds, " folds over ", o.block_deg, "-degree blocks.\n");
+  for (const auto& t : tasks) md += cat("- ", t.name, ": ", t.lat_lon.size(0), " points, ", t.source, "\n");
+  md += sc::results_markdown(rows);
+  satclip::write_file_atomically(out + "/report.md", md);
+  std::printf("tasks: %zu tasks x %zu encoders x %zu probes x %zu splits; %s/report.md\n", tasks.size(), encoders.size(),
+              o.probes.size(), o.splits.size(), out.c_str());
+  return "\"results\": " + sc::results_json(rows);
+}
+
 int body(int argc, char** argv) {
   const satclip::cli::Args args(argc, argv, {"checkpoint", "out", "recipe", "only", "grid-deg", "stations", "seeds",
-                                             "epochs", "stage", "shards", "gallery", "device"},
+                                             "epochs", "stage", "shards", "gallery", "device", "tasks", "task-csv",
+                                             "probes", "splits", "block-deg", "folds", "baselines", "points",
+                                             "countries"},
                                 {"verify"});
   if (args.help()) {
     std::fputs(kUsage, stdout);
@@ -174,14 +250,22 @@ int body(int argc, char** argv) {
   const std::string only = args.str("only", args.has("shards") ? "map,probe,geoloc" : "map,probe");
   for (std::string rest = only + ","; !rest.empty(); rest.erase(0, rest.find(',') + 1)) {
     const std::string part = rest.substr(0, rest.find(','));
-    SATCLIP_CHECK(part == "map" || part == "probe" || part == "geoloc",
+    SATCLIP_CHECK(part == "map" || part == "probe" || part == "geoloc" || part == "tasks",
                   cat("--only ", only, ": unknown part '", part, "'"),
-                  "give a comma-separated list of map, probe, geoloc");
+                  "give a comma-separated list of map, probe, geoloc, tasks");
   }
   auto wants = [&](const std::string& part) { return ("," + only + ",").find("," + part + ",") != std::string::npos; };
   SATCLIP_CHECK(!wants("geoloc") || args.has("shards"), "--only geoloc needs --shards DIR", "see --help");
   const auto stage = args.choice("stage", satclip::EmbedStage::kEncoder);
   const Numbers numbers = read_numbers(args);
+  if (wants("tasks")) {  // checked before anything is loaded; tasks_part reads them again
+    choices(args, "tasks", sc::kBuiltinTasks, "");
+    choices(args, "probes", {"mlp", "linear", "knn"}, "");
+    choices(args, "splits", {"random", "spatial"}, "");
+    choices(args, "baselines", sc::kBaselines, "");
+    args.integer("folds", 5, 2, 100);
+    args.integer("points", 2000, 50, 1000000);
+  }
   std::unique_ptr<sc::Recipe> recipe;
   if (args.has("recipe")) recipe = std::make_unique<sc::Recipe>(sc::load_recipe(args.str("recipe")));
   const torch::Device device = satclip::dist::this_process_device(args.str("device", "auto"));
@@ -202,6 +286,10 @@ int body(int argc, char** argv) {
   if (wants("map")) report += ",\n  " + map_part(embed, numbers.grid_deg, out);
   if (wants("probe")) report += ",\n  " + probe_part(embed, args, numbers);
   if (wants("geoloc")) report += ",\n  " + geoloc_part(model, recipe.get(), device, args);
+  if (wants("tasks")) {
+    const std::string name = checkpoint.substr(checkpoint.find_last_of('/') + 1);
+    report += ",\n  " + tasks_part(embed, name, args, numbers, out);
+  }
   satclip::write_file_atomically(out + "/report.json", report + "\n}\n");
   std::printf("wrote %s/report.json\n", out.c_str());
   return 0;

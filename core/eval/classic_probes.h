@@ -7,7 +7,8 @@
 //                          larger label, when there are two), the same solve; the class of the
 //                          largest score (score > 0 for two classes)
 //   knn                    KNeighborsRegressor / KNeighborsClassifier(k), uniform weights,
-//                          Euclidean distances in float64 (ties by row order); regression: the mean
+//                          Euclidean distances in float64 (equal distances in no set order, as in
+//                          sklearn); regression: the mean
 //                          of the k targets; classification: the most frequent label, the smallest
 //                          on ties
 // Inner CV: contiguous_folds(n_train, 5) over the training rows in their given order, every value

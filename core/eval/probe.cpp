@@ -1,6 +1,7 @@
 #include "core/eval/probe.h"
 
 #include <torch/nn/functional/loss.h>
+#include <torch/nn/functional/activation.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/linear.h>
@@ -113,6 +114,31 @@ ProbeResult run_probe(const torch::Tensor& x, const torch::Tensor& y, const Prob
     result.test_mse.push_back(mse.item<double>());
   }
   return result;
+}
+
+torch::Tensor mlp_predict(const torch::Tensor& x, const torch::Tensor& y, const std::vector<int64_t>& train,
+                          const std::vector<int64_t>& test, int64_t classes, uint64_t seed, const ProbeOptions& o) {
+  const auto features = x.to(torch::kCPU, torch::kFloat).contiguous();
+  const auto tr = torch::tensor(train, torch::kLong), te = torch::tensor(test, torch::kLong);
+  const auto xt = features.index_select(0, tr);
+  const auto yt = classes == 0 ? y.to(torch::kFloat).index_select(0, tr).unsqueeze(1) : y.index_select(0, tr);
+  torch::manual_seed(seed);
+  torch::nn::Sequential mlp;
+  mlp->push_back(torch::nn::Linear(features.size(1), 256));
+  mlp->push_back(torch::nn::ReLU());
+  mlp->push_back(torch::nn::Linear(256, 64));
+  mlp->push_back(torch::nn::ReLU());
+  mlp->push_back(torch::nn::Linear(64, std::max<int64_t>(classes, 1)));
+  PythonAdam opt(mlp->parameters(), o.lr);
+  for (int64_t e = 0; e < o.epochs; ++e) {
+    opt.zero_grad();
+    const auto out = mlp->forward(xt);
+    (classes == 0 ? torch::nn::functional::mse_loss(out, yt) : torch::nn::functional::cross_entropy(out, yt)).backward();
+    opt.step();
+  }
+  torch::NoGradGuard no_grad;
+  const auto out = mlp->forward(features.index_select(0, te));
+  return classes == 0 ? out.squeeze(1).to(torch::kDouble) : out.argmax(1);
 }
 
 }  // namespace satclip::core

@@ -36,4 +36,10 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> probe_split(int64_t n, uin
 // x: float32 [N, D] features (embeddings or scaled coordinates); y: float32 [N] targets.
 ProbeResult run_probe(const torch::Tensor& x, const torch::Tensor& y, const ProbeOptions& options);
 
+// The same MLP on given rows: trained on `train` (after torch::manual_seed(seed)), predictions for
+// `test`. classes == 0: regression on float targets (MSE), [test] float64; classes >= 2: the last
+// layer has `classes` outputs, cross-entropy on int64 labels, the argmax as int64 [test].
+torch::Tensor mlp_predict(const torch::Tensor& x, const torch::Tensor& y, const std::vector<int64_t>& train,
+                          const std::vector<int64_t>& test, int64_t classes, uint64_t seed, const ProbeOptions& options);
+
 }  // namespace satclip::core

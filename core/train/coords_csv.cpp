@@ -41,6 +41,14 @@ std::vector<LatLon> read_coords_csv(const std::string& path) {
 
 std::vector<LatLon> read_coords_csv(const std::string& path, const std::string& value_column,
                                     std::vector<double>& values) {
+  values.clear();
+  return read_coords_csv_rows(path, value_column, [&](int64_t line, const std::string& text) {
+    values.push_back(parse_number(path, line, value_column, text, -1e300, 1e300, false));
+  });
+}
+
+std::vector<LatLon> read_coords_csv_rows(const std::string& path, const std::string& value_column,
+                                         const std::function<void(int64_t, const std::string&)>& value) {
   LineReader in(path, kMaxLine, "the coordinates file", "check the path");
   std::string line;
   bool got = false;
@@ -64,7 +72,6 @@ std::vector<LatLon> read_coords_csv(const std::string& path, const std::string& 
                 cat("name the column ", value_column, " in the header (any case)"));
   const int64_t need = std::max({lat_col, lon_col, value_col}) + 1;
   std::vector<LatLon> out;
-  values.clear();
   while (in.next(line)) {
     n = in.number();
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank line
@@ -80,9 +87,7 @@ std::vector<LatLon> read_coords_csv(const std::string& path, const std::string& 
              parse_number(path, n, "lon", f[lon_col], -180, 360, true)};
     if (c.lon > 180) c.lon -= 360;  // 0 .. 360 convention -> -180 .. 180
     out.push_back(c);
-    if (value_col >= 0) {
-      values.push_back(parse_number(path, n, value_column, f[value_col], -1e300, 1e300, false));
-    }
+    if (value_col >= 0) value(n, f[size_t(value_col)]);
   }
   return out;
 }

@@ -4,6 +4,7 @@
 // degrees. Every bad row is an error naming the file and line.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,5 +20,9 @@ std::vector<LatLon> read_coords_csv(const std::string& path);
 // The same, plus the finite number in column `value_column` (any case) of every row.
 std::vector<LatLon> read_coords_csv(const std::string& path, const std::string& value_column,
                                     std::vector<double>& values);
+// The same rows, handing each row's `value_column` field as text to `value` with its line number
+// (which the caller names in its errors).
+std::vector<LatLon> read_coords_csv_rows(const std::string& path, const std::string& value_column,
+                                         const std::function<void(int64_t line, const std::string& text)>& value);
 
 }  // namespace satclip::core

@@ -6,6 +6,11 @@
     check_report.py bands MAP.PNG        every pixel row is one colour (graticule lines aside), and
                                          the rows are not all alike: horizontal bands only
     check_report.py not-bands MAP.PNG    some pixel row holds several colours (the control)
+    check_report.py results REPORT ENCODERS TASKS PROBES SPLITS SEEDS
+                                         report.json's "results": one row per encoder, task, probe,
+                                         split and metric of the task's kind (mse and r2, or
+                                         accuracy and macro_f1), mean and std of SEEDS values each;
+                                         the lists are comma-separated
 """
 import json
 import sys
@@ -26,8 +31,30 @@ def rows_of(path):
     return img, rows
 
 
+def check_results(report, encoders, tasks, probes, splits, seeds):
+    rows = json.load(open(report))["results"]
+    metrics = {"air_temperature": ["mse", "r2"], "precipitation": ["mse", "r2"], "countries": ["accuracy", "macro_f1"],
+               "land_sea": ["accuracy", "macro_f1"]}
+    want = {(e, t, p, s, m) for e in encoders for t in tasks for p in probes for s in splits
+            for m in metrics.get(t, ["accuracy", "macro_f1", "mse", "r2"])}
+    got = {(r["encoder"], r["task"], r["probe"], r["split"], r["metric"]) for r in rows}
+    assert want <= got | {w for w in want if w[1] not in metrics}, f"missing rows: {sorted(want - got)[:5]}"
+    for r in rows:
+        v = r["values"]
+        assert len(v) == seeds, r
+        mean = sum(v) / len(v)
+        assert abs(r["mean"] - mean) <= 1e-6 * max(1.0, abs(mean)), r
+        if r["metric"] in ("accuracy", "macro_f1"):
+            assert all(0 <= x <= 1 for x in v), r
+    print(f"{report}: {len(rows)} result rows, each with {seeds} values")
+
+
 def main():
     mode = sys.argv[1]
+    if mode == "results":
+        split = lambda s: s.split(",")
+        check_results(sys.argv[2], *map(split, sys.argv[3:7]), int(sys.argv[7]))
+        return
     if mode == "probe":
         got = json.load(open(sys.argv[2]))["probe"]
         ref = json.load(open(sys.argv[3]))

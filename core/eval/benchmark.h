@@ -1,0 +1,53 @@
+// satclip-eval's probe benchmark: several encoders (checkpoints, baselines) on several tasks
+// (tasks.h), with three probes (mlp: the SatCLIP notebook's MLP, probe.h; linear and knn:
+// classic_probes.h) under two splits (splits.h), on identical splits for every encoder.
+//
+// Per seed s of 0 .. seeds-1: random: probe_split(N, s), the metric on its test half; spatial:
+// spatial_folds(lat, lon, block_deg, folds, s), each point predicted once by the fold that tests
+// it, the metric on all N predictions. Regression reports mse (of y / max |y|) and r2,
+// classification accuracy and macro_f1; every figure is the mean and sample std over the seeds.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/eval/tasks.h"
+#include "core/eval/world_map.h"
+
+namespace satclip::core {
+
+struct Encoder {
+  std::string name;
+  LocationEmbedder embed;  // [N, 2] (lat, lon) float64 -> [N, D]
+};
+
+// The built-in baselines: raw (lat / 90, lon / 180) and sincos (sin and cos of lat and lon).
+Encoder baseline_encoder(const std::string& name);
+inline const std::vector<std::string> kBaselines = {"raw", "sincos"};
+
+struct BenchmarkOptions {
+  std::vector<std::string> probes = {"mlp", "linear", "knn"};
+  std::vector<std::string> splits = {"random", "spatial"};
+  int64_t seeds = 3;
+  double block_deg = 10;
+  int64_t folds = 5;
+  int64_t epochs = 3000;  // the MLP probe's
+};
+
+struct ResultRow {
+  std::string encoder, task, probe, split, metric;
+  std::vector<double> values;  // one per seed
+  double mean() const;
+  double std() const;
+};
+
+std::vector<ResultRow> run_benchmark(const std::vector<Encoder>& encoders, const std::vector<TaskData>& tasks,
+                                     const BenchmarkOptions& options);
+
+// {"encoder": ..., "task": ..., ...} objects, one per row (report.json's "results").
+std::string results_json(const std::vector<ResultRow>& rows);
+// A Markdown table per task and metric: one row per encoder, one column per probe and split.
+std::string results_markdown(const std::vector<ResultRow>& rows);
+
+}  // namespace satclip::core
