@@ -37,7 +37,7 @@ const char* kUsage =
     "when --shards is given):\n"
     "  map     location embeddings on a global grid of G degrees (default 1; G divides 30, from 0.1\n"
     "          to 30), the first three principal components as RGB, equirectangular with a\n"
-    "          30-degree graticule\n"
+    "          30-degree graticule, coastlines and borders (--countries) in black\n"
     "  probe   the air-temperature probe: y = meanT / max(meanT), a 50/50 split per seed, an MLP\n"
     "          D -> 256 -> 64 -> 1 trained full-batch with Adam (lr 1e-3) for E epochs (default 3000),\n"
     "          test MSE over N seeds (default 3) as mean +- std; the raw coordinates (lat/90, lon/180)\n"
@@ -52,7 +52,8 @@ const char* kUsage =
     "          10), identical splits for every encoder; MSE of y / max|y| and R2, or accuracy and\n"
     "          macro-F1, mean +- std over --seeds; report.json \"results\" and report.md.\n"
     "          --points: points of countries and land_sea (2000); --countries: the shapefile\n"
-    "          (default: Natural Earth's, in tests/eval/data); --baselines: raw, sincos (both)\n"
+    "          (default: Natural Earth's, in tests/eval/data; also the map's outlines);\n"
+    "          --baselines: raw, sincos (both)\n"
     "\n"
     "  --checkpoint  a satclip-ddp checkpoint, run directory, last.pt/best.pt, a seed-format state\n"
     "                dict (the architecture is inferred, as in satclip-embed) or a SatCLIP Lightning\n"
@@ -102,8 +103,9 @@ Numbers read_numbers(const satclip::cli::Args& args) {
 }
 
 // Each part prints one line and returns its report.json member ("\"name\": {...}").
-std::string map_part(const sc::LocationEmbedder& embed, double grid, const std::string& out) {
-  const auto m = sc::embedding_world_map(embed, grid, grid >= 1 ? 4 : 1);
+std::string map_part(const sc::LocationEmbedder& embed, double grid, const std::string& out, const std::string& countries) {
+  auto m = sc::embedding_world_map(embed, grid, grid >= 1 ? 4 : 1);
+  sc::draw_outlines(m.image, sc::CountryMap::load(countries).rings());
   sc::write_png(out + "/map.png", m.image);
   std::printf("map: %s/map.png (%lld x %lld px); the first three components explain %.1f / %.1f / %.1f %% of the "
               "variance\n", out.c_str(), (long long)m.image.width, (long long)m.image.height,
@@ -283,7 +285,7 @@ int body(int argc, char** argv) {
   };
   std::string report = "{\n  \"checkpoint\": " + json_quote(checkpoint) +
                        ",\n  \"stage\": " + json_quote(satclip::option_string(stage));
-  if (wants("map")) report += ",\n  " + map_part(embed, numbers.grid_deg, out);
+  if (wants("map")) report += ",\n  " + map_part(embed, numbers.grid_deg, out, args.str("countries", sc::default_countries_path()));
   if (wants("probe")) report += ",\n  " + probe_part(embed, args, numbers);
   if (wants("geoloc")) report += ",\n  " + geoloc_part(model, recipe.get(), device, args);
   if (wants("tasks")) {

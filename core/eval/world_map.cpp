@@ -80,4 +80,27 @@ WorldMap embedding_world_map(const LocationEmbedder& embed, double grid_deg, int
   return m;
 }
 
+void draw_outlines(RgbImage& image, const std::vector<std::vector<LonLat>>& rings) {
+  const double sx = double(image.width) / 360.0, sy = double(image.height) / 180.0;
+  auto plot = [&](double x, double y) {
+    const auto px = int64_t(std::floor(x)), py = int64_t(std::floor(y));
+    if (px < 0 || py < 0 || px >= image.width || py >= image.height) return;
+    auto* p = image.at(px, py);
+    p[0] = p[1] = p[2] = 0;
+  };
+  for (const auto& ring : rings) {
+    for (size_t i = 1; i < ring.size(); ++i) {
+      const LonLat& a = ring[i - 1];
+      const LonLat& b = ring[i];
+      if (std::abs(a.lon - b.lon) > 180) continue;  // wraps around the dateline
+      const double x0 = (a.lon + 180) * sx, y0 = (90 - a.lat) * sy, x1 = (b.lon + 180) * sx, y1 = (90 - b.lat) * sy;
+      const auto steps = int64_t(std::ceil(std::max(std::abs(x1 - x0), std::abs(y1 - y0)))) + 1;
+      for (int64_t k = 0; k <= steps; ++k) {
+        const double t = double(k) / double(steps);
+        plot(x0 + t * (x1 - x0), y0 + t * (y1 - y0));
+      }
+    }
+  }
+}
+
 }  // namespace satclip::core

@@ -8,6 +8,7 @@
 
 #include <torch/types.h>
 
+#include "core/eval/countries.h"
 #include "core/eval/png.h"
 
 namespace satclip::core {
@@ -29,5 +30,9 @@ int64_t grid_cells_per_30_deg(double grid_deg);
 // `pixels` pixels per cell. Each component is scaled to 0..255 by its 1st and 99th percentile;
 // its sign is chosen so that its largest loading is positive (the same map on every machine).
 WorldMap embedding_world_map(const LocationEmbedder& embed, double grid_deg, int64_t pixels);
+
+// Draws every ring (coastlines and borders, (lon, lat) degrees) over an equirectangular image of
+// the whole globe, one pixel wide, in black; a segment crossing the dateline is not drawn.
+void draw_outlines(RgbImage& image, const std::vector<std::vector<LonLat>>& rings);
 
 }  // namespace satclip::core

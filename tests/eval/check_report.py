@@ -19,16 +19,35 @@ import numpy as np
 from matplotlib import image as mpimg
 
 GREY = np.array([128, 128, 128])
+BLACK = np.array([0, 0, 0])  # coastlines and borders
 
 
 def rows_of(path):
     img = np.rint(mpimg.imread(path)[..., :3] * 255).astype(int)  # PNG -> floats in [0, 1]
     rows = []
     for row in img:
-        colours = {tuple(p) for p in row if not (p == GREY).all()}
+        colours = {tuple(p) for p in row if not (p == GREY).all() and not (p == BLACK).all()}
         if colours:
             rows.append(colours)
     return img, rows
+
+
+def check_coastline(path):
+    """Black outlines where Natural Earth has coasts: near three capes, and not in mid-ocean."""
+    img = np.rint(mpimg.imread(path)[..., :3] * 255).astype(int)
+    h, w = img.shape[:2]
+    black = (img == 0).all(axis=2)
+    def near(lat, lon, r):
+        y, x = int((90 - lat) / 180 * h), int((lon + 180) / 360 * w)
+        return black[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1].any()
+    for name, lat, lon in (("Cape of Good Hope", -34.36, 18.47), ("Cape Horn", -55.98, -67.27),
+                           ("Cape Farewell", 59.78, -43.92), ("Cabo da Roca", 38.78, -9.50)):
+        assert near(lat, lon, max(2, w // 360)), f"no outline near {name}"
+    for lat, lon in ((0, -30), (-40, 90), (30, -150)):
+        assert not near(lat, lon, 2), f"an outline in the open sea at {lat}, {lon}"
+    share = black.mean()
+    assert 0.002 < share < 0.2, f"{share:.4f} of the pixels are outlines"
+    print(f"{path}: outlines on {100 * share:.2f} % of the pixels, at the capes, not at sea")
 
 
 def check_results(report, encoders, tasks, probes, splits, seeds):
@@ -51,6 +70,9 @@ def check_results(report, encoders, tasks, probes, splits, seeds):
 
 def main():
     mode = sys.argv[1]
+    if mode == "coastline":
+        check_coastline(sys.argv[2])
+        return
     if mode == "results":
         split = lambda s: s.split(",")
         check_results(sys.argv[2], *map(split, sys.argv[3:7]), int(sys.argv[7]))
