@@ -12,16 +12,10 @@
 #include <numeric>
 
 #include "core/base/error.h"
+#include "core/eval/hash.h"
 
 namespace satclip::core {
 namespace {
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 // One Adam step (betas 0.9 / 0.999, eps 1e-8, no weight decay) computed as PyTorch's Python Adam
 // computes it on the CPU (the single-tensor path): the first moment by lerp, the bias corrections
@@ -76,7 +70,7 @@ double ProbeResult::std() const {
 
 std::pair<std::vector<int64_t>, std::vector<int64_t>> probe_split(int64_t n, uint64_t seed) {
   std::vector<uint64_t> key(size_t(std::max<int64_t>(n, 0)));
-  for (int64_t i = 0; i < n; ++i) key[size_t(i)] = splitmix64(seed * 0x9e3779b97f4a7c15ULL + uint64_t(i));
+  for (int64_t i = 0; i < n; ++i) key[size_t(i)] = splitmix64(seeded_key(seed, uint64_t(i)));
   std::vector<int64_t> order(key.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return key[size_t(a)] < key[size_t(b)]; });

@@ -5,19 +5,9 @@
 #include <map>
 
 #include "core/base/error.h"
+#include "core/eval/hash.h"
 
 namespace satclip::core {
-namespace {
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
-
 std::vector<Fold> spatial_folds(const std::vector<double>& lat, const std::vector<double>& lon, double block_deg,
                                 int64_t k, uint64_t seed) {
   SATCLIP_CHECK(lat.size() == lon.size(), "spatial_folds: lat and lon differ in length", "");
@@ -38,7 +28,7 @@ std::vector<Fold> spatial_folds(const std::vector<double>& lat, const std::vecto
                 cat("the points fall into ", fold_of.size(), " blocks of ", block_deg, " degrees, fewer than the ", k, " folds"),
                 "use a smaller --block-deg");
   std::vector<std::pair<uint64_t, int64_t>> order;
-  for (const auto& [b, _] : fold_of) order.emplace_back(splitmix64(seed * 0x9e3779b97f4a7c15ULL + uint64_t(b)), b);
+  for (const auto& [b, _] : fold_of) order.emplace_back(splitmix64(seeded_key(seed, uint64_t(b))), b);
   std::sort(order.begin(), order.end());
   for (size_t j = 0; j < order.size(); ++j) fold_of[order[j].second] = int64_t(j) % k;
   std::vector<Fold> folds(static_cast<size_t>(k));

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "core/base/error.h"
+#include "core/eval/hash.h"
 #include "core/base/text.h"
 #include "core/train/coords_csv.h"
 
@@ -11,13 +12,6 @@ namespace satclip::core {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 double uniform(uint64_t key) { return double(splitmix64(key) >> 11) * 0x1.0p-53; }
 
@@ -52,7 +46,7 @@ torch::Tensor sphere_points(int64_t n, uint64_t seed, int64_t first) {
   auto t = torch::empty({n, 2}, torch::kDouble);
   auto* p = t.data_ptr<double>();
   for (int64_t i = 0; i < n; ++i) {
-    const uint64_t key = seed * 0x9e3779b97f4a7c15ULL + 2 * uint64_t(first + i);
+    const uint64_t key = seeded_key(seed, 2 * uint64_t(first + i));
     p[2 * i] = std::asin(2 * uniform(key) - 1) * 180 / kPi;
     p[2 * i + 1] = 360 * uniform(key + 1) - 180;
   }
