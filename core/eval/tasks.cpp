@@ -72,8 +72,9 @@ TaskData countries_task(const CountryMap& map, int64_t n, uint64_t seed, int64_t
   std::vector<std::string> names;
   for (int64_t i = 0; int64_t(points.size()) < n; i += 1024) {  // about 29 % of the sphere is land
     const auto batch = sphere_points(1024, seed, i);
+    const double* ll = batch.data_ptr<double>();
     for (int64_t j = 0; j < 1024 && int64_t(points.size()) < n; ++j) {
-      const double lat = batch[j][0].item<double>(), lon = batch[j][1].item<double>();
+      const double lat = ll[2 * j], lon = ll[2 * j + 1];
       const int64_t c = map.country_at(lat, lon);
       if (c >= 0) points.push_back({lat, lon}), names.push_back(map.names()[size_t(c)]);
     }
@@ -100,9 +101,8 @@ TaskData land_sea_task(const CountryMap& map, int64_t n, uint64_t seed) {
   t.kind = ProbeTask::kClassification;
   t.lat_lon = sphere_points(n, seed);
   std::vector<std::string> names;
-  for (int64_t i = 0; i < n; ++i) {
-    names.push_back(map.country_at(t.lat_lon[i][0].item<double>(), t.lat_lon[i][1].item<double>()) >= 0 ? "land" : "sea");
-  }
+  const double* ll = t.lat_lon.data_ptr<double>();
+  for (int64_t i = 0; i < n; ++i) names.push_back(map.country_at(ll[2 * i], ll[2 * i + 1]) >= 0 ? "land" : "sea");
   set_labels(t, names);
   t.source = cat(n, " points uniform on the sphere");
   return t;
