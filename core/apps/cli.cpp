@@ -9,7 +9,8 @@
 
 namespace satclip::cli {
 
-Args::Args(int argc, char** argv, std::vector<std::string> flags, std::vector<std::string> switches) {
+Args::Args(int argc, char** argv, std::vector<std::string> flags, std::vector<std::string> switches,
+           std::vector<std::string> repeatable) {
   auto known = [](const std::vector<std::string>& v, const std::string& s) {
     return std::find(v.begin(), v.end(), s) != v.end();
   };
@@ -41,13 +42,21 @@ Args::Args(int argc, char** argv, std::vector<std::string> flags, std::vector<st
       SATCLIP_CHECK(i + 1 < argc, cat("option --", a, " needs a value"), cat("write --", a, " VALUE"));
       value = argv[++i];
     }
+    SATCLIP_CHECK(!has(a) || known(repeatable, a), cat("option --", a, " is given twice ('", values_[a], "' and '", value, "')"),
+                  cat("give --", a, " once"));
     values_[a] = value;
+    all_[a].push_back(value);
   }
 }
 
 std::string Args::str(const std::string& name, const std::string& fallback) const {
   auto it = values_.find(name);
   return it == values_.end() ? fallback : it->second;
+}
+
+std::vector<std::string> Args::all(const std::string& name) const {
+  auto it = all_.find(name);
+  return it == all_.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::string Args::required(const std::string& name) const {

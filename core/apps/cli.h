@@ -13,12 +13,17 @@ namespace satclip::cli {
 
 class Args {
  public:
-  // `flags`: the accepted --names (without dashes); `switches`: accepted value-less flags.
-  Args(int argc, char** argv, std::vector<std::string> flags, std::vector<std::string> switches = {});
+  // `flags`: the accepted --names (without dashes); `switches`: accepted value-less flags;
+  // `repeatable`: flags (among `flags`) that may be given more than once (all() returns every
+  // value). Any other flag given twice is an error naming it.
+  Args(int argc, char** argv, std::vector<std::string> flags, std::vector<std::string> switches = {},
+       std::vector<std::string> repeatable = {});
 
   bool help() const { return help_; }
   bool has(const std::string& name) const { return values_.count(name) > 0; }
   std::string str(const std::string& name, const std::string& fallback = "") const;
+  // Every value of a repeatable flag, in the order given (empty when absent).
+  std::vector<std::string> all(const std::string& name) const;
   // Throws satclip::Error when the flag is missing (naming it).
   std::string required(const std::string& name) const;
   int64_t integer(const std::string& name, int64_t fallback, int64_t lo, int64_t hi) const;
@@ -36,6 +41,7 @@ class Args {
 
  private:
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_;
   std::vector<std::string> positional_;
   bool help_ = false;
 };

@@ -1,5 +1,6 @@
 #include "core/eval/benchmark.h"
 
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -19,10 +20,8 @@ torch::Tensor predict(const std::string& probe, const torch::Tensor& x, const Ta
                       const BenchmarkOptions& o) {
   if (probe == "linear") return ridge_probe(x, t.y, train, test, t.kind).predicted;
   if (probe == "knn") return knn_probe(x, t.y, train, test, t.kind).predicted;
-  ProbeOptions po;
-  po.epochs = o.epochs;
   const int64_t classes = t.kind == ProbeTask::kRegression ? 0 : int64_t(t.classes.size());
-  return mlp_predict(x, t.y, train, test, classes, seed, po);
+  return mlp_predict(x, t.y, train, test, classes, seed, o.mlp);
 }
 
 std::vector<std::pair<std::string, double>> metrics(const TaskData& t, const torch::Tensor& p, const torch::Tensor& truth) {
@@ -64,42 +63,53 @@ double ResultRow::std() const {
   return std::sqrt(s / double(values.size() - 1));
 }
 
-std::vector<ResultRow> run_benchmark(const std::vector<Encoder>& encoders, const std::vector<TaskData>& tasks,
-                                     const BenchmarkOptions& o) {
-  std::vector<ResultRow> rows;
+BenchmarkResult run_benchmark(const std::vector<Encoder>& encoders, const std::vector<TaskData>& tasks,
+                              const BenchmarkOptions& o) {
+  BenchmarkResult result;
   for (const auto& task : tasks) {
     const int64_t n = task.lat_lon.size(0);
     const auto lat = column(task.lat_lon, 0), lon = column(task.lat_lon, 1);
+    std::vector<int64_t> all(static_cast<size_t>(n));
+    std::iota(all.begin(), all.end(), 0);
     for (const auto& enc : encoders) {
       const auto x = enc.embed(task.lat_lon).to(torch::kCPU, torch::kFloat);
       for (const auto& probe : o.probes) {
         for (const auto& split : o.splits) {
+          const auto start = std::chrono::steady_clock::now();
           std::map<std::string, ResultRow> by_metric;
           for (int64_t s = 0; s < o.seeds; ++s) {
             torch::Tensor p, truth;
+            std::vector<int64_t> rows;
             if (split == "random") {
               const auto [train, test] = probe_split(n, uint64_t(s));
               p = predict(probe, x, task, train, test, uint64_t(s), o);
+              rows = test;
               truth = task.y.index_select(0, torch::tensor(test, torch::kLong));
             } else {
               p = torch::empty({n}, task.y.options());
               for (const auto& f : spatial_folds(lat, lon, o.block_deg, o.folds, uint64_t(s))) {
                 p.index_put_({torch::tensor(f.test, torch::kLong)}, predict(probe, x, task, f.train, f.test, uint64_t(s), o));
               }
+              rows = all;
               truth = task.y;
             }
+            if (s == 0) result.predictions.push_back({enc.name, task.name, probe, split, rows, p});
             for (const auto& [metric, value] : metrics(task, p, truth)) {
               auto& row = by_metric[metric];
-              row = {enc.name, task.name, probe, split, metric, row.values};
+              row = {enc.name, task.name, probe, split, metric, row.values, 0};
               row.values.push_back(value);
             }
           }
-          for (auto& [_, row] : by_metric) rows.push_back(row);
+          const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          for (auto& [_, row] : by_metric) {
+            row.seconds = seconds;
+            result.rows.push_back(row);
+          }
         }
       }
     }
   }
-  return rows;
+  return result;
 }
 
 std::string results_json(const std::vector<ResultRow>& rows) {
@@ -111,7 +121,7 @@ std::string results_json(const std::vector<ResultRow>& rows) {
     out << (i ? ",\n    " : "\n    ") << "{\"encoder\": " << json_quote(r.encoder) << ", \"task\": " << json_quote(r.task)
         << ", \"probe\": " << json_quote(r.probe) << ", \"split\": " << json_quote(r.split)
         << ", \"metric\": " << json_quote(r.metric) << ", \"mean\": " << r.mean() << ", \"std\": " << r.std()
-        << ", \"values\": [";
+        << ", \"seconds\": " << r.seconds << ", \"values\": [";
     for (size_t k = 0; k < r.values.size(); ++k) out << (k ? ", " : "") << r.values[k];
     out << "]}";
   }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/eval/probe.h"
 #include "core/eval/tasks.h"
 #include "core/eval/world_map.h"
 
@@ -32,18 +33,32 @@ struct BenchmarkOptions {
   int64_t seeds = 3;
   double block_deg = 10;
   int64_t folds = 5;
-  int64_t epochs = 3000;  // the MLP probe's
+  MlpOptions mlp;
 };
 
 struct ResultRow {
   std::string encoder, task, probe, split, metric;
   std::vector<double> values;  // one per seed
+  double seconds = 0;          // fitting and predicting, all seeds (the same for each metric)
   double mean() const;
   double std() const;
 };
 
-std::vector<ResultRow> run_benchmark(const std::vector<Encoder>& encoders, const std::vector<TaskData>& tasks,
-                                     const BenchmarkOptions& options);
+// Seed 0's predictions of one encoder, task, probe and split: for `rows` of the task (random: the
+// test half; spatial: every point, each from the fold that tests it).
+struct Predictions {
+  std::string encoder, task, probe, split;
+  std::vector<int64_t> rows;
+  torch::Tensor predicted;  // [rows] float64 (regression) or int64 labels
+};
+
+struct BenchmarkResult {
+  std::vector<ResultRow> rows;
+  std::vector<Predictions> predictions;
+};
+
+BenchmarkResult run_benchmark(const std::vector<Encoder>& encoders, const std::vector<TaskData>& tasks,
+                              const BenchmarkOptions& options);
 
 // {"encoder": ..., "task": ..., ...} objects, one per row (report.json's "results").
 std::string results_json(const std::vector<ResultRow>& rows);

@@ -34,6 +34,7 @@ class PythonAdam {
   void zero_grad() {
     for (auto& p : params_) p.mutable_grad() = torch::Tensor();
   }
+  void set_lr(double lr) { lr_ = lr; }
   void step() {
     torch::NoGradGuard no_grad;
     const double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
@@ -110,25 +111,44 @@ ProbeResult run_probe(const torch::Tensor& x, const torch::Tensor& y, const Prob
   return result;
 }
 
+std::vector<int64_t> epoch_order(int64_t m, uint64_t seed, int64_t epoch) {
+  std::vector<std::pair<uint64_t, int64_t>> keyed(size_t(std::max<int64_t>(m, 0)));
+  for (int64_t j = 0; j < m; ++j) keyed[size_t(j)] = {splitmix64(seeded_key(seed, uint64_t(epoch * m + j))), j};
+  std::sort(keyed.begin(), keyed.end());
+  std::vector<int64_t> order(keyed.size());
+  for (size_t j = 0; j < keyed.size(); ++j) order[j] = keyed[j].second;
+  return order;
+}
+
 torch::Tensor mlp_predict(const torch::Tensor& x, const torch::Tensor& y, const std::vector<int64_t>& train,
-                          const std::vector<int64_t>& test, int64_t classes, uint64_t seed, const ProbeOptions& o) {
+                          const std::vector<int64_t>& test, int64_t classes, uint64_t seed, const MlpOptions& o) {
+  SATCLIP_CHECK(!train.empty() && o.epochs >= 1 && o.batch >= 1, "mlp probe: no training rows", "");
   const auto features = x.to(torch::kCPU, torch::kFloat).contiguous();
   const auto tr = torch::tensor(train, torch::kLong), te = torch::tensor(test, torch::kLong);
   const auto xt = features.index_select(0, tr);
   const auto yt = classes == 0 ? y.to(torch::kFloat).index_select(0, tr).unsqueeze(1) : y.index_select(0, tr);
   torch::manual_seed(seed);
-  torch::nn::Sequential mlp;
+  torch::nn::Sequential mlp;  // one statement per layer: the draws in Python's order
   mlp->push_back(torch::nn::Linear(features.size(1), 256));
   mlp->push_back(torch::nn::ReLU());
   mlp->push_back(torch::nn::Linear(256, 64));
   mlp->push_back(torch::nn::ReLU());
   mlp->push_back(torch::nn::Linear(64, std::max<int64_t>(classes, 1)));
   PythonAdam opt(mlp->parameters(), o.lr);
+  const int64_t m = xt.size(0), per_epoch = (m + o.batch - 1) / o.batch, total = o.epochs * per_epoch;
+  int64_t step = 0;
   for (int64_t e = 0; e < o.epochs; ++e) {
-    opt.zero_grad();
-    const auto out = mlp->forward(xt);
-    (classes == 0 ? torch::nn::functional::mse_loss(out, yt) : torch::nn::functional::cross_entropy(out, yt)).backward();
-    opt.step();
+    const auto order = torch::tensor(epoch_order(m, seed, e), torch::kLong);
+    for (int64_t b = 0; b < m; b += o.batch, ++step) {
+      const auto rows = order.narrow(0, b, std::min(o.batch, m - b));
+      opt.set_lr(o.lr * (1 + std::cos(M_PI * double(step) / double(total))) / 2);
+      opt.zero_grad();
+      const auto out = mlp->forward(xt.index_select(0, rows));
+      const auto target = yt.index_select(0, rows);
+      (classes == 0 ? torch::nn::functional::mse_loss(out, target) : torch::nn::functional::cross_entropy(out, target))
+          .backward();
+      opt.step();
+    }
   }
   torch::NoGradGuard no_grad;
   const auto out = mlp->forward(features.index_select(0, te));

@@ -36,10 +36,24 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> probe_split(int64_t n, uin
 // x: float32 [N, D] features (embeddings or scaled coordinates); y: float32 [N] targets.
 ProbeResult run_probe(const torch::Tensor& x, const torch::Tensor& y, const ProbeOptions& options);
 
-// The same MLP on given rows: trained on `train` (after torch::manual_seed(seed)), predictions for
-// `test`. classes == 0: regression on float targets (MSE), [test] float64; classes >= 2: the last
-// layer has `classes` outputs, cross-entropy on int64 labels, the argmax as int64 [test].
+// The benchmark's MLP probe (satclip-eval --only tasks): the same network, trained on mini-batches
+// so that the whole benchmark runs in minutes. Epoch e (0-based) visits the training rows in the
+// order of splitmix64(seeded_key(seed, e * M + j)) for their positions j = 0 .. M-1 in `train`
+// (ties by position), in batches of `batch` (the last one shorter); step t of T = epochs *
+// ceil(M / batch) uses lr * (1 + cos(pi * t / T)) / 2 (cosine decay to zero).
+struct MlpOptions {
+  int64_t epochs = 60;
+  int64_t batch = 128;
+  double lr = 3e-3;
+};
+
+// The positions 0 .. m-1 in epoch `epoch`'s order (see MlpOptions).
+std::vector<int64_t> epoch_order(int64_t m, uint64_t seed, int64_t epoch);
+
+// The MLP trained on `train` (built after torch::manual_seed(seed)), its predictions for `test`.
+// classes == 0: regression on float targets (MSE), [test] float64; classes >= 2: the last layer has
+// `classes` outputs, cross-entropy on int64 labels, the argmax as int64 [test].
 torch::Tensor mlp_predict(const torch::Tensor& x, const torch::Tensor& y, const std::vector<int64_t>& train,
-                          const std::vector<int64_t>& test, int64_t classes, uint64_t seed, const ProbeOptions& options);
+                          const std::vector<int64_t>& test, int64_t classes, uint64_t seed, const MlpOptions& options);
 
 }  // namespace satclip::core

@@ -19,17 +19,18 @@ int64_t grid_cells_per_30_deg(double grid_deg) {
   return cells;
 }
 
-WorldMap embedding_world_map(const LocationEmbedder& embed, double grid_deg, int64_t pixels) {
-  const int64_t cells30 = grid_cells_per_30_deg(grid_deg);
+WorldMap embedding_world_map(const LocationEmbedder& embed, double grid_deg, int64_t pixels, const MapView& region) {
+  grid_cells_per_30_deg(grid_deg);
   WorldMap m;
-  m.rows = 6 * cells30;
-  m.cols = 2 * m.rows;
+  m.rows = std::max<int64_t>(1, int64_t(std::ceil((region.lat1 - region.lat0) / grid_deg - 1e-9)));
+  m.cols = std::max<int64_t>(1, int64_t(std::ceil((region.lon1 - region.lon0) / grid_deg - 1e-9)));
+  m.view = {region.lon0, region.lat1 - double(m.rows) * grid_deg, region.lon0 + double(m.cols) * grid_deg, region.lat1};
   auto ll = torch::empty({m.rows * m.cols, 2}, torch::kFloat);
   float* p = ll.data_ptr<float>();
   for (int64_t r = 0; r < m.rows; ++r) {
     for (int64_t c = 0; c < m.cols; ++c, p += 2) {
-      p[0] = float(90.0 - (double(r) + 0.5) * grid_deg);
-      p[1] = float(-180.0 + (double(c) + 0.5) * grid_deg);
+      p[0] = float(region.lat1 - (double(r) + 0.5) * grid_deg);
+      p[1] = float(region.lon0 + (double(c) + 0.5) * grid_deg);
     }
   }
   std::vector<torch::Tensor> parts;
@@ -67,40 +68,9 @@ WorldMap embedding_world_map(const LocationEmbedder& embed, double grid_deg, int
       }
     }
   }
-  // Graticule every 30 degrees: grey lines on cell boundaries.
-  const int64_t step = cells30 * pixels;
-  for (int64_t y = 0; y < m.image.height; ++y) {
-    for (int64_t x = 0; x < m.image.width; ++x) {
-      if ((step > 0 && y % step == 0 && y > 0) || (step > 0 && x % step == 0 && x > 0)) {
-        auto* px = m.image.at(x, y);
-        px[0] = px[1] = px[2] = 128;
-      }
-    }
-  }
+  const double span = std::max(m.view.lon1 - m.view.lon0, m.view.lat1 - m.view.lat0);
+  draw_graticule(m.image, m.view, span >= 90 ? 30 : span >= 30 ? 10 : span >= 10 ? 5 : 1);
   return m;
-}
-
-void draw_outlines(RgbImage& image, const std::vector<std::vector<LonLat>>& rings) {
-  const double sx = double(image.width) / 360.0, sy = double(image.height) / 180.0;
-  auto plot = [&](double x, double y) {
-    const auto px = int64_t(std::floor(x)), py = int64_t(std::floor(y));
-    if (px < 0 || py < 0 || px >= image.width || py >= image.height) return;
-    auto* p = image.at(px, py);
-    p[0] = p[1] = p[2] = 0;
-  };
-  for (const auto& ring : rings) {
-    for (size_t i = 1; i < ring.size(); ++i) {
-      const LonLat& a = ring[i - 1];
-      const LonLat& b = ring[i];
-      if (std::abs(a.lon - b.lon) > 180) continue;  // wraps around the dateline
-      const double x0 = (a.lon + 180) * sx, y0 = (90 - a.lat) * sy, x1 = (b.lon + 180) * sx, y1 = (90 - b.lat) * sy;
-      const auto steps = int64_t(std::ceil(std::max(std::abs(x1 - x0), std::abs(y1 - y0)))) + 1;
-      for (int64_t k = 0; k <= steps; ++k) {
-        const double t = double(k) / double(steps);
-        plot(x0 + t * (x1 - x0), y0 + t * (y1 - y0));
-      }
-    }
-  }
 }
 
 }  // namespace satclip::core

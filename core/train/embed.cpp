@@ -4,6 +4,8 @@
 #include <map>
 #include <set>
 
+#include <torch/utils.h>
+
 #include "core/base/error.h"
 #include "core/base/text.h"
 #include "core/model/model_file.h"
@@ -106,6 +108,15 @@ SatClip load_for_inference(const std::string& path, const Recipe* recipe, const 
                               "SatCLIP's code wrote");
   }
   if (config) *config = m;
+  model->to(device);
+  model->train(false);
+  return model;
+}
+
+SatClip untrained_like(const ModelConfig& config, const torch::Device& device, uint64_t seed) {
+  torch::manual_seed(seed);
+  SatClip model(config, LossConfig{});
+  if (model->location_encoder->nnet) model->location_encoder->nnet->to(torch::kDouble);
   model->to(device);
   model->train(false);
   return model;

@@ -35,6 +35,11 @@ std::pair<ModelConfig, LossConfig> infer_architecture(const StateDict& state, co
 SatClip load_for_inference(const std::string& path, const Recipe* recipe, const torch::Device& device,
                            ModelConfig* config = nullptr);
 
+// The architecture of `config` freshly initialised after torch::manual_seed(seed), as load_for_inference
+// leaves a model (eval mode on `device`, an sh_siren network in float64): satclip-eval's "untrained"
+// baseline.
+SatClip untrained_like(const ModelConfig& config, const torch::Device& device, uint64_t seed = 0);
+
 // [N, 2] (lat, lon) degrees -> [N, D] float32 on the CPU, in chunks.
 torch::Tensor embed_locations(SatClip& model, const torch::Tensor& lat_lon, EmbedStage stage, const torch::Device& device);
 

@@ -6,7 +6,8 @@
                                     of 3 seeds computed here from the spec in splits.h, and for each
                                     fold, task and probe what sklearn's GridSearchCV(Ridge |
                                     RidgeClassifier | KNeighbors*, cv=KFold(5)) chose and predicted,
-                                    with sklearn's metrics
+                                    with sklearn's metrics; and the benchmark's MLP probe
+                                    (core/eval/probe.h MlpOptions) in PyTorch on one fold
 """
 import math
 import pathlib
@@ -32,6 +33,40 @@ def spatial_folds(lat, lon, b, k, seed):
     fold_of = {bl: j % k for j, (_, bl) in enumerate(order)}
     return [([i for i in range(len(lat)) if fold_of[block[i]] != f], [i for i in range(len(lat)) if fold_of[block[i]] == f])
             for f in range(k)]
+
+
+def epoch_order(m, seed, epoch):
+    return sorted(range(m), key=lambda j: (splitmix64((seed * 0x9E3779B97F4A7C15 + epoch * m + j) & M64), j))
+
+
+def mlp(x, y, train, test, classes, seed, epochs, batch, lr):
+    """The benchmark's MLP probe: D -> 256 -> 64 -> out, mini-batches in epoch_order, Adam with a
+    cosine-decayed learning rate; the test predictions (float64, or int64 labels)."""
+    x = x.float()
+    xt = x[train]
+    yt = y[train].float().unsqueeze(1) if classes == 0 else y[train]
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], 256), torch.nn.ReLU(), torch.nn.Linear(256, 64),
+                              torch.nn.ReLU(), torch.nn.Linear(64, max(classes, 1)))
+    opt = torch.optim.Adam(net.parameters(), lr=lr, foreach=False)
+    m = len(train)
+    total = epochs * ((m + batch - 1) // batch)
+    step = 0
+    for e in range(epochs):
+        order = torch.tensor(epoch_order(m, seed, e))
+        for b in range(0, m, batch):
+            rows = order[b:b + batch]
+            for group in opt.param_groups:
+                group["lr"] = lr * (1 + math.cos(math.pi * step / total)) / 2
+            opt.zero_grad()
+            out = net(xt[rows])
+            loss = torch.nn.functional.mse_loss(out, yt[rows]) if classes == 0 else torch.nn.functional.cross_entropy(out, yt[rows])
+            loss.backward()
+            opt.step()
+            step += 1
+    with torch.no_grad():
+        out = net(x[test])
+    return out.squeeze(1).double() if classes == 0 else out.argmax(1)
 
 
 def make(path):
@@ -65,6 +100,10 @@ def make(path):
                     else:
                         out[p + "_acc"] = torch.tensor(accuracy_score(ys, pred), dtype=torch.float64)
                         out[p + "_f1"] = torch.tensor(f1_score(ys, pred, average="macro"), dtype=torch.float64)
+    train, test = out["s0f0_train"].tolist(), out["s0f0_test"].tolist()
+    out["mlp_reg_pred"] = mlp(x, y_reg, train, test, 0, 5, epochs=4, batch=64, lr=3e-3)
+    out["mlp_cls_pred"] = mlp(x, y_cls, train, test, 4, 5, epochs=4, batch=64, lr=3e-3)
+    out["epoch_order_10_s3_e2"] = torch.tensor(epoch_order(10, 3, 2))
     torch.save(out, path)
     print(f"{path}: {len(out)} entries")
 
