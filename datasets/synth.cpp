@@ -11,6 +11,7 @@
 
 #include "core/base/error.h"
 #include "datasets/h5_shards.h"
+#include "datasets/synth_world.h"
 
 namespace satclip::data {
 
@@ -45,49 +46,59 @@ double unit(uint64_t h) { return static_cast<double>(h >> 11) * 0x1.0p-53; }  //
 }  // namespace
 
 LandCover land_cover(double lat, double lon) {
-  const double phi = lat * kPi / 180, lam = lon * kPi / 180;
+  const Place p = place_at(lat, lon);
   LandCover c;
-  c.snow = smoothstep(55, 75, std::abs(lat));
-  // Large "oceans" and "lakes" as smooth bands on the sphere.
-  const double sea = 0.5 + 0.5 * std::sin(2 * lam + 0.7) * std::cos(3 * phi - 0.4);
-  c.water = (1 - c.snow) * smoothstep(0.72, 0.9, sea);
-  // Wet and warm favours vegetation; dry subtropics (|lat| ~ 25) favour bare soil.
-  const double warmth = std::cos(phi);
-  const double wetness = 0.5 + 0.5 * std::sin(3 * lam + 1.3 * phi) - 0.6 * std::exp(-std::pow((std::abs(lat) - 25) / 10, 2));
-  const double veg_share = std::clamp(warmth * (0.3 + 0.9 * wetness), 0.0, 1.0);
-  const double land = 1 - c.snow - c.water;
-  c.vegetation = land * veg_share;
-  c.bare = land - c.vegetation;
+  if (p.country == 0) {
+    c.snow = smoothstep(-4, -14, p.temperature_c);  // sea ice
+    c.water = 1 - c.snow;
+    return c;
+  }
+  c.snow = smoothstep(0, -10, p.temperature_c);
+  const double growing = smoothstep(150, 1200, p.precipitation_mm) * smoothstep(-6, 12, p.temperature_c);
+  c.vegetation = (1 - c.snow) * growing;
+  c.bare = 1 - c.snow - c.vegetation;
   return c;
 }
 
 void synth_location(int64_t i, uint64_t seed, double& lat, double& lon) {
-  const uint64_t h = mix(seed * 0x632BE59BD9B4E019ULL ^ static_cast<uint64_t>(i));
-  const double u = unit(mix(h)), v = unit(mix(h ^ 0xA5A5A5A5ULL));
-  lat = std::asin(2 * u - 1) * 180 / kPi;  // uniform on the sphere
-  lon = v * 360 - 180;
+  uint64_t h = mix(seed * 0x632BE59BD9B4E019ULL ^ static_cast<uint64_t>(i));
+  for (int attempt = 0; attempt < 2; ++attempt, h = mix(h ^ 0x5EA5EA5EA5EA5EA5ULL)) {
+    const double u = unit(mix(h)), v = unit(mix(h ^ 0xA5A5A5A5ULL));
+    lat = std::asin(2 * u - 1) * 180 / kPi;  // uniform on the sphere
+    lon = v * 360 - 180;
+    if (place_at(lat, lon).country != 0) return;
+  }
 }
 
 Tile synth_tile(double lat, double lon, int size, uint64_t seed) {
-  const LandCover c = land_cover(lat, lon);
   Tile t;
   t.bands = kS2Bands;
   t.height = t.width = size;
   t.data.resize(static_cast<size_t>(kS2Bands) * size * size);
-  // Texture: field stripes whose phase and period depend on the place, plus pixel noise.
   const uint64_t place = mix(seed ^ mix(static_cast<uint64_t>(std::llround((lat + 90) * 1e6)) * 31 +
                                         static_cast<uint64_t>(std::llround((lon + 180) * 1e6))));
+  // The tile spans kFootprint degrees of latitude and as many kilometres in longitude.
+  constexpr double kFootprint = 1.0;
+  const double lon_span = kFootprint / std::max(0.05, std::cos(lat * kPi / 180));
   const double phase_x = unit(place), phase_y = unit(mix(place));
-  const double period = 8 + 24 * unit(mix(place + 1));
   for (int y = 0; y < size; ++y) {
     for (int x = 0; x < size; ++x) {
-      const double field = 0.5 * std::sin(2 * kPi * (x / period + phase_x)) * std::cos(2 * kPi * (y / period + phase_y));
-      const double veg = std::clamp(c.vegetation * (1 + field), 0.0, 1.0);
-      const double bare = std::max(0.0, c.vegetation + c.bare - veg);
+      const double plat = lat + kFootprint * (0.5 - (y + 0.5) / size), plon = lon + lon_span * ((x + 0.5) / size - 0.5);
+      const int country = place_at(plat, plon).country;
+      const LandCover c = land_cover(plat, plon);
+      // The country's fields: period 6 .. 30 px and an orientation; its crops and soil tinted.
+      const uint64_t k = mix(0xC0FFEEULL + static_cast<uint64_t>(country));
+      const double period = 6 + 24 * unit(k), angle = kPi * unit(mix(k));
+      const double tint_veg = 0.8 + 0.4 * unit(mix(k + 1)), tint_bare = 0.8 + 0.4 * unit(mix(k + 2));
+      const double u = x * std::cos(angle) + y * std::sin(angle), w = -x * std::sin(angle) + y * std::cos(angle);
+      const double field = 0.5 * std::sin(2 * kPi * (u / period + phase_x)) * std::cos(2 * kPi * (w / (2 * period) + phase_y));
+      const double veg = std::clamp(c.vegetation * (1 + field), 0.0, c.vegetation + c.bare);
+      const double bare = c.vegetation + c.bare - veg;
       const uint64_t ph = mix(place ^ (static_cast<uint64_t>(y) << 32 | static_cast<uint64_t>(x)));
       for (int b = 0; b < kS2Bands; ++b) {
         const double noise = 1 + 0.06 * (unit(mix(ph + b)) - 0.5);
-        const double value = (c.water * kWater[b] + veg * kVegetation[b] + bare * kBare[b] + c.snow * kSnow[b]) * noise;
+        const double value = (c.water * kWater[b] + veg * tint_veg * kVegetation[b] + bare * tint_bare * kBare[b] +
+                              c.snow * kSnow[b]) * noise;
         t.data[(static_cast<size_t>(b) * size + y) * size + x] = static_cast<uint16_t>(std::clamp(value, 1.0, 10000.0));
       }
     }

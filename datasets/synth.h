@@ -1,11 +1,14 @@
 // Synthetic S2-100k: tiles whose pixels are a deterministic function of their location plus
 // texture, written in the exact S2-100k layout (index.csv + images/patch_<i>.tif).
 //
-// Each location gets land-cover fractions (water, vegetation, bare soil, snow) that vary smoothly
-// with latitude and longitude like climate zones; each band's reflectance mixes typical
-// Sentinel-2 L2A spectra of those covers, modulated by field-like texture and pixel noise. So a
-// model can learn the image <-> location association, and land_cover() is a location-dependent
-// variable a probe can predict from location embeddings.
+// The content follows the real world (datasets/synth_world.h): a tile covers 1 x 1 degree around
+// its location; each pixel is sea (water, or ice where the annual mean is below -8 C) or land of the
+// Natural Earth country there. Land mixes vegetation, bare soil and snow by the interpolated
+// station climate (snow below 0 C, vegetation with rain and warmth), each country with its own
+// field pattern (period and orientation) and a tint of its soil and crops; every band mixes
+// typical Sentinel-2 L2A spectra of those covers, with pixel noise. So a model trained on the
+// sample learns the coastlines, the countries and the climate zones, and satclip-eval's
+// land_sea, countries and station tasks measure what it learnt.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +18,10 @@
 
 namespace satclip::data {
 
+// Changes whenever the tiles of a given (count, size, seed) change: the sample a run makes on first
+// use is cached under a folder name that carries it (core/train/data_setup.h).
+constexpr int kSynthVersion = 2;
+
 // The 12 S2-100k bands, in file order.
 constexpr int kS2Bands = 12;
 extern const char* const kS2BandNames[kS2Bands];
@@ -23,10 +30,11 @@ struct LandCover {
   double water = 0, vegetation = 0, bare = 0, snow = 0;  // sums to 1
 };
 
-// The smooth, climate-like land-cover fractions at (lat, lon) in degrees.
+// The land-cover fractions at the point (lat, lon) in degrees (before the texture).
 LandCover land_cover(double lat, double lon);
 
-// The i-th synthetic location for `seed`: uniform on the sphere, in degrees.
+// The i-th synthetic location for `seed`, in degrees: a point uniform on the sphere; if it is at
+// sea, a second such point instead (at sea or not), so about half the tiles show land.
 void synth_location(int64_t i, uint64_t seed, double& lat, double& lon);
 
 // The tile at (lat, lon): 12 bands of `size` x `size` uint16 digital numbers.

@@ -2,8 +2,8 @@
 # The README's run command: installs and builds what is missing (scripts/setup.sh), trains the
 # quickstart recipe (synthetic S2-100k sample, made on first use) with `mpirun -n 2`, renders
 # the metrics plot, evaluates the trained location encoder (satclip-eval: the embedding world map
-# and the air-temperature probe), and prints where the results are, the final metrics and the
-# probe's figure.
+# and the land_sea and countries probes, beside raw coordinates, sin/cos and the untrained
+# encoder), and prints where the results are, the final metrics and the land/sea table.
 #
 # Environment knobs (besides those of scripts/setup.sh):
 #   SATCLIP_NP       ranks (default 2)
@@ -28,13 +28,16 @@ mpirun "${mpi_flags[@]}" "$build_dir/core/apps/satclip-ddp" "$root/recipes/quick
 echo "[quickstart] training took $((SECONDS - train_start)) s"
 "$python" "$root/tools/plot_metrics.py" "$run_dir" || echo "[quickstart] (no plot: matplotlib missing?)"
 eval_start=$SECONDS
-echo "[quickstart] satclip-eval --checkpoint $run_dir --out $run_dir/eval (map, air-temperature probe)"
-# All cores for the probe (OMP_NUM_THREADS=1 above is for the ranks; GNU nproc would echo it).
-env -u OMP_NUM_THREADS "$build_dir/core/apps/satclip-eval" --checkpoint "$run_dir" --out "$run_dir/eval" |
-  tee "$run_dir/eval.log" | sed 's/^/[quickstart] /'
+eval_args=(--checkpoint "quickstart=$run_dir" --out "$run_dir/eval" --tasks land_sea,countries
+           --baselines raw,sincos,untrained)
+echo "[quickstart] satclip-eval ${eval_args[*]}"
+# All cores for the probes (OMP_NUM_THREADS=1 above is for the ranks; GNU nproc would echo it).
+env -u OMP_NUM_THREADS "$build_dir/core/apps/satclip-eval" "${eval_args[@]}" > "$run_dir/eval.log"
 echo "[quickstart] evaluation took $((SECONDS - eval_start)) s"
 echo "[quickstart] results in $run_dir:"
-echo "    config.yaml  metrics.jsonl  metrics.png  log-rank*.txt  checkpoints/  eval/{map.png,report.json}  eval.log"
+echo "    config.yaml  metrics.jsonl  metrics.png  log-rank*.txt  checkpoints/  eval/{map.png,report.md,report.json}  eval.log"
 tail -n 1 "$run_dir/metrics.jsonl" | sed 's/^/[quickstart] last metrics: /'
-grep "air-temperature probe" "$run_dir/eval.log" | sed 's/^/[quickstart] /'
+# The land/sea accuracy table: the trained encoder against the untrained one and the coordinates.
+awk '/^### land_sea: accuracy/ {p = 1} p {print; if (/^$/ && ++blank == 2) exit}' "$run_dir/eval/report.md" |
+  sed 's/^/[quickstart] /'
 echo "[quickstart] done in $((SECONDS - start)) s"

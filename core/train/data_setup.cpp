@@ -35,7 +35,7 @@ std::string resolve_shards(const Recipe& r, dist::Communicator* comm) {
   if (r.data.path != "synthetic") return r.data.path;
   namespace fs = std::filesystem;
   const fs::path run_dir = fs::absolute(r.output.dir).lexically_normal();
-  const fs::path dir = run_dir.parent_path() / cat("synthetic-", r.data.synthetic_count, "x", r.data.synthetic_size, "px");
+  const fs::path dir = run_dir.parent_path() / cat("synthetic-v", data::kSynthVersion, "-", r.data.synthetic_count, "x", r.data.synthetic_size, "px");
   const bool writer = comm == nullptr || comm->rank() == 0;
   if (writer && !fs::exists(dir / "manifest.json")) {
     const std::string tmp = dir.string() + ".partial-" + std::to_string(::getpid());

@@ -30,7 +30,7 @@ struct BatchPlan {
 BatchPlan plan_batches(const Recipe& recipe, int world_size);
 
 // The shard folder for data.path: the path itself, or for "synthetic" the folder of the synthetic
-// sample next to the run directory (output.dir/../synthetic-<count>x<size>px), which rank 0
+// sample next to the run directory (output.dir/../synthetic-v<version>-<count>x<size>px), which rank 0
 // writes when it is absent (atomically: a temporary folder renamed into place) while the others
 // wait. Collective when `comm` is given.
 std::string resolve_shards(const Recipe& recipe, dist::Communicator* comm);

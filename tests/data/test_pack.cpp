@@ -17,6 +17,7 @@
 #include "datasets/packer.h"
 #include "datasets/s2_index.h"
 #include "datasets/synth.h"
+#include "datasets/synth_world.h"
 #include "data/data_test_util.h"
 
 namespace fs = std::filesystem;
@@ -83,17 +84,44 @@ TEST(Synth, TilesDependOnLocationAndAreDeterministic) {
   const Tile a = synth_tile(10, 20, 32, 0), b = synth_tile(10, 20, 32, 0), c = synth_tile(-60, 150, 32, 0);
   EXPECT_EQ(a.data, b.data);
   EXPECT_NE(a.data, c.data);
-  // Snow near the poles is bright in the visible bands; the tropics are not.
-  const Tile polar = synth_tile(80, 0, 16, 0), tropic = synth_tile(0, 40, 16, 0);
+  const LandCover lc = land_cover(12.5, -40);
+  EXPECT_NEAR(lc.water + lc.vegetation + lc.bare + lc.snow, 1.0, 1e-12);
+}
+
+// The synthetic world is the real one: sea, ice sheet, rain forest and desert where they are, in
+// the spectra of water (dark in the near infrared), snow (bright in the visible), vegetation
+// (near infrared far above red) and bare soil (bright in the short-wave infrared).
+TEST(Synth, TilesFollowRealGeography) {
   auto mean_band = [](const Tile& t, int b) {
     double s = 0;
     for (int i = 0; i < t.height * t.width; ++i) s += t.data[size_t(b) * t.height * t.width + i];
     return s / (t.height * t.width);
   };
-  EXPECT_GT(mean_band(polar, 2), 5000);
-  EXPECT_LT(mean_band(tropic, 2), 3000);
-  const LandCover lc = land_cover(12.5, -40);
-  EXPECT_NEAR(lc.water + lc.vegetation + lc.bare + lc.snow, 1.0, 1e-12);
+  constexpr int kGreen = 2, kRed = 3, kNir = 7, kSwir = 10;
+  const Tile pacific = synth_tile(0, -150, 16, 0), greenland = synth_tile(72, -40, 16, 0);
+  const Tile amazon = synth_tile(-5, -62, 16, 0), sahara = synth_tile(23, 10, 16, 0);
+  EXPECT_LT(mean_band(pacific, kNir), 300);
+  EXPECT_GT(mean_band(greenland, kGreen), 5000);
+  EXPECT_GT(mean_band(amazon, kNir), 3 * mean_band(amazon, kRed));
+  EXPECT_GT(mean_band(sahara, kSwir), 3000);
+  EXPECT_LT(mean_band(sahara, kNir), 2 * mean_band(sahara, kRed));
+  // Countries: Paris and Lyon in one, Berlin in another, the Pacific in none.
+  EXPECT_NE(place_at(48.86, 2.35).country, 0);
+  EXPECT_EQ(place_at(48.86, 2.35).country, place_at(45.76, 4.84).country);
+  EXPECT_NE(place_at(48.86, 2.35).country, place_at(52.52, 13.40).country);
+  EXPECT_EQ(place_at(0, -150).country, 0);
+  // Climate from the stations: Yakutsk far colder than Singapore, Cairo far drier than Bergen.
+  EXPECT_LT(place_at(62.0, 129.7).temperature_c, place_at(1.35, 103.8).temperature_c - 25);
+  EXPECT_LT(place_at(30.0, 31.2).precipitation_mm * 3, place_at(60.4, 5.3).precipitation_mm);
+  // About half the locations on land: a sea point is redrawn once, and land is 29 % of the sphere
+  // at 1:110m (by area), so 1 - 0.71^2 = 0.50 (binomial std over 2000 draws: 0.011).
+  int land = 0;
+  for (int64_t i = 0; i < 2000; ++i) {
+    double lat = 0, lon = 0;
+    synth_location(i, 0, lat, lon);
+    land += place_at(lat, lon).country != 0;
+  }
+  EXPECT_NEAR(land / 2000.0, 1 - 0.71 * 0.71, 0.04);
 }
 
 TEST(Synth, GeoTiffLayoutIsS2Like) {
