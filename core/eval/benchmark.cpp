@@ -1,6 +1,13 @@
 #include "core/eval/benchmark.h"
 
+#include <ATen/Parallel.h>
+
+#include <atomic>
 #include <chrono>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -63,8 +70,57 @@ double ResultRow::std() const {
   return std::sqrt(s / double(values.size() - 1));
 }
 
+namespace {
+
+// Runs job(i) for i < n on `workers` threads; the first exception (by job order of discovery) is
+// rethrown here after every thread has joined, and no new job starts once one has failed.
+void run_jobs(size_t n, int workers, const std::function<void(size_t)>& job) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto work = [&] {
+    for (size_t i = next++; i < n && !failed; i = next++) {
+      try {
+        job(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+        failed = true;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int w = 1; w < workers && size_t(w) < n; ++w) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+// ATen's intra-op threads divided among `workers` while it lives.
+class IntraOpShare {
+ public:
+  IntraOpShare(int budget, int workers) : before_(at::get_num_threads()) {
+    at::set_num_threads(std::max(1, budget / std::max(1, workers)));
+  }
+  ~IntraOpShare() { at::set_num_threads(before_); }
+  IntraOpShare(const IntraOpShare&) = delete;
+  IntraOpShare& operator=(const IntraOpShare&) = delete;
+
+ private:
+  int before_;
+};
+
+struct Fit {
+  int64_t seed;
+  std::vector<int64_t> train, test;
+};
+
+}  // namespace
+
 BenchmarkResult run_benchmark(const std::vector<Encoder>& encoders, const std::vector<TaskData>& tasks,
                               const BenchmarkOptions& o) {
+  const int budget = o.threads > 0 ? o.threads : std::max(1, at::get_num_threads());
   BenchmarkResult result;
   for (const auto& task : tasks) {
     const int64_t n = task.lat_lon.size(0);
@@ -76,22 +132,36 @@ BenchmarkResult run_benchmark(const std::vector<Encoder>& encoders, const std::v
       for (const auto& probe : o.probes) {
         for (const auto& split : o.splits) {
           const auto start = std::chrono::steady_clock::now();
+          std::vector<Fit> fits;
+          for (int64_t s = 0; s < o.seeds; ++s) {
+            if (split == "random") {
+              auto [train, test] = probe_split(n, uint64_t(s));
+              fits.push_back({s, std::move(train), std::move(test)});
+            } else {
+              for (auto& f : spatial_folds(lat, lon, o.block_deg, o.folds, uint64_t(s))) {
+                fits.push_back({s, std::move(f.train), std::move(f.test)});
+              }
+            }
+          }
+          std::vector<torch::Tensor> predicted(fits.size());
+          const int workers = std::min(budget, int(fits.size()));
+          const IntraOpShare share(budget, workers);
+          run_jobs(fits.size(), workers, [&](size_t i) {
+            predicted[i] = predict(probe, x, task, fits[i].train, fits[i].test, uint64_t(fits[i].seed), o);
+          });
           std::map<std::string, ResultRow> by_metric;
           for (int64_t s = 0; s < o.seeds; ++s) {
-            torch::Tensor p, truth;
-            std::vector<int64_t> rows;
+            torch::Tensor p = torch::empty({n}, task.y.options()), truth = task.y;
+            std::vector<int64_t> rows = all;
+            for (size_t i = 0; i < fits.size(); ++i) {
+              if (fits[i].seed != s) continue;
+              p.index_put_({torch::tensor(fits[i].test, torch::kLong)}, predicted[i]);
+              if (split == "random") rows = fits[i].test;
+            }
             if (split == "random") {
-              const auto [train, test] = probe_split(n, uint64_t(s));
-              p = predict(probe, x, task, train, test, uint64_t(s), o);
-              rows = test;
-              truth = task.y.index_select(0, torch::tensor(test, torch::kLong));
-            } else {
-              p = torch::empty({n}, task.y.options());
-              for (const auto& f : spatial_folds(lat, lon, o.block_deg, o.folds, uint64_t(s))) {
-                p.index_put_({torch::tensor(f.test, torch::kLong)}, predict(probe, x, task, f.train, f.test, uint64_t(s), o));
-              }
-              rows = all;
-              truth = task.y;
+              const auto r = torch::tensor(rows, torch::kLong);
+              p = p.index_select(0, r);
+              truth = task.y.index_select(0, r);
             }
             if (s == 0) result.predictions.push_back({enc.name, task.name, probe, split, rows, p});
             for (const auto& [metric, value] : metrics(task, p, truth)) {

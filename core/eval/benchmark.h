@@ -6,6 +6,10 @@
 // spatial_folds(lat, lon, block_deg, folds, s), each point predicted once by the fold that tests
 // it, the metric on all N predictions. Regression reports mse (of y / max |y|) and r2,
 // classification accuracy and macro_f1; every figure is the mean and sample std over the seeds.
+// The fits (seeds and folds) of one encoder, probe and split run side by side, one worker thread
+// per fit up to `threads`, the threads left over shared among them for ATen's kernels. Each fit is
+// a pure function of its rows and seed; only the kernels' threading (as for any thread count) can
+// change float32 rounding.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +38,7 @@ struct BenchmarkOptions {
   double block_deg = 10;
   int64_t folds = 5;
   MlpOptions mlp;
+  int threads = 0;  // the threads to use (0: ATen's intra-op thread count, e.g. OMP_NUM_THREADS)
 };
 
 struct ResultRow {

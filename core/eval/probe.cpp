@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <numeric>
 
 #include "core/base/error.h"
@@ -127,13 +128,19 @@ torch::Tensor mlp_predict(const torch::Tensor& x, const torch::Tensor& y, const 
   const auto tr = torch::tensor(train, torch::kLong), te = torch::tensor(test, torch::kLong);
   const auto xt = features.index_select(0, tr);
   const auto yt = classes == 0 ? y.to(torch::kFloat).index_select(0, tr).unsqueeze(1) : y.index_select(0, tr);
-  torch::manual_seed(seed);
-  torch::nn::Sequential mlp;  // one statement per layer: the draws in Python's order
-  mlp->push_back(torch::nn::Linear(features.size(1), 256));
-  mlp->push_back(torch::nn::ReLU());
-  mlp->push_back(torch::nn::Linear(256, 64));
-  mlp->push_back(torch::nn::ReLU());
-  mlp->push_back(torch::nn::Linear(64, std::max<int64_t>(classes, 1)));
+  torch::nn::Sequential mlp;
+  {
+    // The initial weights come from the global generator: one fit at a time seeds it and draws
+    // (training itself draws nothing, the batches come from the hash), so fits may run in threads.
+    static std::mutex draws;
+    const std::lock_guard<std::mutex> lock(draws);
+    torch::manual_seed(seed);
+    mlp->push_back(torch::nn::Linear(features.size(1), 256));  // one statement per layer: Python's order
+    mlp->push_back(torch::nn::ReLU());
+    mlp->push_back(torch::nn::Linear(256, 64));
+    mlp->push_back(torch::nn::ReLU());
+    mlp->push_back(torch::nn::Linear(64, std::max<int64_t>(classes, 1)));
+  }
   PythonAdam opt(mlp->parameters(), o.lr);
   const int64_t m = xt.size(0), per_epoch = (m + o.batch - 1) / o.batch, total = o.epochs * per_epoch;
   int64_t step = 0;
