@@ -82,7 +82,7 @@ else
 fi
 # The tests' independent references (timm, geoclip, scipy, h5py, matplotlib), pinned to the same torch.
 if [ "$python" = "$root/.venv/bin/python" ] &&
-   ! "$python" -c "import timm, geoclip, scipy, h5py, matplotlib, torchvision, sklearn" >/dev/null 2>&1; then
+   ! "$python" -c "import timm, geoclip, scipy, h5py, matplotlib, torchvision, sklearn, tensorboard" >/dev/null 2>&1; then
   step "pip: test references and plotting ($(grep -v '^#' "$root/tests/reference/requirements.txt" | xargs))" \
     "$python" -m pip install --no-cache-dir "$torch_req" -r "$root/tests/reference/requirements.txt" h5py matplotlib
 fi

@@ -114,6 +114,7 @@ struct TrainConfig {
   Switch channels_last = Switch::kAuto;  // NHWC convolutions: auto (on CUDA), on, off
   // CUDA, one rank, no accumulation: capture forward + loss + backward once, then replay it.
   bool cuda_graphs = false;
+  bool tensorboard = true;  // rank 0 also writes output.dir/tensorboard/ (core/train/tensorboard.h)
 };
 
 struct DistributedConfig {

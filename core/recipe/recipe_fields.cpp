@@ -286,6 +286,7 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       bool_field("train.allow_tf32", r.train.allow_tf32),
       enum_field("train.channels_last", r.train.channels_last),
       bool_field("train.cuda_graphs", r.train.cuda_graphs),
+      bool_field("train.tensorboard", r.train.tensorboard),
 
       enum_field("distributed.backend", r.distributed.backend),
       num_field("distributed.first_bucket_mb", r.distributed.first_bucket_mb, 0.0, 4096.0, true),

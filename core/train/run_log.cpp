@@ -11,6 +11,7 @@
 #include "core/base/fs_util.h"
 #include "core/base/line_reader.h"
 #include "core/base/text.h"
+#include "core/train/tensorboard.h"
 
 namespace satclip::core {
 
@@ -48,8 +49,16 @@ int64_t trim_metrics(const std::string& path, int64_t max_step) {
   return dropped;
 }
 
-MetricsLog::MetricsLog(const std::string& path, bool append) : file_(std::fopen(path.c_str(), append ? "a" : "w")) {
+MetricsLog::MetricsLog() = default;
+
+MetricsLog::MetricsLog(const std::string& path, bool append, const std::string& tensorboard_dir)
+    : file_(std::fopen(path.c_str(), append ? "a" : "w")) {
   SATCLIP_CHECK(file_ != nullptr, cat(path, ": cannot open for writing"), "check that output.dir is writable");
+  if (!tensorboard_dir.empty()) events_ = std::make_unique<EventWriter>(tensorboard_dir, append);
+}
+
+void MetricsLog::write_text(const std::string& tag, const std::string& text) {
+  if (events_) events_->text(tag, 0, text);
 }
 
 MetricsLog::~MetricsLog() {
@@ -63,6 +72,14 @@ void MetricsLog::write(const std::string& event, const std::vector<std::pair<std
   line += "}\n";
   std::fputs(line.c_str(), file_);
   std::fflush(file_);
+  if (!events_) return;
+  double step = 0;
+  for (const auto& [k, v] : fields) {
+    if (k == "step") step = v;
+  }
+  for (const auto& [k, v] : fields) {
+    if (k != "step" && k != "epoch") events_->scalar(event + "/" + k, int64_t(step), v);
+  }
 }
 
 std::string format_duration(double s) {

@@ -7,28 +7,36 @@
 #include <cstdint>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace satclip::core {
 
-// Writes JSON lines to a file, flushed after each line so a killed run keeps what it logged.
+class EventWriter;
+
+// Writes JSON lines to a file, flushed after each line so a killed run keeps what it logged; with
+// a TensorBoard folder, the same numbers as TensorBoard scalars (core/train/tensorboard.h).
 class MetricsLog {
  public:
-  MetricsLog() = default;
+  MetricsLog();
   // Starts the file anew (a fresh run replaces an earlier run's metrics in the same folder), or
-  // appends to it (a resumed run).
-  explicit MetricsLog(const std::string& path, bool append = false);
+  // appends to it (a resumed run); the same for tensorboard_dir's events file unless it is empty.
+  explicit MetricsLog(const std::string& path, bool append = false, const std::string& tensorboard_dir = "");
   ~MetricsLog();
   MetricsLog(const MetricsLog&) = delete;
   MetricsLog& operator=(const MetricsLog&) = delete;
-  // {"event": event, key: value, ...} in the given order; non-finite numbers become null.
+  // {"event": event, key: value, ...} in the given order; non-finite numbers become null. Each
+  // field but epoch and step is also the scalar "<event>/<key>" at the field "step".
   void write(const std::string& event, const std::vector<std::pair<std::string, double>>& fields);
+  // TensorBoard only: `text` under `tag` at step 0.
+  void write_text(const std::string& tag, const std::string& text);
   bool is_open() const { return file_ != nullptr; }
 
  private:
   std::FILE* file_ = nullptr;
+  std::unique_ptr<EventWriter> events_;
 };
 
 // Keeps only the lines of the metrics file `path` whose "step" is at most `max_step` (a resumed run

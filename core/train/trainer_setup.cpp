@@ -13,6 +13,7 @@
 #include "core/recipe/config.h"
 #include "core/train/coords_csv.h"
 #include "core/train/step_compute.h"
+#include "core/train/tensorboard.h"
 #include "core/train/trainer_state.h"
 #include "distributed/param_sync.h"
 
@@ -154,17 +155,30 @@ void prepare_run_dir(Trainer::State& s) {
 void open_metrics(Trainer::State& s) {
   if (!s.runtime.is_main()) return;
   const auto path = std::filesystem::path(s.recipe.output.dir) / "metrics.jsonl";
+  const std::string tensorboard =
+      s.recipe.train.tensorboard ? (std::filesystem::path(s.recipe.output.dir) / "tensorboard").string() : "";
   if (s.start.step > 0) {
     const int64_t dropped = trim_metrics(path.string(), s.start.step);
     if (dropped > 0) spdlog::info("metrics.jsonl: {} line(s) after step {} or cut short dropped", dropped, s.start.step);
-    s.metrics = std::make_unique<MetricsLog>(path.string(), /*append=*/true);
+    if (!tensorboard.empty()) {
+      const int64_t events = trim_events((std::filesystem::path(tensorboard) / kEventsFile).string(), s.start.step);
+      if (events != 0) {
+        spdlog::info("tensorboard: {} after step {} dropped", events < 0 ? "a damaged tail" : cat(events, " event(s)"),
+                     s.start.step);
+      }
+    }
+    s.metrics = std::make_unique<MetricsLog>(path.string(), /*append=*/true, tensorboard);
     return;
   }
   if (std::filesystem::exists(path)) {
     spdlog::warn("output.dir = {} holds an earlier run: starting over (its metrics.jsonl is replaced; "
                  "--resume auto continues it instead)", s.recipe.output.dir);
   }
-  s.metrics = std::make_unique<MetricsLog>(path.string());
+  s.metrics = std::make_unique<MetricsLog>(path.string(), /*append=*/false, tensorboard);
+  // The recipe as TensorBoard text: indented four spaces, a code block in its Markdown.
+  std::string yaml = "    ";
+  for (const char c : recipe_to_yaml(s.recipe)) yaml += c == '\n' ? std::string("\n    ") : std::string(1, c);
+  s.metrics->write_text("recipe", yaml);
 }
 
 std::string Trainer::describe() {
