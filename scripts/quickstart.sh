@@ -35,9 +35,11 @@ echo "[quickstart] satclip-eval ${eval_args[*]}"
 env -u OMP_NUM_THREADS "$build_dir/core/apps/satclip-eval" "${eval_args[@]}" > "$run_dir/eval.log"
 echo "[quickstart] evaluation took $((SECONDS - eval_start)) s"
 echo "[quickstart] results in $run_dir:"
-echo "    config.yaml  metrics.jsonl  metrics.png  log-rank*.txt  checkpoints/  eval/{map.png,report.md,report.json}  eval.log"
+echo "    config.yaml  metrics.jsonl  metrics.png  log-rank*.txt  checkpoints/  tensorboard/  eval.log"
+echo "    eval/map.png (the embedding map), eval/report.md (the probe tables), eval/report.json"
 tail -n 1 "$run_dir/metrics.jsonl" | sed 's/^/[quickstart] last metrics: /'
 # The land/sea accuracy table: the trained encoder against the untrained one and the coordinates.
 awk '/^### land_sea: accuracy/ {p = 1} p {print; if (/^$/ && ++blank == 2) exit}' "$run_dir/eval/report.md" |
   sed 's/^/[quickstart] /'
+echo "[quickstart] look at the pictures: xdg-open $run_dir/eval/map.png; the run: tensorboard --logdir $run_dir/tensorboard"
 echo "[quickstart] done in $((SECONDS - start)) s"
