@@ -14,6 +14,8 @@
 #   SATCLIP_BUILD_TYPE  CMake build type (default: Release; RelWithDebInfo adds debug info, and
 #                       about a third to the build time)
 #   SATCLIP_CMAKE_ARGS  extra arguments for cmake (e.g. -DSATCLIP_WITH_CUDA=OFF)
+#   SATCLIP_BUILD_TARGET  build only this target (default: everything; scripts/test.sh builds
+#                       quick-tests)
 #   SATCLIP_VERBOSE=1   show the tools' output on the terminal as well
 set -euo pipefail
 
@@ -97,4 +99,8 @@ if [ ! -f "$cache" ] || ! grep -q "^SATCLIP_PYTHON:FILEPATH=$python\$" "$cache" 
        -DSATCLIP_PYTHON="$python" ${SATCLIP_CMAKE_ARGS:-}
   grep -E "satclip: +(CUDA|NCCL|GDAL):" "$log_file" | sed 's/^-- satclip: */[setup]   /' || true
 fi
-step "build ($jobs jobs) in $build_dir" cmake --build "$build_dir" -j "$jobs"
+if [ -n "${SATCLIP_BUILD_TARGET:-}" ]; then
+  step "build $SATCLIP_BUILD_TARGET ($jobs jobs) in $build_dir" cmake --build "$build_dir" -j "$jobs" --target "$SATCLIP_BUILD_TARGET"
+else
+  step "build ($jobs jobs) in $build_dir" cmake --build "$build_dir" -j "$jobs"
+fi
