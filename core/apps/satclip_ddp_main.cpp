@@ -58,7 +58,10 @@ const char* kUsage =
     "write a checkpoint (during data.verify or the feature-cache build: at once, with nothing to\n"
     "checkpoint); a second Ctrl-C aborts at once.\n"
     "Exit status: 0 finished; 75 stopped by a signal, after writing a checkpoint or before the first\n"
-    "step (requeue with --resume auto); 1 or 2 an error (the message names the rank, key or file).\n";
+    "step (requeue with --resume auto); 1 or 2 an error (the message names the rank, key or file).\n"
+    "\n"
+    "Example (8 GPUs on one node, the seed's recipe with its global batch):\n"
+    "  mpirun --bind-to none -n 8 satclip-ddp recipes/toysatclip.yaml --set data.global_batch_size=1280\n";
 
 int body(int argc, char** argv) {
   auto overrides = satclip::cli::take_overrides(argc, argv);

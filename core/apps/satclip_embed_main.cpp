@@ -47,7 +47,10 @@ const char* kUsage =
     "                --shards (data.image_size: 224 for a ViT16 model)\n"
     "  --verify      first check --shards with `satclip-pack --verify` (every tile read back in\n"
     "                limited child processes; a directory from elsewhere); also when the recipe sets\n"
-    "                data.verify: true\n";
+    "                data.verify: true\n"
+    "\n"
+    "Example (the location embeddings of a list of places, from a run directory):\n"
+    "  satclip-embed --checkpoint runs/quickstart --coords places.csv --stage encoder --out places.h5\n";
 
 int body(int argc, char** argv) {
   const satclip::cli::Args args(argc, argv, {"checkpoint", "coords", "shards", "out", "stage", "recipe", "device"},

@@ -66,7 +66,10 @@ const char* kUsage =
     "  --recipe      the model section replaces the inference (not for a SatCLIP checkpoint); the data\n"
     "                section gives the image transforms for --shards\n"
     "  --verify      first check --shards with `satclip-pack --verify`; also when the recipe sets\n"
-    "                data.verify: true\n";
+    "                data.verify: true\n"
+    "\n"
+    "Example (your encoder beside SatCLIP's released one and the raw and sin/cos baselines):\n"
+    "  satclip-eval --checkpoint mine=runs/mine --checkpoint satclip=satclip-resnet18-l10.ckpt --out eval\n";
 
 using satclip::cat;
 using satclip::json_quote;

@@ -42,7 +42,10 @@ const char* kUsage =
     "                damaged ones (named on stderr); with --format satclip also a weights file\n"
     "                satclip-embed reads (model.pt, last.pt, best.pt, a state dict)\n"
     "Exit status 0 on success, 2 when the checkpoint is missing, incomplete or damaged, or the\n"
-    "model is one the format cannot hold.\n";
+    "model is one the format cannot hold.\n"
+    "\n"
+    "Example (a run's newest checkpoint as a file SatCLIP's own code loads):\n"
+    "  satclip-export --checkpoint runs/mine --format satclip --out mine.ckpt\n";
 
 // --format satclip: the model rebuilt (from the checkpoint's recipe, or inferred from a weights
 // file), then written as SatCLIP's Lightning checkpoint.

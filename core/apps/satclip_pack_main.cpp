@@ -45,7 +45,11 @@ const char* kUsage =
     "                    are valid, 2 otherwise. A crafted file that crashes or hangs libhdf5 fails\n"
     "                    its own line, never this process. --part R/W checks only the shards whose\n"
     "                    manifest index i has i % W == R (satclip-ddp's data.verify gives rank R of W\n"
-    "                    its part).\n";
+    "                    its part).\n"
+    "\n"
+    "Example (S2-100k into 100 shards, then a check of shards from elsewhere):\n"
+    "  satclip-pack --index s2-100k/index.csv --images s2-100k/images --out data/s2-100k-shards --shards 100\n"
+    "  satclip-pack --verify data/s2-100k-shards\n";
 
 // --part R/W: 0 <= R < W.
 void parse_part(const satclip::cli::Args& args, satclip::data::VerifyOptions& o) {

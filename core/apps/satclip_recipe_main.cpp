@@ -21,7 +21,10 @@ const char* kUsage =
     "check  validates the recipe (unknown keys, types, ranges, required keys) and prints the\n"
     "       resolved values; exit status 2 on an invalid recipe\n"
     "yaml   prints the resolved recipe as YAML (every key, defaults included)\n"
-    "keys   prints every valid key with its type, allowed values and default\n";
+    "keys   prints every valid key with its type, allowed values and default\n"
+    "\n"
+    "Example (what a run would use, with one override):\n"
+    "  satclip-recipe check recipes/toysatclip.yaml --set train.epochs=50\n";
 
 int body(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {

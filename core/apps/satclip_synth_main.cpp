@@ -12,14 +12,18 @@ const char* kUsage =
     "\n"
     "Writes DIR/index.csv (lat,lon,url,fn) and DIR/images/patch_<i>.tif: uint16 GeoTIFFs with the 12\n"
     "S2-100k bands, LZW + predictor 2, internally tiled, EPSG:4326. Pixels are a deterministic\n"
-    "function of the location (climate-like land cover) plus texture.\n"
+    "function of the location that follows the real world (Natural Earth's land, sea and countries,\n"
+    "the stations' climate) plus texture; about half the locations are on land.\n"
     "\n"
     "  --count N     tiles to write (required)\n"
     "  --out DIR     output folder (required)\n"
     "  --size PX     tile size, a multiple of 16 (default 256, as S2-100k)\n"
     "  --seed S      locations and texture (default 0)\n"
     "  --threads T   writer threads (default: all cores)\n"
-    "  --shards K    write K packed HDF5 shards + manifest.json instead of GeoTIFFs (no GDAL needed)\n";
+    "  --shards K    write K packed HDF5 shards + manifest.json instead of GeoTIFFs (no GDAL needed)\n"
+    "\n"
+    "Example (2,000 tiles of 64 px as two packed shards):\n"
+    "  satclip-synth --count 2000 --size 64 --shards 2 --out data/synth\n";
 
 int body(int argc, char** argv) {
   satclip::cli::Args args(argc, argv, {"count", "out", "size", "seed", "threads", "shards"});
