@@ -1,6 +1,8 @@
 #include "distributed/abort.h"
 
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 #include <string>
 
 #include <mpi.h>
@@ -40,6 +42,12 @@ void abort_job(const std::string& what, int code) {
   if (world_size_if_running() > 1) {
     spdlog::critical("rank {} aborts the MPI job", world_rank_if_running());
     flush_logs();
+    // MPI_Abort normally ends every rank at once. Where it cannot (srun waiting on a node that is
+    // gone), this rank still ends, so that the launcher sees it.
+    std::thread([code] {
+      std::this_thread::sleep_for(std::chrono::seconds(10));
+      std::_Exit(code);
+    }).detach();
     MPI_Abort(MPI_COMM_WORLD, code);
   }
   std::_Exit(code);

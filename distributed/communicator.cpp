@@ -76,7 +76,7 @@ std::unique_ptr<Communicator> make_communicator(const CommunicatorOptions& optio
                   "use distributed.backend=auto or mpi for multi-process runs");
     return std::make_unique<LocalCommunicator>();
   }
-  if (backend == Backend::kMpi) return std::make_unique<MpiCommunicator>(runtime.world_comm());
+  if (backend == Backend::kMpi) return std::make_unique<MpiCommunicator>(runtime.world_comm(), options.timeout_s);
 #ifdef SATCLIP_HAVE_NCCL
   SATCLIP_CHECK(runtime.device.is_cuda(),
                 "distributed.backend=nccl needs a CUDA device, this rank runs on the CPU",

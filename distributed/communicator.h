@@ -67,7 +67,7 @@ class Communicator {
 
 struct CommunicatorOptions {
   Backend backend = Backend::kAuto;  // distributed.backend
-  double timeout_s = 600.0;      // NCCL watchdog: a collective running longer aborts the job
+  double timeout_s = 600.0;      // watchdog (NCCL and MPI): a collective running longer aborts the job
 };
 
 // Builds the communicator for `runtime`: "auto" is local at world size 1, NCCL for CUDA devices

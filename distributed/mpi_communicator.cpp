@@ -1,11 +1,15 @@
 #include "distributed/mpi_communicator.h"
 
 #include <exception>
+#include <string>
+
+#include <unistd.h>
 
 #include <climits>
 #include <numeric>
 
 #include "core/base/error.h"
+#include "distributed/abort.h"
 #include "distributed/mpi_check.h"
 #include "distributed/staging.h"
 
@@ -58,21 +62,40 @@ void check_avg(const torch::Tensor& t, ReduceOp op, const char* name) {
 
 }  // namespace
 
-MpiCommunicator::MpiCommunicator(MPI_Comm parent) {
+MpiCommunicator::MpiCommunicator(MPI_Comm parent, double timeout_s) : timeout_s_(timeout_s) {
   MPI_CHECK(MPI_Comm_dup(parent, &comm_));
   init();
 }
 
-MpiCommunicator::MpiCommunicator(Adopt, MPI_Comm owned) : comm_(owned) { init(); }
+MpiCommunicator::MpiCommunicator(Adopt, MPI_Comm owned, double timeout_s) : comm_(owned), timeout_s_(timeout_s) {
+  init();
+}
 
 void MpiCommunicator::init() {
   MPI_CHECK(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
   MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
   MPI_CHECK(MPI_Comm_size(comm_, &size_));
   executor_ = std::make_unique<SerialExecutor>();
+  if (timeout_s_ <= 0 || size_ == 1) return;
+  int world_rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+  char host[256] = "?";
+  gethostname(host, sizeof host - 1);
+  const double limit = timeout_s_;
+  SerialExecutor* executor = executor_.get();
+  watchdog_ = std::make_unique<StallWatchdog>(
+      [executor] { return executor->busy_seconds(); }, limit,
+      [world_rank, name = std::string(host), limit](double age) {
+        abort_job(cat("error: rank ", world_rank, " on ", name, ": an MPI collective has waited ", static_cast<int>(age),
+                      " s for the other ranks (distributed.timeout_s = ", limit,
+                      "): a rank or its node is gone, or a rank is stuck\n"
+                      "HINT: the launcher's output or Open MPI's 'Peer host' line names the node; raise "
+                      "distributed.timeout_s if a step is legitimately this slow"));
+      });
 }
 
 MpiCommunicator::~MpiCommunicator() {
+  watchdog_.reset();  // it reads executor_
   if (std::uncaught_exceptions() > 0) {
     // A failing rank unwinds towards MPI_Abort: the other ranks will never match what is queued or
     // running, so abandon it (and do not free the communicator: MPI_Comm_free is collective).
@@ -209,7 +232,7 @@ void MpiCommunicator::barrier() {
 std::unique_ptr<Communicator> MpiCommunicator::clone() const {
   MPI_Comm dup = MPI_COMM_NULL;
   run([&] { MPI_CHECK(MPI_Comm_dup(comm_, &dup)); });
-  return std::unique_ptr<Communicator>(new MpiCommunicator(Adopt{}, dup));
+  return std::unique_ptr<Communicator>(new MpiCommunicator(Adopt{}, dup, timeout_s_));
 }
 
 }  // namespace satclip::dist

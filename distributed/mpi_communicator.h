@@ -4,7 +4,9 @@
 // It owns a duplicate of the parent MPI communicator and one SerialExecutor thread through which
 // every MPI call goes, so asynchronous all-reduces (gradient buckets) and blocking collectives keep
 // one order on every rank. Each collective first exchanges (rows, row size, dtype) so that a rank
-// passing a mismatched tensor gets a clear error on every rank instead of a hang.
+// passing a mismatched tensor gets a clear error on every rank instead of a hang. With a timeout, a
+// StallWatchdog aborts the job when one MPI call runs longer (a lost peer: Open MPI reports a
+// vanished node's ranks to nobody, and the survivors would wait in MPI for ever).
 #pragma once
 
 #include <memory>
@@ -13,13 +15,15 @@
 
 #include "distributed/communicator.h"
 #include "distributed/serial_executor.h"
+#include "distributed/stall_watchdog.h"
 
 namespace satclip::dist {
 
 class MpiCommunicator final : public Communicator {
  public:
-  // Duplicates `parent` (collective over parent's ranks).
-  explicit MpiCommunicator(MPI_Comm parent);
+  // Duplicates `parent` (collective over parent's ranks). timeout_s > 0: an MPI call that runs
+  // longer aborts the job (distributed.timeout_s); 0: no watchdog.
+  explicit MpiCommunicator(MPI_Comm parent, double timeout_s = 0);
   ~MpiCommunicator() override;
 
   int rank() const override { return rank_; }
@@ -40,7 +44,7 @@ class MpiCommunicator final : public Communicator {
 
  private:
   struct Adopt {};
-  MpiCommunicator(Adopt, MPI_Comm owned);
+  MpiCommunicator(Adopt, MPI_Comm owned, double timeout_s);
   void init();
   // Runs `fn` on the executor thread and waits for it.
   void run(std::function<void()> fn) const;
@@ -52,7 +56,9 @@ class MpiCommunicator final : public Communicator {
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0;
   int size_ = 1;
+  double timeout_s_ = 0;
   std::unique_ptr<SerialExecutor> executor_;
+  std::unique_ptr<StallWatchdog> watchdog_;  // watches executor_; stopped before it
 };
 
 }  // namespace satclip::dist

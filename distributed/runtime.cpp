@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <thread>
 #include <vector>
@@ -77,8 +78,12 @@ Runtime resolve_runtime(const ProcessInfo& p, const std::map<std::string, std::s
   auto it = env.find("SLURM_NTASKS");
   if (it != env.end() && !it->second.empty()) {
     const int ntasks = parse_int("SLURM_NTASKS", it->second);
-    // srun without a working PMI plugin starts every task as an MPI singleton (world size 1).
-    SATCLIP_CHECK(ntasks == p.world_size,
+    // srun without a working PMI plugin starts every task as an MPI singleton (world size 1): every
+    // task sees it. A world of the wrong size under mpirun is seen by rank 0, which mpirun starts
+    // on the batch node, in the job's environment; mpirun's ranks on other nodes inherit the
+    // environment of the srun step that started its daemon there (SLURM_NTASKS = that step's).
+    const bool singleton = p.world_size == 1 && ntasks > 1;
+    SATCLIP_CHECK(!(singleton || p.rank == 0) || ntasks == p.world_size,
                   cat("SLURM_NTASKS=", ntasks, " but MPI sees a world of ", p.world_size,
                       " process(es)"),
                   ntasks > p.world_size
@@ -94,6 +99,7 @@ Runtime resolve_runtime(const ProcessInfo& p, const std::map<std::string, std::s
   r.device = choose_device(device_request, p.local_rank, visible_gpus);
   r.ranks_share_gpu = r.device.is_cuda() && p.local_size > visible_gpus;
   r.cpus = p.cpus;
+  r.hosts = p.hosts;
   return r;
 }
 
@@ -121,6 +127,17 @@ ProcessInfo query_mpi_process() {
   p.cpus.node_cpus = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   p.cpus.allowed = count_cpus(mine);
   p.cpus.share = std::max(1, static_cast<int>(std::floor(cpu_share(masks, p.local_rank) + 1e-9)));
+  // Host names, fixed width (MPI_MAX_PROCESSOR_NAME), so that a log can say where each rank runs.
+  std::vector<char> name(MPI_MAX_PROCESSOR_NAME, '\0');
+  int length = 0;
+  MPI_CHECK(MPI_Get_processor_name(name.data(), &length));
+  std::vector<char> names(name.size() * static_cast<size_t>(p.world_size), '\0');
+  MPI_CHECK(MPI_Allgather(name.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR, names.data(), MPI_MAX_PROCESSOR_NAME,
+                          MPI_CHAR, MPI_COMM_WORLD));
+  for (int r = 0; r < p.world_size; ++r) {
+    const char* begin = names.data() + static_cast<size_t>(r) * MPI_MAX_PROCESSOR_NAME;
+    p.hosts.emplace_back(begin, strnlen(begin, MPI_MAX_PROCESSOR_NAME));
+  }
   return p;
 }
 
@@ -137,9 +154,36 @@ Runtime make_runtime(const ProcessInfo& process, const std::string& device_reque
   return resolve_runtime(process, env, device_request, visible);
 }
 
+const std::string& Runtime::host_of(int k) const {
+  static const std::string unknown = "?";
+  return k >= 0 && static_cast<size_t>(k) < hosts.size() ? hosts[static_cast<size_t>(k)] : unknown;
+}
+
 std::string describe(const Runtime& r) {
-  return cat("rank ", r.rank, "/", r.world_size, " (local ", r.local_rank, "/", r.local_size, ") on ",
+  return cat("rank ", r.rank, "/", r.world_size, " (local ", r.local_rank, "/", r.local_size, ", host ",
+             r.host_of(r.rank), ") on ",
              r.device.str(), ", ", r.cpus.share, " CPUs (", r.cpus.allowed, " of ", r.cpus.node_cpus, " allowed)");
+}
+
+std::string describe_hosts(const Runtime& r) {
+  std::vector<std::pair<std::string, std::vector<int>>> by_host;
+  for (int k = 0; k < static_cast<int>(r.hosts.size()); ++k) {
+    auto it = std::find_if(by_host.begin(), by_host.end(), [&](const auto& h) { return h.first == r.hosts[k]; });
+    if (it == by_host.end()) it = by_host.insert(by_host.end(), {r.hosts[k], {}});
+    it->second.push_back(k);
+  }
+  std::string out;
+  for (const auto& [host, ranks] : by_host) {
+    if (!out.empty()) out += "; ";
+    out += host + (ranks.size() == 1 ? ": rank " : ": ranks ");
+    for (size_t i = 0; i < ranks.size();) {  // runs of consecutive ranks as A-B
+      size_t j = i;
+      while (j + 1 < ranks.size() && ranks[j + 1] == ranks[j] + 1) ++j;
+      out += (i ? "," : "") + std::to_string(ranks[i]) + (j > i ? "-" + std::to_string(ranks[j]) : "");
+      i = j + 1;
+    }
+  }
+  return out;
 }
 
 }  // namespace satclip::dist

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include <mpi.h>
 #include <torch/torch.h>
@@ -30,7 +31,8 @@ struct ProcessInfo {
   int world_size = 1;
   int local_rank = 0;
   int local_size = 1;
-  CpuPlacement cpus;  // from the node's affinity masks (cpu_share.h)
+  CpuPlacement cpus;               // from the node's affinity masks (cpu_share.h)
+  std::vector<std::string> hosts;  // every rank's host name (MPI_Get_processor_name), by rank
 };
 
 struct Runtime {
@@ -41,6 +43,9 @@ struct Runtime {
   torch::Device device{torch::kCPU};
   bool ranks_share_gpu = false;  // more ranks on this node than visible GPUs
   CpuPlacement cpus;             // the CPUs this rank may count on (sizes data.workers: auto)
+  std::vector<std::string> hosts;  // every rank's host name, by rank (empty when not queried)
+  // The host of `rank`, or "?" when unknown.
+  const std::string& host_of(int rank) const;
   bool is_main() const { return rank == 0; }
   MPI_Comm world_comm() const { return MPI_COMM_WORLD; }
 };
@@ -60,7 +65,8 @@ Runtime resolve_runtime(const ProcessInfo& process, const std::map<std::string, 
                         const std::string& device_request, int visible_gpus);
 
 // ProcessInfo from MPI_COMM_WORLD (local rank via MPI_Comm_split_type(MPI_COMM_TYPE_SHARED); the
-// CPU placement from the affinity masks of the node's ranks, gathered on that communicator).
+// CPU placement from the affinity masks of the node's ranks, gathered on that communicator; the
+// host names of all ranks, gathered on MPI_COMM_WORLD).
 ProcessInfo query_mpi_process();
 
 // resolve_runtime() over the real MPI world, environment and CUDA device count. Collective call
@@ -68,7 +74,11 @@ ProcessInfo query_mpi_process();
 Runtime make_runtime(const std::string& device_request = "auto");
 Runtime make_runtime(const ProcessInfo& process, const std::string& device_request);
 
-// One-line description, e.g. "rank 1/4 (local 1/2) on cuda:1, 8 CPUs (8 of 64 allowed)".
+// One-line description, e.g. "rank 1/4 (local 1/2, host gpu07) on cuda:1, 8 CPUs (8 of 64 allowed)".
 std::string describe(const Runtime& runtime);
+
+// Where the ranks run, host by host in order of first rank, e.g. "node1: ranks 0-3; node2: ranks
+// 4-7" ("" when the hosts are unknown).
+std::string describe_hosts(const Runtime& runtime);
 
 }  // namespace satclip::dist

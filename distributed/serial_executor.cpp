@@ -47,6 +47,12 @@ std::future<void> SerialExecutor::submit(std::function<void()> task) {
   return future;
 }
 
+double SerialExecutor::busy_seconds() const {
+  std::lock_guard<std::mutex> lock(q_->mutex);
+  if (!q_->busy) return 0.0;
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - q_->busy_since).count();
+}
+
 void SerialExecutor::loop(std::shared_ptr<Queue> q) {
   for (;;) {
     std::packaged_task<void()> task;
@@ -58,6 +64,7 @@ void SerialExecutor::loop(std::shared_ptr<Queue> q) {
       task = std::move(q->tasks.front());
       q->tasks.pop_front();
       q->busy = true;
+      q->busy_since = std::chrono::steady_clock::now();
     }
     task();  // exceptions are stored in the task's future
   }

@@ -5,6 +5,7 @@
 // firing gradient hooks) keeps computing.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -32,6 +33,9 @@ class SerialExecutor {
   // Drops the queued tasks and detaches the thread if a task is running (see the destructor).
   void abandon();
 
+  // Seconds the running task has been running; 0 when the thread is idle.
+  double busy_seconds() const;
+
  private:
   struct Queue {  // shared with the thread, which may outlive the executor once abandoned
     std::mutex mutex;
@@ -39,6 +43,7 @@ class SerialExecutor {
     std::deque<std::packaged_task<void()>> tasks;
     bool stopping = false;
     bool busy = false;
+    std::chrono::steady_clock::time_point busy_since;  // when the running task started
   };
   static void loop(std::shared_ptr<Queue> q);
 

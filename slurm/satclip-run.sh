@@ -13,11 +13,16 @@
 #     `scancel --signal=USR1 --batch JOB`) is forwarded to every rank: they stop at the next step
 #     boundary, write a checkpoint and exit 75;
 #   - on exit status 75 it requeues the job (`scontrol requeue`) unless it has been requeued
-#     SATCLIP_MAX_REQUEUES times already (SLURM_RESTART_COUNT); then it exits 75.
+#     SATCLIP_MAX_REQUEUES times already (SLURM_RESTART_COUNT); then it exits 75;
+#   - on any other failure of a job on several nodes it asks every node of the allocation to run
+#     `true` (srun, at most 20 s); nodes that do not answer are named with the ranks they ran,
+#     and the job is requeued (same cap) so that it resumes from its newest checkpoint once SLURM
+#     has the nodes again (SATCLIP_REQUEUE_ON_NODE_LOSS=0 turns this off).
 #
 # Knobs (environment): SATCLIP_BIN (the satclip-ddp binary; default: build/core/apps/satclip-ddp
 # under SATCLIP_HOME), SATCLIP_HOME (the checkout; default: the submit directory), SATCLIP_LAUNCHER,
-# SATCLIP_DEVICE, SATCLIP_MAX_REQUEUES (default 10), SATCLIP_MPIRUN_ARGS (extra mpirun options).
+# SATCLIP_DEVICE, SATCLIP_MAX_REQUEUES (default 10), SATCLIP_REQUEUE_ON_NODE_LOSS (default 1),
+# SATCLIP_MPIRUN_ARGS (extra mpirun options).
 set -u
 recipe=${1:?usage: satclip-run.sh RECIPE.yaml [satclip-ddp options...]}
 shift
@@ -30,6 +35,48 @@ max_requeues=${SATCLIP_MAX_REQUEUES:-10}
 restarts=${SLURM_RESTART_COUNT:-0}
 ntasks=${SLURM_NTASKS:?no SLURM_NTASKS: give --ntasks or --ntasks-per-node}
 log() { echo "[satclip-run $(date -u +%H:%M:%S)] $*"; }
+
+# ranks_by_node: one line per node of the allocation, "NODE FIRST LAST": the ranks it runs. Both
+# launchers place ranks in blocks, node by node, in the allocation's order (srun's default block
+# distribution; mpirun --map-by ppr:N:node). SLURM_TASKS_PER_NODE is e.g. "2(x3),1".
+ranks_by_node() {
+  local counts=() part n next=0 i=0 node
+  IFS=, read -ra parts <<<"${SLURM_TASKS_PER_NODE:-$ntasks}"
+  for part in "${parts[@]}"; do
+    if [[ "$part" =~ ^([0-9]+)\(x([0-9]+)\)$ ]]; then
+      for ((n = 0; n < BASH_REMATCH[2]; n++)); do counts+=("${BASH_REMATCH[1]}"); done
+    else
+      counts+=("$part")
+    fi
+  done
+  for node in $(scontrol show hostnames "${SLURM_JOB_NODELIST:-}" 2>/dev/null); do
+    echo "$node $next $((next + ${counts[i]:-1} - 1))"
+    next=$((next + ${counts[i]:-1})) i=$((i + 1))
+  done
+}
+
+# lost_nodes: the nodes of the allocation that cannot run `true` within 20 s, one per line as
+# "NODE (ranks A..B)"; the probes run side by side.
+lost_nodes() {
+  local node first last probes=()
+  while read -r node first last; do
+    local ranks="ranks $first..$last"
+    [ "$first" != "$last" ] || ranks="rank $first"
+    ( timeout 20 srun --nodes=1 --ntasks=1 --nodelist="$node" --time=1 true >/dev/null 2>&1 || echo "$node ($ranks)" ) &
+    probes+=($!)
+  done < <(ranks_by_node)
+  [ ${#probes[@]} -eq 0 ] || wait "${probes[@]}"
+}
+
+# requeue WHY: scontrol requeue, unless the job has been requeued SATCLIP_MAX_REQUEUES times.
+requeue() {
+  if [ "$restarts" -lt "$max_requeues" ]; then
+    log "$1: requeueing job $SLURM_JOB_ID (it resumes with --resume auto)"
+    scontrol requeue "$SLURM_JOB_ID" || log "error: scontrol requeue failed; resubmit this script to continue"
+  else
+    log "$1, but the job was already requeued $restarts times (SATCLIP_MAX_REQUEUES): not requeueing"
+  fi
+}
 
 [ -x "$bin" ] || { log "error: $bin is not an executable satclip-ddp; set SATCLIP_BIN or SATCLIP_HOME"; exit 2; }
 export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}
@@ -79,11 +126,15 @@ while :; do
 done
 log "satclip-ddp exited with status $rc"
 if [ "$rc" -eq 75 ]; then
-  if [ "$restarts" -lt "$max_requeues" ]; then
-    log "checkpointed: requeueing job $SLURM_JOB_ID (it resumes with --resume auto)"
-    scontrol requeue "$SLURM_JOB_ID" || log "error: scontrol requeue failed; resubmit this script to continue"
+  requeue "checkpointed"
+elif [ "$rc" -ne 0 ] && [ "${SLURM_JOB_NUM_NODES:-1}" -gt 1 ] && [ "${SATCLIP_REQUEUE_ON_NODE_LOSS:-1}" = 1 ]; then
+  log "checking that every node of the job still answers"
+  mapfile -t lost < <(lost_nodes)
+  if [ ${#lost[@]} -gt 0 ]; then
+    log "lost node(s): ${lost[*]}: they do not answer srun"
+    requeue "node lost"
   else
-    log "checkpointed, but the job was already requeued $restarts times (SATCLIP_MAX_REQUEUES): not requeueing"
+    log "every node answers: the failure is not a lost node (read the ranks' logs); not requeueing"
   fi
 fi
 exit "$rc"

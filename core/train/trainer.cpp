@@ -284,6 +284,7 @@ FitResult Trainer::fit() {
   spdlog::info("global batch {} = {} per rank x {} ranks x {} accumulation; {} steps per epoch, {} steps",
                s.plan.per_step(), s.plan.per_rank, s.plan.world, s.plan.grad_accum, s.steps_per_epoch, s.total_steps);
   spdlog::info("{}, communicator {}", dist::describe(s.runtime), s.comm->backend());
+  if (s.runtime.is_main() && s.runtime.world_size > 1) spdlog::info("hosts: {}", dist::describe_hosts(s.runtime));
   for (const auto& line : s.weight_reports) spdlog::info("weights: {}", line);
 
   Progress progress(s.runtime.is_main());

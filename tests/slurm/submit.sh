@@ -21,7 +21,7 @@ for ((r = 0; r < tasks; r++)); do
   log="$dir/log-rank$r.txt"
   [ -f "$log" ] || fail "missing $log"
   grep -q "rank $r/$tasks " "$log" || fail "rank $r: the job did not run $tasks ranks in one MPI world"
-  # "rank R/N (local R/N) on cpu, S CPUs (A of T allowed)": S, its share, at least its task's CPUs
+  # "rank R/N (local R/N, host H) on cpu, S CPUs (A of T allowed)": S, its share, at least its task's CPUs
   # (more where SLURM binds nothing, as with the test cluster's task/none and srun).
   share=$(grep -oE "on cpu, [0-9]+ CPUs" "$log" | head -1 | grep -oE "[0-9]+")
   [ -n "$share" ] && [ "$share" -ge "$cpus" ] ||

@@ -93,10 +93,30 @@ TEST(Runtime, SlurmTaskCountMustMatchWorld) {
     EXPECT_NE(e.message().find("SLURM_NTASKS=4"), std::string::npos) << e.message();
     EXPECT_NE(e.hint().find("srun --mpi=pmix"), std::string::npos) << e.hint();
   }
+  // mpirun -n 4 over two nodes in a 4-task job: rank 0 runs in the batch step (SLURM_NTASKS=4);
+  // the ranks on the second node inherit the environment of the 1-task srun step that started
+  // mpirun's daemon there. Rank 0 checks; the others cannot.
+  EXPECT_NO_THROW(resolve_runtime(proc(0, 4, 0, 2), {{"SLURM_NTASKS", "4"}}, "cpu", 0));
+  EXPECT_NO_THROW(resolve_runtime(proc(2, 4, 0, 2), {{"SLURM_NTASKS", "1"}}, "cpu", 0));
+  // mpirun -n 2 in a 4-task job: rank 0 sees it.
+  EXPECT_THROW(resolve_runtime(proc(0, 2, 0, 2), {{"SLURM_NTASKS", "4"}}, "cpu", 0), satclip::Error);
+  // srun without PMI: every task is a singleton, and every task refuses (not only task 0).
+  EXPECT_THROW(resolve_runtime(proc(0, 1, 0, 1), {{"SLURM_NTASKS", "2"}}, "cpu", 0), satclip::Error);
   EXPECT_THROW(resolve_runtime(proc(0, 2, 0, 2), {{"SLURM_NTASKS", "x"}}, "cpu", 0), satclip::Error);
   // 2^32 + 1 is not read as 1 (a cast of strtol's long wrapped it before); a blank is not part of a count.
   EXPECT_THROW(resolve_runtime(proc(0, 1, 0, 1), {{"SLURM_NTASKS", "4294967297"}}, "cpu", 0), satclip::Error);
   EXPECT_THROW(resolve_runtime(proc(0, 1, 0, 1), {{"SLURM_NTASKS", " 1"}}, "cpu", 0), satclip::Error);
+}
+
+TEST(Runtime, HostsAreListedWithTheirRanks) {
+  satclip::dist::Runtime r;
+  EXPECT_EQ(describe_hosts(r), "");
+  r.hosts = {"node1", "node1", "node2", "node2", "node1"};
+  EXPECT_EQ(describe_hosts(r), "node1: ranks 0-1,4; node2: ranks 2-3");
+  r.hosts = {"a", "b"};
+  EXPECT_EQ(describe_hosts(r), "a: rank 0; b: rank 1");
+  EXPECT_EQ(r.host_of(1), "b");
+  EXPECT_EQ(r.host_of(2), "?");
 }
 
 TEST(CpuShare, MatchesTheLaunchersBindings) {
