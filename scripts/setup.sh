@@ -52,7 +52,7 @@ step() {
 packages=(build-essential cmake git pkg-config bc python3 python3-venv python3-dev
           libopenmpi-dev openmpi-bin libhdf5-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
           libgtest-dev libgmock-dev libbenchmark-dev libgdal-dev gdal-bin procps util-linux mount
-          slurm-wlm munge)
+          slurm-wlm munge iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

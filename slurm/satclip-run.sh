@@ -22,7 +22,8 @@
 # Knobs (environment): SATCLIP_BIN (the satclip-ddp binary; default: build/core/apps/satclip-ddp
 # under SATCLIP_HOME), SATCLIP_HOME (the checkout; default: the submit directory), SATCLIP_LAUNCHER,
 # SATCLIP_DEVICE, SATCLIP_MAX_REQUEUES (default 10), SATCLIP_REQUEUE_ON_NODE_LOSS (default 1),
-# SATCLIP_MPIRUN_ARGS (extra mpirun options).
+# SATCLIP_MPIRUN_ARGS and SATCLIP_SRUN_ARGS (extra options of the launcher, e.g. pyxis's
+# --container-image for srun; see slurm/README.md, "Containers").
 set -u
 recipe=${1:?usage: satclip-run.sh RECIPE.yaml [satclip-ddp options...]}
 shift
@@ -56,13 +57,14 @@ ranks_by_node() {
 }
 
 # lost_nodes: the nodes of the allocation that cannot run `true` within 20 s, one per line as
-# "NODE (ranks A..B)"; the probes run side by side.
+# "NODE (ranks A..B)"; the probes run side by side. --overlap: the failed step may still hold its
+# CPUs (its part on a lost node never reports back), which would otherwise delay the probe.
 lost_nodes() {
   local node first last probes=()
   while read -r node first last; do
     local ranks="ranks $first..$last"
     [ "$first" != "$last" ] || ranks="rank $first"
-    ( timeout 20 srun --nodes=1 --ntasks=1 --nodelist="$node" --time=1 true >/dev/null 2>&1 || echo "$node ($ranks)" ) &
+    ( timeout 20 srun --overlap --nodes=1 --ntasks=1 --nodelist="$node" --time=1 true >/dev/null 2>&1 || echo "$node ($ranks)" ) &
     probes+=($!)
   done < <(ranks_by_node)
   [ ${#probes[@]} -eq 0 ] || wait "${probes[@]}"
@@ -78,7 +80,8 @@ requeue() {
   fi
 }
 
-[ -x "$bin" ] || { log "error: $bin is not an executable satclip-ddp; set SATCLIP_BIN or SATCLIP_HOME"; exit 2; }
+# (A binary inside a pyxis container image is not on the host to check.)
+[ -x "$bin" ] || [[ "${SATCLIP_SRUN_ARGS:-}" == *--container-image* ]] || { log "error: $bin is not an executable satclip-ddp; set SATCLIP_BIN or SATCLIP_HOME"; exit 2; }
 export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}
 args=("$recipe" --resume auto "$@")
 case "$device" in
@@ -94,7 +97,7 @@ case "$launcher" in
     # srun 22.05+ no longer inherits sbatch's --cpus-per-task: without it each task gets one CPU.
     cpt=()
     [ -z "${SLURM_CPUS_PER_TASK:-}" ] || cpt=(--cpus-per-task="$SLURM_CPUS_PER_TASK")
-    cmd=(srun --mpi=pmix --kill-on-bad-exit=1 "${cpt[@]}" "$bin" "${args[@]}") ;;
+    cmd=(srun --mpi=pmix --kill-on-bad-exit=1 "${cpt[@]}" ${SATCLIP_SRUN_ARGS:-} "$bin" "${args[@]}") ;;
   mpirun)
     # Root-run containers and test clusters: Open MPI refuses root unless told.
     [ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -109,6 +112,18 @@ case "$launcher" in
 esac
 
 log "job $SLURM_JOB_ID (restart $restarts of at most $max_requeues), $ntasks task(s) on ${SLURM_JOB_NUM_NODES:-1} node(s), device $device, OMP_NUM_THREADS=$OMP_NUM_THREADS"
+if [ "$restarts" -gt 0 ] && [ "$launcher" = srun ]; then
+  # A requeued job numbers its steps from 0 again. On a node whose step daemon was killed in the
+  # earlier run (a lost node), Slurm's PMIx plugin can still hold that step's socket and refuses
+  # a new step with the same number ("Cannot bind() UNIX socket .../stepd.slurm.pmix.JOB.0:
+  # Address already in use", then "task launch failed"). A first step without PMIx takes the
+  # number, and shows that every node answers.
+  if timeout 60 srun --overlap --ntasks-per-node=1 true >/dev/null 2>&1; then
+    log "every node answers"
+  else
+    log "warning: not every node ran \`srun true\`; launching anyway"
+  fi
+fi
 log "launch: ${cmd[*]}"
 "${cmd[@]}" &
 child=$!

@@ -99,7 +99,12 @@ wait_responding() {
 case "$cmd" in
   stop) stop; exit 0 ;;
   kill-node) k=$(node_arg "${1:-}") || exit 1; net_kill_node "$k"; rm -f "$dir/slurmd-node$k.pid"; exit 0 ;;
-  start-node) k=$(node_arg "${1:-}") || exit 1; start_node "$k"; wait_responding "node$k"; exit 0 ;;
+  start-node)  # as after a reboot: the node's /tmp starts empty
+    k=$(node_arg "${1:-}") || exit 1
+    rm -rf "${dir:?}/tmp/node$k"
+    start_node "$k"
+    wait_responding "node$k"
+    exit 0 ;;
   on) k=$(node_arg "${1:-}") || exit 1; shift; on_node "$k" "$@"; exit $? ;;
   start) ;;
   *) fail "unknown command '$cmd' ($usage)" ;;
@@ -163,7 +168,7 @@ SlurmctldPidFile=$dir/slurmctld.pid
 SlurmdPidFile=$dir/slurmd-%n.pid
 SlurmctldLogFile=$dir/log/slurmctld.log
 SlurmdLogFile=$dir/log/slurmd-%n.log
-SlurmctldPort=$(( 16817 + RANDOM % 1000 ))
+SlurmctldPort=$(( (nodes == 1 ? 16817 : 19817) + RANDOM % 1000 ))
 SlurmdPort=$(( 17818 + RANDOM % 1000 ))
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none

@@ -26,9 +26,27 @@ wait_job() {
 # wait_step DIR N [SECONDS] (tests/support/wait_step.sh).
 source "$(dirname "${BASH_SOURCE[0]}")/../support/wait_step.sh"
 
-# The CPU variant of the 1-node script with TASKS tasks (default 2) of CPUS CPUs (default 1):
-# submit ARGS... (the recipe and its options).
+# The CPU variant of the batch scripts, TASKS tasks per node (default 2) of CPUS CPUs (default 1):
+# satclip-1node.sbatch, or with NODES >= 2 (the cluster of `cluster.sh start DIR --nodes N`)
+# satclip-multinode.sbatch on NODES nodes. submit ARGS... (the recipe and its options).
 submit() {
-  SATCLIP_DEVICE=cpu sbatch --parsable --ntasks-per-node="${TASKS:-2}" --gpus-per-node=0 --cpus-per-task="${CPUS:-1}" \
-    --output="$WORK/job-%j.out" "$SATCLIP_HOME/slurm/satclip-1node.sbatch" "$@"
+  local script=satclip-1node.sbatch nodes=()
+  if [ "${NODES:-1}" -gt 1 ]; then script=satclip-multinode.sbatch nodes=(--nodes="$NODES"); fi
+  SATCLIP_DEVICE=cpu sbatch --parsable "${nodes[@]}" --ntasks-per-node="${TASKS:-2}" --gpus-per-node=0 \
+    --cpus-per-task="${CPUS:-1}" --output="$WORK/job-%j.out" "$SATCLIP_HOME/slurm/$script" "$@"
+}
+
+# check_placement RUN_DIR: NODES x TASKS ranks, rank r on node(r / TASKS + 1) with node-local rank
+# r % TASKS, as each rank's log says; prints those lines and rank 0's "hosts:" line.
+check_placement() {
+  local nodes=${NODES:-1} tasks=${TASKS:-2} world r line
+  world=$((nodes * tasks))
+  for ((r = 0; r < world; r++)); do
+    line=$(grep -m1 -oE "rank $r/$world \(local [0-9]+/[0-9]+, host [^)]+\)" "$1/log-rank$r.txt") ||
+      fail "rank $r: no 'rank $r/$world (local ..., host ...)' line in $1/log-rank$r.txt"
+    echo "$line"
+    [ "$line" = "rank $r/$world (local $((r % tasks))/$tasks, host node$((r / tasks + 1)))" ] ||
+      fail "rank $r should run on node$((r / tasks + 1)) as local rank $((r % tasks)) of $tasks"
+  done
+  grep -m1 -oE "hosts: .*" "$1/log-rank0.txt" || fail "rank 0 did not log the ranks' hosts"
 }

@@ -3,7 +3,9 @@
 # what --signal=B:USR1@T does before the time limit) -> the ranks checkpoint and exit 75, the
 # script requeues the job, which resumes with --resume auto and finishes: exactly the losses and
 # final weights of the uninterrupted run at the same world size.
-# Usage: preempt.sh RECIPE REFERENCE_RUN_DIR   (the uninterrupted np 2 run of RECIPE)
+# With NODES=2 (and TASKS per node) the same across the nodes of the multi-node test cluster.
+# Usage: [NODES=N TASKS=T] preempt.sh RECIPE REFERENCE_RUN_DIR (the uninterrupted run of RECIPE
+# at the same world size)
 source "$(dirname "$0")/lib.sh"
 recipe=$1 ref=$2 dir="$WORK/run"
 job=$(SATCLIP_LAUNCHER=srun submit "$recipe" --set "output.dir=$dir") || fail "sbatch failed"
@@ -17,14 +19,12 @@ grep -E "satclip-run|received|resuming" "$out"
 grep -q "satclip-ddp exited with status 75" "$out" || fail "no exit status 75 before the requeue"
 grep -q "restart 1 of at most" "$out" || fail "the requeued job did not run"
 grep -q "resuming from $dir/checkpoints/step-" "$out" || fail "the requeued job did not resume"
-"$PY" - "$ref" "$dir" <<'PYEOF' || fail "the losses differ from the uninterrupted run"
-import json, sys
-def losses(d):
-    return {j["step"]: j["loss"] for j in map(json.loads, open(d + "/metrics.jsonl")) if j["event"] == "train"}
-a, b = losses(sys.argv[1]), losses(sys.argv[2])
-same = sum(a.get(s) == b.get(s) for s in a)
-print(f"{same} of {len(a)} train losses identical to the uninterrupted run")
-sys.exit(0 if same == len(a) == len(b) else 1)
-PYEOF
+world=$((${NODES:-1} * ${TASKS:-2}))
+for ((r = 0; r < world; r++)); do  # every rank (on every node) took part in the stop
+  grep -m1 -H -oE "(SIGUSR1 received|another rank received a stop signal): stopping after step [0-9]+" "$dir/log-rank$r.txt" ||
+    fail "rank $r did not stop on the signal"
+done
+[ "${NODES:-1}" -eq 1 ] || check_placement "$dir"
+"$PY" "$(dirname "$0")/same_losses.py" "$ref" "$dir" || fail "the losses differ from the uninterrupted run"
 cmp "$ref/checkpoints/step-00000040/model.pt" "$dir/checkpoints/step-00000040/model.pt" || fail "final weights differ"
 pass "job $job: SIGUSR1 -> checkpoint, exit 75, requeued once, resumed, identical losses and weights"
