@@ -58,17 +58,17 @@ namespace {
 // Reads or writes tile `i` of a [N, C, H, W] uint16 dataset through HDF5 (used for szip, whose
 // chunks HDF5 itself must encode and decode).
 herr_t tile_io(hid_t dataset, int64_t i, void* pixels, bool write) {
-  hid_t fspace = H5Dget_space(dataset);
-  hsize_t dims[4];
-  H5Sget_simple_extent_dims(fspace, dims, nullptr);
+  H5Handle fspace = h5_space(H5Dget_space(dataset));
+  hsize_t dims[4] = {0, 0, 0, 0};
+  if (H5Sget_simple_extent_dims(fspace.get(), dims, nullptr) != 4) return -1;
   const hsize_t offset[4] = {hsize_t(i), 0, 0, 0}, count[4] = {1, dims[1], dims[2], dims[3]};
-  H5Sselect_hyperslab(fspace, H5S_SELECT_SET, offset, nullptr, count, nullptr);
-  hid_t mspace = H5Screate_simple(4, count, nullptr);
-  const herr_t rc = write ? H5Dwrite(dataset, H5T_NATIVE_UINT16, mspace, fspace, H5P_DEFAULT, pixels)
-                          : H5Dread(dataset, H5T_NATIVE_UINT16, mspace, fspace, H5P_DEFAULT, pixels);
+  H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, offset, nullptr, count, nullptr);
+  H5Handle mspace = h5_space(H5Screate_simple(4, count, nullptr));
+  const herr_t rc = write ? H5Dwrite(dataset, H5T_NATIVE_UINT16, mspace.get(), fspace.get(), H5P_DEFAULT, pixels)
+                          : H5Dread(dataset, H5T_NATIVE_UINT16, mspace.get(), fspace.get(), H5P_DEFAULT, pixels);
   H5ErrorsKept errors(rc);
-  H5Sclose(mspace);
-  H5Sclose(fspace);
+  mspace.reset();
+  fspace.reset();
   errors.restore();
   return rc;
 }
@@ -93,32 +93,31 @@ ShardWriter::ShardWriter(std::string path, int channels, int height, int width,
 
 void ShardWriter::create(const std::vector<std::string>& bands) {
   h5_quiet();
-  file_ = H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  H5_CHECK(file_, cat(partial_, ": cannot create the shard"));
+  file_ = h5_file(H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  H5_CHECK(file_.get(), cat(partial_, ": cannot create the shard"));
   const hsize_t dims[4] = {0, hsize_t(c_), hsize_t(h_), hsize_t(w_)};
   const hsize_t maxdims[4] = {H5S_UNLIMITED, hsize_t(c_), hsize_t(h_), hsize_t(w_)};
   const hsize_t chunk[4] = {1, hsize_t(c_), hsize_t(h_), hsize_t(w_)};
-  hid_t space = H5Screate_simple(4, dims, maxdims);
-  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-  H5Pset_chunk(dcpl, 4, chunk);
-  if (compression_.kind == Compression::Kind::kGzip) H5Pset_deflate(dcpl, compression_.level);
+  H5Handle space = h5_space(H5Screate_simple(4, dims, maxdims));
+  H5Handle dcpl = h5_plist(H5Pcreate(H5P_DATASET_CREATE));
+  H5Pset_chunk(dcpl.get(), 4, chunk);
+  if (compression_.kind == Compression::Kind::kGzip) H5Pset_deflate(dcpl.get(), compression_.level);
   if (compression_.kind == Compression::Kind::kSzip) {
     unsigned config = 0;
     SATCLIP_CHECK(H5Zfilter_avail(H5Z_FILTER_SZIP) > 0 &&
                       H5Zget_filter_info(H5Z_FILTER_SZIP, &config) >= 0 &&
                       (config & H5Z_FILTER_CONFIG_ENCODE_ENABLED),
                   "this HDF5 library cannot write szip", "use --compression gzip or none");
-    H5Pset_szip(dcpl, H5_SZIP_NN_OPTION_MASK, 16);
+    H5Pset_szip(dcpl.get(), H5_SZIP_NN_OPTION_MASK, 16);
   }
-  images_ = H5Dcreate2(file_, "images", H5T_STD_U16LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-  H5Pclose(dcpl);
-  H5Sclose(space);
-  H5_CHECK(images_, cat(partial_, ": cannot create /images"));
-  h5_write_string_attr(file_, "format", kShardFormat);
-  h5_write_int_attr(file_, "version", kShardVersion);
+  images_ = h5_dataset(H5Dcreate2(file_.get(), "images", H5T_STD_U16LE, space.get(), H5P_DEFAULT, dcpl.get(),
+                                  H5P_DEFAULT));
+  H5_CHECK(images_.get(), cat(partial_, ": cannot create /images"));
+  h5_write_string_attr(file_.get(), "format", kShardFormat);
+  h5_write_int_attr(file_.get(), "version", kShardVersion);
   std::string joined;
   for (size_t i = 0; i < bands.size(); ++i) joined += (i ? "," : "") + bands[i];
-  h5_write_string_attr(file_, "bands", joined);
+  h5_write_string_attr(file_.get(), "bands", joined);
 }
 
 ShardWriter::~ShardWriter() {
@@ -129,9 +128,8 @@ ShardWriter::~ShardWriter() {
 }
 
 herr_t ShardWriter::close() {
-  const herr_t closed_set = images_ >= 0 ? H5Dclose(images_) : 0;
-  const herr_t closed_file = file_ >= 0 ? H5Fclose(file_) : 0;
-  images_ = file_ = -1;
+  const herr_t closed_set = images_.reset();
+  const herr_t closed_file = file_.reset();
   return closed_set < 0 ? closed_set : closed_file;
 }
 
@@ -141,12 +139,12 @@ void ShardWriter::append(const uint16_t* pixels, const std::vector<uint8_t>* def
   if (count_ == capacity_) {  // grow in steps; finish() trims to the real count
     capacity_ = std::max<int64_t>(64, capacity_ * 2);
     const hsize_t dims[4] = {hsize_t(capacity_), hsize_t(c_), hsize_t(h_), hsize_t(w_)};
-    H5_CHECK(H5Dset_extent(images_, dims), cat(partial_, ": cannot extend /images"));
+    H5_CHECK(H5Dset_extent(images_.get(), dims), cat(partial_, ": cannot extend /images"));
   }
   const hsize_t offset[4] = {hsize_t(count_), 0, 0, 0};
   const size_t bytes = size_t(c_) * h_ * w_ * sizeof(uint16_t);
   if (compression_.kind == Compression::Kind::kSzip) {
-    H5_CHECK(tile_io(images_, count_, const_cast<uint16_t*>(pixels), /*write=*/true),
+    H5_CHECK(tile_io(images_.get(), count_, const_cast<uint16_t*>(pixels), /*write=*/true),
              cat(partial_, ": writing tile ", count_));
   } else if (compression_.kind == Compression::Kind::kGzip) {
     std::vector<uint8_t> local;
@@ -154,10 +152,10 @@ void ShardWriter::append(const uint16_t* pixels, const std::vector<uint8_t>* def
       local = deflate_bytes(pixels, bytes, compression_.level);
       deflated = &local;
     }
-    H5_CHECK(H5Dwrite_chunk(images_, H5P_DEFAULT, 0, offset, deflated->size(), deflated->data()),
+    H5_CHECK(H5Dwrite_chunk(images_.get(), H5P_DEFAULT, 0, offset, deflated->size(), deflated->data()),
              cat(partial_, ": writing tile ", count_));
   } else {
-    H5_CHECK(H5Dwrite_chunk(images_, H5P_DEFAULT, 0, offset, bytes, pixels),
+    H5_CHECK(H5Dwrite_chunk(images_.get(), H5P_DEFAULT, 0, offset, bytes, pixels),
              cat(partial_, ": writing tile ", count_));
   }
   lat_.push_back(lat);
@@ -169,11 +167,11 @@ void ShardWriter::append(const uint16_t* pixels, const std::vector<uint8_t>* def
 void ShardWriter::finish() {
   h5_quiet();
   const hsize_t dims[4] = {hsize_t(count_), hsize_t(c_), hsize_t(h_), hsize_t(w_)};
-  H5_CHECK(H5Dset_extent(images_, dims), cat(partial_, ": cannot trim /images"));
-  h5_write_doubles(file_, "lat", lat_);
-  h5_write_doubles(file_, "lon", lon_);
-  h5_write_strings(file_, "fn", fn_);
-  H5_CHECK(H5Fflush(file_, H5F_SCOPE_GLOBAL), cat(partial_, ": flush failed"));
+  H5_CHECK(H5Dset_extent(images_.get(), dims), cat(partial_, ": cannot trim /images"));
+  h5_write_doubles(file_.get(), "lat", lat_);
+  h5_write_doubles(file_.get(), "lon", lon_);
+  h5_write_strings(file_.get(), "fn", fn_);
+  H5_CHECK(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), cat(partial_, ": flush failed"));
   H5_CHECK(close(), cat(partial_, ": close failed"));
   // On the disk before its name: the manifest, written once every shard is, never lists a shard
   // whose tiles a crash could still lose.
@@ -190,18 +188,15 @@ constexpr size_t kMaxNameBytes = 4096;  // per /fn entry
 
 // Opens /name and checks, before anything is allocated or read, that it is a 1-D dataset of
 // `expected` values of the type class `cls` (a hostile file may claim billions of entries).
-hid_t open_column(hid_t file, const char* name, const std::string& path, int64_t expected, H5T_class_t cls) {
-  hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
-  SATCLIP_CHECK(ds >= 0, cat(path, ": no dataset /", name), "this is not a satclip shard; pack again");
-  hid_t space = H5Dget_space(ds);
-  hid_t type = H5Dget_type(ds);
-  const int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
-  const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
-  const H5T_class_t got = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
-  if (type >= 0) H5Tclose(type);
-  if (space >= 0) H5Sclose(space);
+H5Handle open_column(hid_t file, const char* name, const std::string& path, int64_t expected, H5T_class_t cls) {
+  H5Handle ds = h5_dataset(H5Dopen2(file, name, H5P_DEFAULT));
+  SATCLIP_CHECK(ds.valid(), cat(path, ": no dataset /", name), "this is not a satclip shard; pack again");
+  const H5Handle space = h5_space(H5Dget_space(ds.get()));
+  const H5Handle type = h5_type(H5Dget_type(ds.get()));
+  const int rank = space.valid() ? H5Sget_simple_extent_ndims(space.get()) : -1;
+  const hssize_t n = space.valid() ? H5Sget_simple_extent_npoints(space.get()) : -1;
+  const H5T_class_t got = type.valid() ? H5Tget_class(type.get()) : H5T_NO_CLASS;
   if (rank != 1 || n != expected || got != cls) {
-    H5Dclose(ds);
     SATCLIP_FAIL(cat(path, ": /", name, " is not a 1-D ", cls == H5T_STRING ? "string" : "float", " dataset of ",
                      expected, " entries (rank ", rank, ", ", n, " entries)"),
                  "the shard is damaged or was not written by satclip-pack; pack again");
@@ -210,14 +205,12 @@ hid_t open_column(hid_t file, const char* name, const std::string& path, int64_t
 }
 
 std::vector<double> read_doubles(hid_t file, const char* name, const std::string& path, int64_t expected) {
-  hid_t ds = open_column(file, name, path, expected, H5T_FLOAT);
-  hid_t space = H5Dget_space(ds);
+  H5Handle ds = open_column(file, name, path, expected, H5T_FLOAT);
   const hssize_t n = expected;
   std::vector<double> v(n > 0 ? n : 0);
-  const herr_t rc = n > 0 ? H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) : 0;
+  const herr_t rc = n > 0 ? H5Dread(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) : 0;
   H5ErrorsKept errors(rc);
-  H5Sclose(space);
-  H5Dclose(ds);
+  ds.reset();
   errors.restore();
   SATCLIP_CHECK(rc >= 0, cat(path, ": cannot read /", name, " (", h5_error_detail(), ")"),
                 "the shard is damaged or truncated; pack again");
@@ -225,10 +218,10 @@ std::vector<double> read_doubles(hid_t file, const char* name, const std::string
 }
 
 std::vector<std::string> read_strings(hid_t file, const char* name, const std::string& path, int64_t expected) {
-  hid_t ds = open_column(file, name, path, expected, H5T_STRING);
+  H5Handle ds = open_column(file, name, path, expected, H5T_STRING);
   std::string error;
-  auto out = h5_read_strings(ds, expected, kMaxNameBytes, error);
-  H5Dclose(ds);
+  auto out = h5_read_strings(ds.get(), expected, kMaxNameBytes, error);
+  ds.reset();
   SATCLIP_CHECK(error.empty(), cat(path, ": cannot read /", name, ": ", error),
                 "the shard is damaged or was not written by satclip-pack; pack again");
   return out;
@@ -260,50 +253,47 @@ void ShardReader::open(const Manifest& m, int64_t expected_count) {
   fd_ = open_regular_file(path, "a shard", hint, file_size);
   const std::string same_file = reopen_name(fd_, path);
   SATCLIP_CHECK(H5Fis_hdf5(same_file.c_str()) > 0, cat(path, ": not an HDF5 file (or truncated)"), hint);
-  file_ = H5Fopen(same_file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  SATCLIP_CHECK(file_ >= 0, cat(path, ": HDF5 cannot open it (", replace_all(h5_error_detail(), same_file, path), ")"),
+  file_ = h5_file(H5Fopen(same_file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  SATCLIP_CHECK(file_.valid(), cat(path, ": HDF5 cannot open it (", replace_all(h5_error_detail(), same_file, path), ")"),
                 hint);
   // The version first: it is an integer, and version 1 stored its strings in HDF5's global heap,
   // which this reader never touches.
   bool ok = false;
-  const int version = h5_read_int_attr(file_, "version", ok);
+  const int version = h5_read_int_attr(file_.get(), "version", ok);
   const auto foreign = "this HDF5 file was not written by satclip-pack; point data.path at satclip-pack's output";
   SATCLIP_CHECK(ok, cat(path, ": not a satclip shard (no integer attribute 'version')"), foreign);
   SATCLIP_CHECK(version == kShardVersion,
                 cat(path, ": shard version ", version, ", this build reads version ", kShardVersion),
                 version == 1 ? kUpgradeHint : hint);
-  const std::string format = h5_read_string_attr(file_, "format", ok);
+  const std::string format = h5_read_string_attr(file_.get(), "format", ok);
   SATCLIP_CHECK(ok && format == kShardFormat,
                 cat(path, ": not a satclip shard (attribute 'format' is '", format, "', expected '",
                     kShardFormat, "' as a fixed-length string)"),
                 foreign);
-  images_ = H5Dopen2(file_, "images", H5P_DEFAULT);
-  SATCLIP_CHECK(images_ >= 0, cat(path, ": no dataset /images"), hint);
-  hid_t type = H5Dget_type(images_);
-  const bool u16 = H5Tget_class(type) == H5T_INTEGER && H5Tget_size(type) == 2 && H5Tget_sign(type) == H5T_SGN_NONE;
-  H5Tclose(type);
+  images_ = h5_dataset(H5Dopen2(file_.get(), "images", H5P_DEFAULT));
+  SATCLIP_CHECK(images_.valid(), cat(path, ": no dataset /images"), hint);
+  const H5Handle type = h5_type(H5Dget_type(images_.get()));
+  const bool u16 = H5Tget_class(type.get()) == H5T_INTEGER && H5Tget_size(type.get()) == 2 &&
+                   H5Tget_sign(type.get()) == H5T_SGN_NONE;
   SATCLIP_CHECK(u16, cat(path, ": /images is not uint16"), hint);
-  hid_t space = H5Dget_space(images_);
+  const H5Handle space = h5_space(H5Dget_space(images_.get()));
   hsize_t dims[4] = {0, 0, 0, 0};
-  const int rank = H5Sget_simple_extent_ndims(space);
-  if (rank == 4) H5Sget_simple_extent_dims(space, dims, nullptr);
-  H5Sclose(space);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank == 4) H5Sget_simple_extent_dims(space.get(), dims, nullptr);
   SATCLIP_CHECK(rank == 4 && dims[1] == hsize_t(m.channels) && dims[2] == hsize_t(m.height) &&
                     dims[3] == hsize_t(m.width),
                 cat(path, ": /images has shape [", dims[0], ", ", dims[1], ", ", dims[2], ", ", dims[3],
                     "], the manifest says [N, ", m.channels, ", ", m.height, ", ", m.width, "]"), hint);
   SATCLIP_CHECK(int64_t(dims[0]) == expected_count,
                 cat(path, ": holds ", dims[0], " tiles, the manifest says ", expected_count), hint);
-  lat_ = read_doubles(file_, "lat", path, expected_count);
-  lon_ = read_doubles(file_, "lon", path, expected_count);
-  fn_ = read_strings(file_, "fn", path, expected_count);
+  lat_ = read_doubles(file_.get(), "lat", path, expected_count);
+  lon_ = read_doubles(file_.get(), "lon", path, expected_count);
+  fn_ = read_strings(file_.get(), "fn", path, expected_count);
   SATCLIP_CHECK(int64_t(lat_.size()) == expected_count && int64_t(lon_.size()) == expected_count &&
                     int64_t(fn_.size()) == expected_count,
                 cat(path, ": /lat, /lon and /fn do not all hold ", expected_count, " entries"), hint);
   // Filters must match the manifest, and every chunk must lie inside the file.
-  hid_t dcpl = H5Dget_create_plist(images_);
-  const int nfilters = H5Pget_nfilters(dcpl);
-  H5Pclose(dcpl);
+  const int nfilters = H5Pget_nfilters(h5_plist(H5Dget_create_plist(images_.get())).get());
   const int want_filters = compression_.kind == Compression::Kind::kNone ? 0 : 1;
   SATCLIP_CHECK(nfilters == want_filters,
                 cat(path, ": /images has ", nfilters, " filter(s), the manifest says compression '",
@@ -316,7 +306,7 @@ void ShardReader::open(const Manifest& m, int64_t expected_count) {
     unsigned mask = 0;
     haddr_t addr = HADDR_UNDEF;
     hsize_t size = 0;
-    const herr_t rc = H5Dget_chunk_info_by_coord(images_, offset, &mask, &addr, &size);
+    const herr_t rc = H5Dget_chunk_info_by_coord(images_.get(), offset, &mask, &addr, &size);
     SATCLIP_CHECK(rc >= 0 && addr != HADDR_UNDEF && addr <= file_size &&
                       size <= file_size - addr && mask == 0 &&
                       (compression_.kind != Compression::Kind::kNone || size == tile_bytes_),
@@ -331,10 +321,9 @@ ShardReader::~ShardReader() { close_handles(); }
 
 void ShardReader::close_handles() {
   if (fd_ >= 0) ::close(fd_);
-  if (images_ >= 0) H5Dclose(images_);
-  if (file_ >= 0) H5Fclose(file_);
   fd_ = -1;
-  images_ = file_ = -1;
+  images_.reset();
+  file_.reset();
 }
 
 void ShardReader::read_tile(int64_t i, uint16_t* dst, std::vector<uint8_t>& scratch) const {
@@ -367,7 +356,7 @@ void ShardReader::read_tile(int64_t i, uint16_t* dst, std::vector<uint8_t>& scra
       std::unique_lock<std::mutex> lock(h5_lock, std::defer_lock);
       if (!h5_threadsafe_) lock.lock();
       h5_quiet();
-      H5_CHECK(tile_io(images_, i, dst, /*write=*/false), cat(path_, ": reading tile ", i));
+      H5_CHECK(tile_io(images_.get(), i, dst, /*write=*/false), cat(path_, ": reading tile ", i));
       return;
     }
   }

@@ -17,6 +17,8 @@
 
 #include <hdf5.h>
 
+#include "datasets/h5_handle.h"
+
 #include "datasets/manifest.h"
 
 namespace satclip::data {
@@ -55,7 +57,7 @@ class ShardWriter {
   std::string path_, partial_;
   int c_, h_, w_;
   Compression compression_;
-  hid_t file_ = -1, images_ = -1;
+  H5Handle file_, images_;
   int64_t count_ = 0, capacity_ = 0;
   std::vector<double> lat_, lon_;
   std::vector<std::string> fn_;
@@ -90,7 +92,7 @@ class ShardReader {
   bool h5_threadsafe_ = false;  // H5is_library_threadsafe(): else szip reads are serialised
   size_t tile_bytes_ = 0;
   int fd_ = -1;
-  hid_t file_ = -1, images_ = -1;
+  H5Handle file_, images_;
   std::vector<uint64_t> addr_, size_;
   std::vector<double> lat_, lon_;
   std::vector<std::string> fn_;

@@ -42,40 +42,50 @@ namespace {
 // A fixed-length UTF-8 string type of `width` bytes, zero-padded (shard format 2 stores no
 // variable-length strings: those live in HDF5's global heap, which libhdf5 1.10 mishandles in
 // crafted files, see tests/fuzz/hdf5-known/).
-hid_t fixed_string_type(size_t width) {
-  hid_t type = H5Tcopy(H5T_C_S1);
-  H5Tset_size(type, width > 0 ? width : 1);
-  H5Tset_strpad(type, H5T_STR_NULLPAD);
-  H5Tset_cset(type, H5T_CSET_UTF8);
+H5Handle fixed_string_type(size_t width) {
+  H5Handle type = h5_type(H5Tcopy(H5T_C_S1));
+  H5Tset_size(type.get(), width > 0 ? width : 1);
+  H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
   return type;
+}
+
+// Writes `value` of `type` as the scalar attribute `name` of `obj`; the handles are closed before
+// an error is raised, with the failed call's error stack kept for its message.
+void write_scalar_attr(hid_t obj, const char* name, hid_t file_type, hid_t mem_type, const void* value) {
+  H5Handle space = h5_space(H5Screate(H5S_SCALAR));
+  H5Handle attr = h5_attr(H5Acreate2(obj, name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT));
+  const herr_t rc = attr.valid() ? H5Awrite(attr.get(), mem_type, value) : -1;
+  H5ErrorsKept errors(rc);
+  attr.reset();
+  space.reset();
+  errors.restore();
+  H5_CHECK(rc, cat("writing attribute '", name, "'"));
+}
+
+// Writes `data` of `mem_type` as the 1-D dataset `name` of `n` values of `file_type`.
+void write_column(hid_t file, const char* name, hid_t file_type, hid_t mem_type, hsize_t n, const void* data) {
+  H5Handle space = h5_space(H5Screate_simple(1, &n, nullptr));
+  H5Handle ds = h5_dataset(H5Dcreate2(file, name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  const herr_t rc = !ds.valid() ? -1 : (n ? H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0);
+  H5ErrorsKept errors(rc);
+  ds.reset();
+  space.reset();
+  errors.restore();
+  H5_CHECK(rc, cat("writing dataset ", name));
 }
 
 }  // namespace
 
 void h5_write_string_attr(hid_t obj, const char* name, const std::string& value) {
-  hid_t type = fixed_string_type(value.size());
-  hid_t space = H5Screate(H5S_SCALAR);
-  hid_t attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  const H5Handle type = fixed_string_type(value.size());
   std::string buf = value;
-  buf.resize(H5Tget_size(type), '\0');
-  const herr_t rc = attr < 0 ? -1 : H5Awrite(attr, type, buf.data());
-  H5ErrorsKept errors(rc);
-  if (attr >= 0) H5Aclose(attr);
-  H5Sclose(space);
-  H5Tclose(type);
-  errors.restore();
-  H5_CHECK(rc, cat("writing attribute '", name, "'"));
+  buf.resize(H5Tget_size(type.get()), '\0');
+  write_scalar_attr(obj, name, type.get(), type.get(), buf.data());
 }
 
 void h5_write_int_attr(hid_t obj, const char* name, int value) {
-  hid_t space = H5Screate(H5S_SCALAR);
-  hid_t attr = H5Acreate2(obj, name, H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT);
-  const herr_t rc = attr < 0 ? -1 : H5Awrite(attr, H5T_NATIVE_INT, &value);
-  H5ErrorsKept errors(rc);
-  if (attr >= 0) H5Aclose(attr);
-  H5Sclose(space);
-  errors.restore();
-  H5_CHECK(rc, cat("writing attribute '", name, "'"));
+  write_scalar_attr(obj, name, H5T_STD_I32LE, H5T_NATIVE_INT, &value);
 }
 
 namespace {
@@ -83,111 +93,90 @@ namespace {
 // An attribute holding exactly one value (a file may store an array where one value belongs:
 // reading it into one value's memory would overflow).
 bool single_value(hid_t attr) {
-  hid_t space = H5Aget_space(attr);
-  const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
-  if (space >= 0) H5Sclose(space);
-  return n == 1;
+  const H5Handle space = h5_space(H5Aget_space(attr));
+  return space.valid() && H5Sget_simple_extent_npoints(space.get()) == 1;
 }
 
 constexpr size_t kMaxStringAttr = 1 << 16;  // bytes; ours are under 100
+
+// A fixed-length string memory type like `file_type` (same width and character set: HDF5 does
+// not convert between character sets), zero-padded.
+H5Handle string_memory_type(hid_t file_type, size_t width) {
+  H5Handle type = h5_type(H5Tcopy(H5T_C_S1));
+  H5Tset_cset(type.get(), H5Tget_cset(file_type));
+  H5Tset_size(type.get(), width);
+  H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
+  return type;
+}
 
 }  // namespace
 
 std::string h5_read_string_attr(hid_t obj, const char* name, bool& ok) {
   ok = false;
   if (H5Aexists(obj, name) <= 0) return {};
-  hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
-  if (attr < 0) return {};
-  hid_t ftype = H5Aget_type(attr);
-  std::string out;
-  if (H5Tget_class(ftype) == H5T_STRING && H5Tis_variable_str(ftype) == 0 && single_value(attr) &&
-      H5Tget_size(ftype) <= kMaxStringAttr) {
-    hid_t mtype = H5Tcopy(H5T_C_S1);
-    H5Tset_cset(mtype, H5Tget_cset(ftype));  // HDF5 does not convert between character sets
-    const size_t n = H5Tget_size(ftype);
-    H5Tset_size(mtype, n);
-    H5Tset_strpad(mtype, H5T_STR_NULLPAD);
-    std::string buf(n, '\0');
-    if (H5Aread(attr, mtype, buf.data()) >= 0) {
-      out = buf.substr(0, buf.find('\0'));
-      ok = true;
-    }
-    H5Tclose(mtype);
+  const H5Handle attr = h5_attr(H5Aopen(obj, name, H5P_DEFAULT));
+  if (!attr.valid()) return {};
+  const H5Handle ftype = h5_type(H5Aget_type(attr.get()));
+  if (!(ftype.valid() && H5Tget_class(ftype.get()) == H5T_STRING && H5Tis_variable_str(ftype.get()) == 0 &&
+        single_value(attr.get()) && H5Tget_size(ftype.get()) <= kMaxStringAttr)) {
+    return {};
   }
-  H5Tclose(ftype);
-  H5Aclose(attr);
-  return out;
+  const size_t n = H5Tget_size(ftype.get());
+  const H5Handle mtype = string_memory_type(ftype.get(), n);
+  std::string buf(n, '\0');
+  if (H5Aread(attr.get(), mtype.get(), buf.data()) < 0) return {};
+  ok = true;
+  return buf.substr(0, buf.find('\0'));
 }
 
 int h5_read_int_attr(hid_t obj, const char* name, bool& ok) {
   ok = false;
   int value = 0;
   if (H5Aexists(obj, name) <= 0) return 0;
-  hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
-  if (attr < 0) return 0;
-  hid_t ftype = H5Aget_type(attr);
-  if (H5Tget_class(ftype) == H5T_INTEGER && single_value(attr) && H5Aread(attr, H5T_NATIVE_INT, &value) >= 0) ok = true;
-  H5Tclose(ftype);
-  H5Aclose(attr);
+  const H5Handle attr = h5_attr(H5Aopen(obj, name, H5P_DEFAULT));
+  if (!attr.valid()) return 0;
+  const H5Handle ftype = h5_type(H5Aget_type(attr.get()));
+  if (ftype.valid() && H5Tget_class(ftype.get()) == H5T_INTEGER && single_value(attr.get()) &&
+      H5Aread(attr.get(), H5T_NATIVE_INT, &value) >= 0) {
+    ok = true;
+  }
   return value;
 }
 
 void h5_write_doubles(hid_t file, const char* name, const std::vector<double>& v) {
-  const hsize_t n = v.size();
-  hid_t space = H5Screate_simple(1, &n, nullptr);
-  hid_t ds = H5Dcreate2(file, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  const herr_t rc = ds < 0 ? -1 : H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
-  H5ErrorsKept errors(rc);
-  if (ds >= 0) H5Dclose(ds);
-  H5Sclose(space);
-  errors.restore();
-  H5_CHECK(rc, cat("writing dataset ", name));
+  write_column(file, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v.size(), v.data());
 }
 
 void h5_write_strings(hid_t file, const char* name, const std::vector<std::string>& v) {
-  const hsize_t n = v.size();
   size_t width = 1;
   for (const auto& s : v) width = std::max(width, s.size());
-  std::string buf(n * width, '\0');
+  std::string buf(v.size() * width, '\0');
   for (size_t i = 0; i < v.size(); ++i) v[i].copy(&buf[i * width], v[i].size());
-  hid_t type = fixed_string_type(width);
-  hid_t space = H5Screate_simple(1, &n, nullptr);
-  hid_t ds = H5Dcreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  const herr_t rc = ds < 0 ? -1 : (n ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) : 0);
-  H5ErrorsKept errors(rc);
-  if (ds >= 0) H5Dclose(ds);
-  H5Sclose(space);
-  H5Tclose(type);
-  errors.restore();
-  H5_CHECK(rc, cat("writing dataset ", name));
+  const H5Handle type = fixed_string_type(width);
+  write_column(file, name, type.get(), type.get(), v.size(), buf.data());
 }
 
 std::vector<std::string> h5_read_strings(hid_t ds, int64_t n, size_t max_width, std::string& error) {
   std::vector<std::string> out;
-  hid_t ftype = H5Dget_type(ds);
-  const bool fixed = ftype >= 0 && H5Tget_class(ftype) == H5T_STRING && H5Tis_variable_str(ftype) == 0;
-  const size_t width = fixed ? H5Tget_size(ftype) : 0;
+  const H5Handle ftype = h5_type(H5Dget_type(ds));
+  const bool fixed = ftype.valid() && H5Tget_class(ftype.get()) == H5T_STRING && H5Tis_variable_str(ftype.get()) == 0;
+  const size_t width = fixed ? H5Tget_size(ftype.get()) : 0;
   if (!fixed || width == 0 || width > max_width) {
     error = fixed ? cat("strings of ", width, " bytes (at most ", max_width, ")")
                   : "not fixed-length strings (variable-length strings are refused)";
-  } else {
-    hid_t mtype = H5Tcopy(H5T_C_S1);
-    H5Tset_size(mtype, width);
-    H5Tset_strpad(mtype, H5T_STR_NULLPAD);
-    H5Tset_cset(mtype, H5Tget_cset(ftype));
-    std::string buf(size_t(n) * width, '\0');
-    if (n > 0 && H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0) {
-      error = h5_error_detail();
-    } else {
-      out.reserve(size_t(n));
-      for (int64_t i = 0; i < n; ++i) {
-        const char* p = &buf[size_t(i) * width];
-        out.emplace_back(p, ::strnlen(p, width));
-      }
-    }
-    H5Tclose(mtype);
+    return out;
   }
-  if (ftype >= 0) H5Tclose(ftype);
+  const H5Handle mtype = string_memory_type(ftype.get(), width);
+  std::string buf(size_t(n) * width, '\0');
+  if (n > 0 && H5Dread(ds, mtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0) {
+    error = h5_error_detail();
+    return out;
+  }
+  out.reserve(size_t(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const char* p = &buf[size_t(i) * width];
+    out.emplace_back(p, ::strnlen(p, width));
+  }
   return out;
 }
 

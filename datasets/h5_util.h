@@ -8,6 +8,7 @@
 #include <hdf5.h>
 
 #include "core/base/error.h"
+#include "datasets/h5_handle.h"
 
 namespace satclip::data {
 

@@ -9,31 +9,29 @@
 #include "core/base/error.h"
 #include "core/base/fs_util.h"
 #include "core/base/text.h"
+#include "datasets/h5_handle.h"
 
 namespace satclip::cli {
 namespace {
 
-// An HDF5 handle closed by `close` when it goes out of scope.
-class H5Handle {
- public:
-  H5Handle(hid_t id, herr_t (*close)(hid_t), const std::string& what) : id_(id), close_(close) {
-    SATCLIP_CHECK(id_ >= 0, cat("HDF5: ", what, " failed"), "check the output path and free disk space");
-  }
-  ~H5Handle() { close_(id_); }
-  H5Handle(const H5Handle&) = delete;
-  H5Handle& operator=(const H5Handle&) = delete;
-  hid_t get() const { return id_; }
+using data::H5Handle;
+using data::h5_dataset;
+using data::h5_file;
+using data::h5_space;
 
- private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
+// `handle`, or an error naming `what` when the HDF5 call that made it failed.
+H5Handle checked(H5Handle handle, const std::string& what) {
+  SATCLIP_CHECK(handle.valid(), cat("HDF5: ", what, " failed"), "check the output path and free disk space");
+  return handle;
+}
 
 void write_dataset(hid_t file, const char* name, hid_t type, std::vector<hsize_t> dims, const void* data,
                    const std::string& path) {
-  H5Handle space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose, cat("dataspace for ", name));
-  H5Handle set(H5Dcreate2(file, name, type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose,
-               cat("creating ", name, " in ", path));
+  const H5Handle space = checked(h5_space(H5Screate_simple(int(dims.size()), dims.data(), nullptr)),
+                                 cat("dataspace for ", name));
+  const H5Handle set = checked(
+      h5_dataset(H5Dcreate2(file, name, type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)),
+      cat("creating ", name, " in ", path));
   SATCLIP_CHECK(H5Dwrite(set.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0,
                 cat(path, ": writing ", name, " failed"), "check free disk space");
 }
@@ -57,7 +55,8 @@ void write_csv(const std::string& path, const at::Tensor& ll, const at::Tensor& 
 }
 
 void write_h5(const std::string& path, const at::Tensor& ll, const at::Tensor& e) {
-  H5Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, cat("creating ", path));
+  const H5Handle file =
+      checked(h5_file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)), cat("creating ", path));
   const auto lat = ll.select(1, 0).contiguous(), lon = ll.select(1, 1).contiguous();
   const auto n = static_cast<hsize_t>(e.size(0)), d = static_cast<hsize_t>(e.size(1));
   write_dataset(file.get(), "/lat", H5T_NATIVE_DOUBLE, {n}, lat.data_ptr<double>(), path);

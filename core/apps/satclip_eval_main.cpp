@@ -129,7 +129,9 @@ int body(int argc, char** argv) {
   if (wants("geoloc")) sc::verify_shards_before_reading(args.str("shards"), args.has("verify"), recipe.get(), "satclip-eval");
   std::vector<app::Checkpoint> checkpoints;
   for (const auto& [name, path] : named) {
-    app::Checkpoint c{name, sc::checkpoint_weights_path(path)};
+    app::Checkpoint c;
+    c.name = name;
+    c.path = sc::checkpoint_weights_path(path);
     c.model = sc::load_for_inference(c.path, recipe.get(), device, &c.config);
     checkpoints.push_back(std::move(c));
   }

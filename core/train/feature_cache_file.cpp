@@ -10,12 +10,14 @@
 
 #include "core/base/error.h"
 #include "core/base/fs_util.h"
+#include "datasets/h5_handle.h"
 #include "datasets/h5_util.h"
 
 namespace satclip::core {
 namespace {
 
 namespace fs = std::filesystem;
+using data::H5Handle;
 constexpr const char* kHint = "delete the cache directory; the next run rebuilds it";
 constexpr size_t kMaxInfoBytes = size_t{1} << 20;  // cache.yaml: the key and a few sizes
 constexpr int64_t kMaxDim = 1 << 16, kMaxViews = 64, kMaxTiles = int64_t{1} << 32;
@@ -24,18 +26,19 @@ constexpr int64_t kMaxDim = 1 << 16, kMaxViews = 64, kMaxTiles = int64_t{1} << 3
 void write_tensor(hid_t file, const char* name, const torch::Tensor& t, const std::string& path) {
   std::vector<hsize_t> dims(t.sizes().begin(), t.sizes().end());
   const bool f32 = t.scalar_type() == torch::kFloat;
-  hid_t space = H5Screate_simple(int(dims.size()), dims.data(), nullptr);
-  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-  H5Pset_obj_track_times(dcpl, false);  // no timestamps: the same features give the same file
-  hid_t ds = H5Dcreate2(file, name, f32 ? H5T_IEEE_F32LE : H5T_STD_I64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-  H5Pclose(dcpl);
-  const herr_t rc = ds < 0 ? -1
-                           : (t.numel() == 0 ? 0
-                                             : H5Dwrite(ds, f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_INT64, H5S_ALL,
-                                                        H5S_ALL, H5P_DEFAULT, t.data_ptr()));
+  H5Handle space = data::h5_space(H5Screate_simple(int(dims.size()), dims.data(), nullptr));
+  H5Handle dcpl = data::h5_plist(H5Pcreate(H5P_DATASET_CREATE));
+  H5Pset_obj_track_times(dcpl.get(), false);  // no timestamps: the same features give the same file
+  H5Handle ds = data::h5_dataset(
+      H5Dcreate2(file, name, f32 ? H5T_IEEE_F32LE : H5T_STD_I64LE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT));
+  const herr_t rc = !ds.valid() ? -1
+                                : (t.numel() == 0 ? 0
+                                                  : H5Dwrite(ds.get(), f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_INT64,
+                                                             H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data_ptr()));
   data::H5ErrorsKept errors(rc);
-  if (ds >= 0) H5Dclose(ds);
-  H5Sclose(space);
+  ds.reset();
+  dcpl.reset();
+  space.reset();
   errors.restore();
   H5_CHECK(rc, cat(path, ": writing /", name));
 }
@@ -43,77 +46,59 @@ void write_tensor(hid_t file, const char* name, const torch::Tensor& t, const st
 // Reads /name, which must be of `dims` exactly and of the class of `dtype` (float32 or int64).
 torch::Tensor read_tensor(hid_t file, const char* name, std::vector<int64_t> dims, torch::ScalarType dtype,
                           const std::string& path) {
-  hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
-  SATCLIP_CHECK(ds >= 0, cat(path, ": no dataset /", name), kHint);
-  hid_t space = H5Dget_space(ds);
-  hid_t type = H5Dget_type(ds);
-  const int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+  H5Handle ds = data::h5_dataset(H5Dopen2(file, name, H5P_DEFAULT));
+  SATCLIP_CHECK(ds.valid(), cat(path, ": no dataset /", name), kHint);
+  const H5Handle space = data::h5_space(H5Dget_space(ds.get()));
+  const H5Handle type = data::h5_type(H5Dget_type(ds.get()));
+  const int rank = space.valid() ? H5Sget_simple_extent_ndims(space.get()) : -1;
   std::vector<hsize_t> got(rank > 0 && rank <= 8 ? rank : 0);
-  if (!got.empty()) H5Sget_simple_extent_dims(space, got.data(), nullptr);
+  if (!got.empty()) H5Sget_simple_extent_dims(space.get(), got.data(), nullptr);
   const bool f32 = dtype == torch::kFloat;
-  const bool type_ok = type >= 0 && H5Tget_class(type) == (f32 ? H5T_FLOAT : H5T_INTEGER) &&
-                       H5Tget_size(type) == (f32 ? 4u : 8u);
-  if (type >= 0) H5Tclose(type);
-  if (space >= 0) H5Sclose(space);
+  const bool type_ok = type.valid() && H5Tget_class(type.get()) == (f32 ? H5T_FLOAT : H5T_INTEGER) &&
+                       H5Tget_size(type.get()) == (f32 ? 4u : 8u);
   bool shape_ok = got.size() == dims.size();
   for (size_t i = 0; shape_ok && i < dims.size(); ++i) shape_ok = got[i] == hsize_t(dims[i]);
   if (!type_ok || !shape_ok) {
-    H5Dclose(ds);
     std::string want;
     for (size_t i = 0; i < dims.size(); ++i) want += cat(i ? ", " : "", dims[i]);
     SATCLIP_FAIL(cat(path, ": /", name, " is not ", f32 ? "float32" : "int64", " [", want, "]"), kHint);
   }
   auto t = torch::empty(dims, torch::TensorOptions().dtype(dtype));
   const herr_t rc = t.numel() == 0 ? 0
-                                   : H5Dread(ds, f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_INT64, H5S_ALL, H5S_ALL,
+                                   : H5Dread(ds.get(), f32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_INT64, H5S_ALL, H5S_ALL,
                                              H5P_DEFAULT, t.data_ptr());
   data::H5ErrorsKept errors(rc);
-  H5Dclose(ds);
+  ds.reset();
   errors.restore();
   SATCLIP_CHECK(rc >= 0, cat(path, ": cannot read /", name, " (", data::h5_error_detail(), ")"), kHint);
   return t;
 }
 
-// An HDF5 file handle closed on every path.
-class H5File {
- public:
-  H5File(const std::string& path, bool create) : path_(path) {
-    data::h5_quiet();
-    if (create) {
-      id_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    } else {  // checked first (HDF5 would wait on a FIFO), then that very file is opened
-      const RegularFile checked(path, "an HDF5 file", kHint);
-      const std::string same_file = checked.reopen_name();
-      id_ = H5Fis_hdf5(same_file.c_str()) > 0 ? H5Fopen(same_file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
-    }
-    SATCLIP_CHECK(id_ >= 0, cat(path, create ? ": cannot create" : ": not a readable HDF5 file"), kHint);
+// Creates `path`, or opens it read-only after checking that it is a regular HDF5 file (HDF5 would
+// wait on a FIFO); then that very file is opened.
+H5Handle open_h5(const std::string& path, bool create) {
+  data::h5_quiet();
+  H5Handle file;
+  if (create) {
+    file = data::h5_file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  } else {
+    const RegularFile checked(path, "an HDF5 file", kHint);
+    const std::string same_file = checked.reopen_name();
+    if (H5Fis_hdf5(same_file.c_str()) > 0) file = data::h5_file(H5Fopen(same_file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
   }
-  ~H5File() {
-    if (id_ >= 0) H5Fclose(id_);
-  }
-  H5File(const H5File&) = delete;
-  H5File& operator=(const H5File&) = delete;
-  hid_t id() const { return id_; }
-  void close() {
-    const herr_t rc = H5Fclose(id_);
-    id_ = -1;
-    H5_CHECK(rc, cat(path_, ": close failed"));
-  }
-
- private:
-  std::string path_;
-  hid_t id_ = -1;
-};
+  SATCLIP_CHECK(file.valid(), cat(path, create ? ": cannot create" : ": not a readable HDF5 file"), kHint);
+  return file;
+}
 
 // features.h5 and then cache.yaml (with the digest of features.h5) in the folder `tmp`, synced.
 void write_cache_files(const std::string& tmp, const CacheKey& key, const FeatureCache& cache) {
   const std::string h5 = tmp + "/features.h5";
   {
-    H5File file(h5, /*create=*/true);
-    write_tensor(file.id(), "index", cache.index.contiguous(), h5);
-    write_tensor(file.id(), "eval", cache.eval.contiguous(), h5);
-    if (cache.views.defined()) write_tensor(file.id(), "views", cache.views.contiguous(), h5);
-    file.close();
+    H5Handle file = open_h5(h5, /*create=*/true);
+    write_tensor(file.get(), "index", cache.index.contiguous(), h5);
+    write_tensor(file.get(), "eval", cache.eval.contiguous(), h5);
+    if (cache.views.defined()) write_tensor(file.get(), "views", cache.views.contiguous(), h5);
+    H5_CHECK(file.reset(), cat(h5, ": close failed"));
   }
   fsync_path(h5, /*dir=*/false);
   const FileDigest d = file_digest(h5);
@@ -192,17 +177,17 @@ CacheInfo read_cache_info(const std::string& dir) {
 
 torch::Tensor read_cache_index(const std::string& dir, const CacheInfo& info) {
   const std::string h5 = dir + "/features.h5";
-  H5File file(h5, /*create=*/false);
-  return read_tensor(file.id(), "index", {info.tiles}, torch::kLong, h5);
+  const H5Handle file = open_h5(h5, /*create=*/false);
+  return read_tensor(file.get(), "index", {info.tiles}, torch::kLong, h5);
 }
 
 FeatureCache read_feature_cache(const std::string& dir, const CacheInfo& info, int64_t dataset_size) {
   const std::string h5 = dir + "/features.h5";
-  H5File file(h5, /*create=*/false);
+  const H5Handle file = open_h5(h5, /*create=*/false);
   FeatureCache c;
-  c.index = read_tensor(file.id(), "index", {info.tiles}, torch::kLong, h5);
-  c.eval = read_tensor(file.id(), "eval", {info.tiles, info.dim}, torch::kFloat, h5);
-  if (info.views > 0) c.views = read_tensor(file.id(), "views", {info.tiles, info.views, info.dim}, torch::kFloat, h5);
+  c.index = read_tensor(file.get(), "index", {info.tiles}, torch::kLong, h5);
+  c.eval = read_tensor(file.get(), "eval", {info.tiles, info.dim}, torch::kFloat, h5);
+  if (info.views > 0) c.views = read_tensor(file.get(), "views", {info.tiles, info.views, info.dim}, torch::kFloat, h5);
   c.row.assign(size_t(dataset_size), -1);
   const int64_t* idx = c.index.data_ptr<int64_t>();
   for (int64_t i = 0; i < info.tiles; ++i) {

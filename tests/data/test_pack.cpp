@@ -265,6 +265,8 @@ TEST(Shards, DamagedShardDirectoriesAreReportedAtOpen) {
     } catch (const satclip::Error& e) {
       EXPECT_NE(e.message().find(fragment), std::string::npos) << what << ": " << e.message();
     }
+    // Whatever the reader had opened before it refused the file is closed again.
+    EXPECT_EQ(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0) << what << ": HDF5 objects left open";
   };
   auto copy = [&](const std::string& name) {
     satclip::copy_tree(dir / "good", dir / name);
@@ -299,6 +301,22 @@ TEST(Shards, DamagedShardDirectoriesAreReportedAtOpen) {
   manifest.replace(manifest.find("\"count\": 12"), 11, "\"count\": 13");
   write_text(mismatch + "/manifest.json", manifest);
   expect_open_error("mismatch", "the manifest says 7");
+  // A shard whose /lat is 2-D: refused after /images and its type and extent were opened.
+  const auto flat = copy("lat-2d");
+  {
+    const std::string shard = flat + "/shard-0-of-2.h5";
+    hid_t f = H5Fopen(shard.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    ASSERT_GE(H5Ldelete(f, "lat", H5P_DEFAULT), 0);
+    const hsize_t dims[2] = {3, 2};
+    hid_t space = H5Screate_simple(2, dims, nullptr);
+    hid_t ds = H5Dcreate2(f, "lat", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    ASSERT_GE(ds, 0);
+    H5Dclose(ds);
+    H5Sclose(space);
+    H5Fclose(f);
+  }
+  expect_open_error("lat-2d", "/lat is not a 1-D float dataset of 6 entries (rank 2, 6 entries)");
   // No manifest (an interrupted pack writes it last).
   const auto unfinished = copy("unfinished");
   fs::remove(unfinished + "/manifest.json");

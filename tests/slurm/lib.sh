@@ -36,6 +36,20 @@ submit() {
     --cpus-per-task="${CPUS:-1}" --output="$WORK/job-%j.out" "$SATCLIP_HOME/slurm/$script" "$@"
 }
 
+# run_job LAUNCHER ARGS...: submit ARGS with SATCLIP_LAUNCHER=LAUNCHER and wait for the job (400 s
+# at most); it must complete with exit code 0:0, launched by LAUNCHER. Sets job and out (its output).
+run_job() {
+  local launcher=$1 state
+  shift
+  job=$(SATCLIP_LAUNCHER=$launcher submit "$@") || fail "sbatch failed"
+  state=$(wait_job "$job" 400)
+  out="$WORK/job-$job.out"
+  grep "satclip-run" "$out"
+  [ "$state" = COMPLETED ] || { tail -20 "$out"; fail "job $job ended $state"; }
+  [ "$(job_field "$job" ExitCode)" = "0:0" ] || fail "job $job exit code $(job_field "$job" ExitCode)"
+  grep -q "launch: $launcher " "$out" || fail "the job did not launch with $launcher"
+}
+
 # check_placement RUN_DIR: NODES x TASKS ranks, rank r on node(r / TASKS + 1) with node-local rank
 # r % TASKS, as each rank's log says; prints those lines and rank 0's "hosts:" line.
 check_placement() {

@@ -6,13 +6,7 @@
 # Usage: NODES=N TASKS=T nodes.sh LAUNCHER RECIPE REFERENCE_RUN_DIR
 source "$(dirname "$0")/lib.sh"
 launcher=$1 recipe=$2 ref=$3 dir="$WORK/run"
-job=$(SATCLIP_LAUNCHER=$launcher submit "$recipe" --set "output.dir=$dir") || fail "sbatch failed"
-state=$(wait_job "$job" 400)
-out="$WORK/job-$job.out"
-grep "satclip-run" "$out"
-[ "$state" = COMPLETED ] || { tail -20 "$out"; fail "job $job ended $state"; }
-[ "$(job_field "$job" ExitCode)" = "0:0" ] || fail "job $job exit code $(job_field "$job" ExitCode)"
-grep -q "launch: $launcher " "$out" || fail "the job did not launch with $launcher"
+run_job "$launcher" "$recipe" --set "output.dir=$dir"
 check_placement "$dir"
 "$PY" "$(dirname "$0")/same_losses.py" "$ref" "$dir" 1e-6 || fail "the losses differ from the one-node run's"
 pass "$launcher: job $job on ${NODES} nodes x ${TASKS} tasks COMPLETED 0:0, ranks placed node by node, the one-node run's losses"

@@ -7,14 +7,8 @@
 # Usage: [TASKS=N] [CPUS=C] submit.sh LAUNCHER
 source "$(dirname "$0")/lib.sh"
 launcher=$1 dir="$WORK/run"
-job=$(SATCLIP_LAUNCHER=$launcher submit "$SATCLIP_HOME/recipes/quickstart.yaml" --set "output.dir=$dir" \
-      --set train.max_steps=30 --set train.log_every=10) || fail "sbatch failed"
-state=$(wait_job "$job" 400)
-out="$WORK/job-$job.out"
-grep "satclip-run" "$out"
-[ "$state" = COMPLETED ] || { tail -20 "$out"; fail "job $job ended $state"; }
-[ "$(job_field "$job" ExitCode)" = "0:0" ] || fail "job $job exit code $(job_field "$job" ExitCode)"
-grep -q "launch: $launcher " "$out" || fail "the job did not launch with $launcher"
+run_job "$launcher" "$SATCLIP_HOME/recipes/quickstart.yaml" --set "output.dir=$dir" --set train.max_steps=30 \
+  --set train.log_every=10
 grep -q '"step":30' "$dir/metrics.jsonl" || fail "no step 30 in metrics.jsonl"
 tasks=${TASKS:-2} cpus=${CPUS:-1}
 for ((r = 0; r < tasks; r++)); do
