@@ -56,15 +56,19 @@ ranks_by_node() {
   done
 }
 
-# lost_nodes: the nodes of the allocation that cannot run `true` within 20 s, one per line as
-# "NODE (ranks A..B)"; the probes run side by side. --overlap: the failed step may still hold its
-# CPUs (its part on a lost node never reports back), which would otherwise delay the probe.
+# answers [SRUN OPTIONS...]: runs `true` as a step without PMIx, 20 s at most. --overlap: a failed
+# step may still hold its CPUs (its part on a lost node never reports back), which would otherwise
+# delay this one.
+answers() { timeout 20 srun --overlap --time=1 "$@" true >/dev/null 2>&1; }
+
+# lost_nodes: the nodes of the allocation that do not answer, one per line as "NODE (ranks A..B)";
+# the probes run side by side.
 lost_nodes() {
   local node first last probes=()
   while read -r node first last; do
     local ranks="ranks $first..$last"
     [ "$first" != "$last" ] || ranks="rank $first"
-    ( timeout 20 srun --overlap --nodes=1 --ntasks=1 --nodelist="$node" --time=1 true >/dev/null 2>&1 || echo "$node ($ranks)" ) &
+    ( answers --nodes=1 --ntasks=1 --nodelist="$node" || echo "$node ($ranks)" ) &
     probes+=($!)
   done < <(ranks_by_node)
   [ ${#probes[@]} -eq 0 ] || wait "${probes[@]}"
@@ -118,7 +122,7 @@ if [ "$restarts" -gt 0 ] && [ "$launcher" = srun ]; then
   # a new step with the same number ("Cannot bind() UNIX socket .../stepd.slurm.pmix.JOB.0:
   # Address already in use", then "task launch failed"). A first step without PMIx takes the
   # number, and shows that every node answers.
-  if timeout 60 srun --overlap --ntasks-per-node=1 true >/dev/null 2>&1; then
+  if answers --ntasks-per-node=1; then
     log "every node answers"
   else
     log "warning: not every node ran \`srun true\`; launching anyway"

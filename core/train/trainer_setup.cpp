@@ -231,8 +231,8 @@ std::string Trainer::describe() {
   for (int64_t k = 0; k < all.size(0); ++k) {
     const auto v = [&](int i) { return all[k][i].item<int64_t>(); };
     const auto dev = v(1) ? cat("cuda:", v(2)) : std::string("cpu");
-    out << "  rank " << k << " (local " << v(0) << ", host " << rt.host_of(static_cast<int>(k)) << ") on " << dev << ", " << v(3) << " CPUs (" << v(4) << " of " << v(5)
-        << " allowed), " << v(6) << " loader threads\n";
+    out << "  rank " << k << " (local " << v(0) << ", host " << rt.host_of(static_cast<int>(k)) << ") on " << dev
+        << ", " << v(3) << " CPUs (" << v(4) << " of " << v(5) << " allowed), " << v(6) << " loader threads\n";
   }
   const auto bound = dist::cpu_binding_warning(rt.cpus, rt.local_size);
   if (!bound.empty()) out << "warning: " << bound << "\n";
