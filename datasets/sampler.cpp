@@ -4,6 +4,7 @@
 #include <numeric>
 #include <random>
 
+#include "core/base/hash.h"
 #include "core/base/error.h"
 
 namespace satclip::data {
@@ -20,7 +21,7 @@ std::vector<int64_t> DistributedSampler::epoch_order(int64_t epoch) const {
   std::vector<int64_t> order(size_);
   std::iota(order.begin(), order.end(), int64_t{0});
   // std::mt19937_64 is fully specified by the standard, so the order is the same everywhere.
-  std::mt19937_64 rng(options_.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(epoch));
+  std::mt19937_64 rng(seeded_key(options_.seed, static_cast<uint64_t>(epoch)));
   for (int64_t i = size_ - 1; i > 0; --i) {  // Fisher-Yates with an exactly specified draw
     const auto j = static_cast<int64_t>(rng() % static_cast<uint64_t>(i + 1));
     std::swap(order[i], order[j]);

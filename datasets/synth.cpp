@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/base/hash.h"
 #include "core/base/error.h"
 #include "datasets/h5_shards.h"
 #include "datasets/synth_world.h"
@@ -33,13 +34,6 @@ double smoothstep(double a, double b, double x) {
   return t * t * (3 - 2 * t);
 }
 
-// SplitMix64: a fixed, portable hash for per-pixel noise.
-uint64_t mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
 
 double unit(uint64_t h) { return static_cast<double>(h >> 11) * 0x1.0p-53; }  // [0, 1)
 
@@ -61,9 +55,9 @@ LandCover land_cover(double lat, double lon) {
 }
 
 void synth_location(int64_t i, uint64_t seed, double& lat, double& lon) {
-  uint64_t h = mix(seed * 0x632BE59BD9B4E019ULL ^ static_cast<uint64_t>(i));
-  for (int attempt = 0; attempt < 2; ++attempt, h = mix(h ^ 0x5EA5EA5EA5EA5EA5ULL)) {
-    const double u = unit(mix(h)), v = unit(mix(h ^ 0xA5A5A5A5ULL));
+  uint64_t h = splitmix64(seed * 0x632BE59BD9B4E019ULL ^ static_cast<uint64_t>(i));
+  for (int attempt = 0; attempt < 2; ++attempt, h = splitmix64(h ^ 0x5EA5EA5EA5EA5EA5ULL)) {
+    const double u = unit(splitmix64(h)), v = unit(splitmix64(h ^ 0xA5A5A5A5ULL));
     lat = std::asin(2 * u - 1) * 180 / kPi;  // uniform on the sphere
     lon = v * 360 - 180;
     if (place_at(lat, lon).country != 0) return;
@@ -75,28 +69,28 @@ Tile synth_tile(double lat, double lon, int size, uint64_t seed) {
   t.bands = kS2Bands;
   t.height = t.width = size;
   t.data.resize(static_cast<size_t>(kS2Bands) * size * size);
-  const uint64_t place = mix(seed ^ mix(static_cast<uint64_t>(std::llround((lat + 90) * 1e6)) * 31 +
+  const uint64_t place = splitmix64(seed ^ splitmix64(static_cast<uint64_t>(std::llround((lat + 90) * 1e6)) * 31 +
                                         static_cast<uint64_t>(std::llround((lon + 180) * 1e6))));
   // The tile spans kFootprint degrees of latitude and as many kilometres in longitude.
   constexpr double kFootprint = 1.0;
   const double lon_span = kFootprint / std::max(0.05, std::cos(lat * kPi / 180));
-  const double phase_x = unit(place), phase_y = unit(mix(place));
+  const double phase_x = unit(place), phase_y = unit(splitmix64(place));
   for (int y = 0; y < size; ++y) {
     for (int x = 0; x < size; ++x) {
       const double plat = lat + kFootprint * (0.5 - (y + 0.5) / size), plon = lon + lon_span * ((x + 0.5) / size - 0.5);
       const int country = place_at(plat, plon).country;
       const LandCover c = land_cover(plat, plon);
       // The country's fields: period 6 .. 30 px and an orientation; its crops and soil tinted.
-      const uint64_t k = mix(0xC0FFEEULL + static_cast<uint64_t>(country));
-      const double period = 6 + 24 * unit(k), angle = kPi * unit(mix(k));
-      const double tint_veg = 0.8 + 0.4 * unit(mix(k + 1)), tint_bare = 0.8 + 0.4 * unit(mix(k + 2));
+      const uint64_t k = splitmix64(0xC0FFEEULL + static_cast<uint64_t>(country));
+      const double period = 6 + 24 * unit(k), angle = kPi * unit(splitmix64(k));
+      const double tint_veg = 0.8 + 0.4 * unit(splitmix64(k + 1)), tint_bare = 0.8 + 0.4 * unit(splitmix64(k + 2));
       const double u = x * std::cos(angle) + y * std::sin(angle), w = -x * std::sin(angle) + y * std::cos(angle);
       const double field = 0.5 * std::sin(2 * kPi * (u / period + phase_x)) * std::cos(2 * kPi * (w / (2 * period) + phase_y));
       const double veg = std::clamp(c.vegetation * (1 + field), 0.0, c.vegetation + c.bare);
       const double bare = c.vegetation + c.bare - veg;
-      const uint64_t ph = mix(place ^ (static_cast<uint64_t>(y) << 32 | static_cast<uint64_t>(x)));
+      const uint64_t ph = splitmix64(place ^ (static_cast<uint64_t>(y) << 32 | static_cast<uint64_t>(x)));
       for (int b = 0; b < kS2Bands; ++b) {
-        const double noise = 1 + 0.06 * (unit(mix(ph + b)) - 0.5);
+        const double noise = 1 + 0.06 * (unit(splitmix64(ph + b)) - 0.5);
         const double value = (c.water * kWater[b] + veg * tint_veg * kVegetation[b] + bare * tint_bare * kBare[b] +
                               c.snow * kSnow[b]) * noise;
         t.data[(static_cast<size_t>(b) * size + y) * size + x] = static_cast<uint16_t>(std::clamp(value, 1.0, 10000.0));

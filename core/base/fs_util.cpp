@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/base/error.h"
+#include "core/base/hash.h"
 
 namespace satclip {
 
@@ -241,12 +242,13 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
 FileDigest file_digest(const std::string& path) {
   RegularFile file(path, "a file to hash", "");
   FileDigest d;
-  d.hash = 0xcbf29ce484222325ULL;
+  Fnv1a hash;
   std::vector<char> buf(1 << 20);
   for (size_t n; (n = file.read_some(buf.data(), buf.size())) > 0;) {
     d.size += uint64_t(n);
-    for (size_t i = 0; i < n; ++i) d.hash = (d.hash ^ static_cast<unsigned char>(buf[i])) * 0x100000001b3ULL;
+    hash.update(buf.data(), n);
   }
+  d.hash = hash.value();
   return d;
 }
 

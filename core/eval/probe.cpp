@@ -13,7 +13,7 @@
 #include <numeric>
 
 #include "core/base/error.h"
-#include "core/eval/hash.h"
+#include "core/base/hash.h"
 
 namespace satclip::core {
 namespace {

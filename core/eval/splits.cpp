@@ -5,7 +5,7 @@
 #include <map>
 
 #include "core/base/error.h"
-#include "core/eval/hash.h"
+#include "core/base/hash.h"
 
 namespace satclip::core {
 std::vector<Fold> spatial_folds(const std::vector<double>& lat, const std::vector<double>& lon, double block_deg,

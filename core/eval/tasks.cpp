@@ -4,7 +4,7 @@
 #include <map>
 
 #include "core/base/error.h"
-#include "core/eval/hash.h"
+#include "core/base/hash.h"
 #include "core/base/text.h"
 #include "core/train/coords_csv.h"
 

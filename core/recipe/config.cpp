@@ -9,6 +9,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "core/base/hash.h"
 #include "core/base/fs_util.h"
 #include "core/recipe/recipe_fields.h"
 
@@ -309,12 +310,13 @@ std::vector<std::string> recipe_identity(const Recipe& recipe) {
 }
 
 std::string recipe_identity_hash(const Recipe& recipe) {
-  uint64_t h = 0xcbf29ce484222325ULL;
+  Fnv1a h;
   for (const auto& line : recipe_identity(recipe)) {
-    for (const char c : line + "\n") h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+    const std::string text = line + "\n";
+    h.update(text.data(), text.size());
   }
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h.value()));
   return buf;
 }
 

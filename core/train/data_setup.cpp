@@ -8,28 +8,12 @@
 #include "core/base/error.h"
 #include "core/base/fs_util.h"
 #include "core/train/data_verify.h"
+#include "core/train/run_dir.h"
 #include "datasets/synth.h"
 #include "distributed/communicator.h"
 #include "distributed/cpu_share.h"
 
 namespace satclip::core {
-
-BatchPlan plan_batches(const Recipe& r, int world_size) {
-  BatchPlan p;
-  p.world = world_size;
-  p.grad_accum = r.train.grad_accum;
-  if (r.data.global_batch_size > 0) {
-    SATCLIP_CHECK(r.data.global_batch_size % world_size == 0,
-                  cat("data.global_batch_size = ", r.data.global_batch_size, " does not divide among ", world_size,
-                      " ranks"),
-                  cat("use a multiple of ", world_size, " (e.g. ", (r.data.global_batch_size / world_size + 1) * world_size,
-                      "), or set data.global_batch_size=0 and data.batch_size per rank"));
-    p.per_rank = r.data.global_batch_size / world_size;
-  } else {
-    p.per_rank = r.data.batch_size;
-  }
-  return p;
-}
 
 std::string resolve_shards(const Recipe& r, dist::Communicator* comm) {
   if (r.data.path != "synthetic") return r.data.path;
@@ -62,7 +46,7 @@ TrainData open_train_data(const Recipe& r, const BatchPlan& plan, dist::Communic
   TrainData d;
   d.shards = resolve_shards(r, comm);
   if (r.data.verify) {
-    d.verified_record = verify_shards(d.shards, std::min(rank_cpus, 8), r.output.dir + "/" + kVerifiedRecord, comm);
+    d.verified_record = verify_shards(d.shards, std::min(rank_cpus, 8), RunDir(r.output.dir).verified_record(), comm);
   }
   d.dataset = data::ShardedDataset::open(d.shards);
   d.split = d.dataset->split(r.data.val_fraction, static_cast<uint64_t>(r.data.split_seed));

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/recipe/recipe.h"
+#include "core/train/plan/run_plan.h"
 #include "datasets/dataset.h"
 #include "datasets/loader.h"
 #include "datasets/transforms.h"
@@ -16,18 +17,6 @@ class Communicator;
 }
 
 namespace satclip::core {
-
-// Per-rank and global batch: data.global_batch_size (when set) divided by the world size, else
-// data.batch_size per rank. Throws a ConfigError-like satclip::Error naming the key when the
-// global batch does not divide.
-struct BatchPlan {
-  int64_t per_rank = 0;
-  int64_t world = 1;
-  int64_t grad_accum = 1;
-  int64_t global() const { return per_rank * world; }                 // one micro-batch, all ranks
-  int64_t per_step() const { return per_rank * world * grad_accum; }  // samples per optimizer step
-};
-BatchPlan plan_batches(const Recipe& recipe, int world_size);
 
 // The shard folder for data.path: the path itself, or for "synthetic" the folder of the synthetic
 // sample next to the run directory (output.dir/../synthetic-v<version>-<count>x<size>px), which rank 0
@@ -40,10 +29,8 @@ struct TrainData {
   std::string shards;
   std::shared_ptr<const data::ShardedDataset> dataset;
   data::Split split;
-  std::string verified_record;  // data.verify: what to write into kVerifiedRecord ("": nothing new)
+  std::string verified_record;  // data.verify: what to write into RunDir::verified_record() ("": nothing new)
 };
-// data.verify's record of the directory it last verified, in output.dir.
-inline constexpr const char* kVerifiedRecord = "verified-shards.txt";
 // Opens (and validates) the shards and splits them by data.val_fraction / data.split_seed.
 // Checks that one global batch fits into the training split. With data.verify, first verifies the
 // shards (data_verify.h; unless output.dir's record says this state was verified) with up to

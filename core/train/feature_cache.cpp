@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/base/hash.h"
 #include "core/base/error.h"
 #include "core/base/fs_util.h"
 #include "core/base/stop_signal.h"
@@ -22,20 +23,12 @@ namespace fs = std::filesystem;
 
 bool augmenting(const DataConfig& d) { return d.crop == Crop::kRandom || d.flips; }
 
-uint64_t mix(uint64_t a, uint64_t b) {  // splitmix64 of a combination
-  uint64_t z = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
+uint64_t mix(uint64_t a, uint64_t b) { return mix64(hash_combine(a, b)); }
 
 // FNV-1a over the image encoder's parameters and buffers (names, shapes and bytes).
 std::string encoder_weights_hash(SatClip& model) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  auto eat = [&h](const void* p, size_t n) {
-    const auto* b = static_cast<const unsigned char*>(p);
-    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ULL;
-  };
+  Fnv1a h;
+  auto eat = [&h](const void* p, size_t n) { h.update(p, n); };
   auto tensors = model->image_encoder->named_parameters();
   for (const auto& b : model->image_encoder->named_buffers()) tensors.insert(b.key(), b.value());
   for (const auto& t : tensors) {
@@ -44,7 +37,7 @@ std::string encoder_weights_hash(SatClip& model) {
     for (const int64_t d : c.sizes()) eat(&d, sizeof d);
     eat(c.data_ptr(), size_t(c.nbytes()));
   }
-  return hex16(h);
+  return hex16(h.value());
 }
 
 // The dataset's identity: manifest.json's hash, and each shard file's size and modification time

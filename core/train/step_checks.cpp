@@ -1,5 +1,7 @@
 #include "core/train/step_checks.h"
 
+#include <cmath>
+
 #include <spdlog/spdlog.h>
 
 #include "core/base/error.h"
@@ -62,6 +64,14 @@ void DeferredChecks::settle(double count, double first, int64_t step, bool skip,
                 "train.host_sync: step checks every step at once and names the tensor");
   spdlog::warn("{} step(s) with non-finite values skipped from step {} to step {} (train.nonfinite=skip)", n, at, step);
   if (auto* fused = dynamic_cast<FusedAdamW*>(&optimizer)) fused->settle_steps();
+}
+
+StepAgreement StepAgreement::reach(double loss, double grad_norm, bool stop, dist::Communicator& comm) {
+  auto sum = torch::tensor({loss, std::isfinite(loss) ? 0.0 : 1.0, std::isfinite(grad_norm) ? 0.0 : 1.0, stop ? 1.0 : 0.0},
+                           torch::kDouble);
+  comm.all_reduce(sum, dist::ReduceOp::kSum);
+  const auto* v = sum.data_ptr<double>();
+  return {v[0] / comm.size(), v[1] > 0, v[2] > 0, v[3] > 0};
 }
 
 }  // namespace satclip::core

@@ -4,7 +4,7 @@
 // With train.host_sync: step, every step reads its loss and global gradient norm on the host (one
 // device synchronisation), checks them and agrees with the other ranks on a host collective, as
 // before the update. With train.host_sync: log, only the steps followed by a log line, validation
-// or a checkpoint (StepEvents in trainer_state.h) do that; the steps between never wait for the
+// or a checkpoint (StepEvents in plan/run_plan.h) do that; the steps between never wait for the
 // device:
 //   - DeferredChecks::record() decides on the device whether any rank's loss or gradient is
 //     non-finite (an all-reduce of device flags: on NCCL, no host wait), and FusedAdamW skips that
@@ -35,6 +35,16 @@ void check_finite_rows(const torch::Tensor& t, const torch::Tensor& index, const
 
 // The name of the first trainable parameter whose gradient holds a NaN or Inf, or "".
 std::string first_nonfinite_grad(SatClip& model);
+
+// What every rank agrees on after a read step, in one all-reduce of four numbers: the mean loss
+// over ranks, whether any rank's loss or gradient norm was non-finite, and whether any rank
+// received a stop signal (so that all ranks stop after the same step). Packed and unpacked here
+// only. Collective.
+struct StepAgreement {
+  double loss = 0;
+  bool bad_loss = false, bad_grad = false, stop = false;
+  static StepAgreement reach(double loss, double grad_norm, bool stop, dist::Communicator& comm);
+};
 
 class DeferredChecks {
  public:

@@ -59,7 +59,7 @@ class Trainer {
   // Collective.
   FitResult fit();
 
-  struct State;  // defined in trainer_state.h (internal to core/train)
+  struct State;  // defined in trainer_parts.h (internal to core/train)
 
  private:
   std::unique_ptr<State> s_;

@@ -10,12 +10,10 @@
 #include "core/base/error.h"
 #include "core/recipe/config.h"
 #include "core/train/checkpoint_dir.h"
-#include "core/train/trainer_state.h"
+#include "core/train/trainer_parts.h"
 
 namespace satclip::core {
 namespace {
-
-std::string checkpoints_root(const Trainer::State& s) { return s.recipe.output.dir + "/checkpoints"; }
 
 // A tensor's value in host memory. From a GPU the copy is asynchronous, into page-locked memory,
 // in stream order (so before the next step's update): wait_for_host_copies() before reading it.
@@ -34,13 +32,13 @@ void wait_for_host_copies(const torch::Device& device) {
 }
 
 // Every rank's generator state for `device`, gathered: [world, bytes] uint8 on the CPU.
-torch::Tensor gather_rng(Trainer::State& s, const torch::Device& device) {
+torch::Tensor gather_rng(const Trainer::State& s, const torch::Device& device) {
   const auto state = at::globalContext().defaultGenerator(device).get_state();
   return s.comm->all_gather(state.view({1, -1}).to(s.runtime.device)).to(torch::kCPU);
 }
 
 // Rank 0's string on every rank.
-std::string broadcast_string(Trainer::State& s, const std::string& text) {
+std::string broadcast_string(const Trainer::State& s, const std::string& text) {
   auto n = torch::tensor({int64_t(text.size())}, torch::kLong).to(s.runtime.device);
   s.comm->broadcast(n, 0);
   const int64_t size = n.item<int64_t>();
@@ -59,11 +57,11 @@ const torch::Tensor* find(const StateDict& d, const std::string& name) {
   return nullptr;
 }
 
-void restore_optimizer(Trainer::State& s, const StateDict& saved, const std::string& origin) {
-  auto& state = s.optimizer->state();
+void restore_optimizer(const Trainer::State& s, const StateDict& saved, const std::string& origin) {
+  auto& state = s.learner.optimizer->state();
   std::vector<std::string> missing;
   int64_t restored = 0;
-  for (const auto& g : s.groups) {
+  for (const auto& g : s.learner.groups) {
     for (size_t i = 0; i < g.params.size(); ++i) {
       const auto& name = g.names[i];
       const auto& p = g.params[i];
@@ -97,7 +95,7 @@ void restore_optimizer(Trainer::State& s, const StateDict& saved, const std::str
   }
 }
 
-void restore_rng(Trainer::State& s, const Checkpoint& c) {
+void restore_rng(const Trainer::State& s, const Checkpoint& c) {
   const int64_t from = s.runtime.rank % c.meta.world_size;
   const auto set = [&](const char* kind, const torch::Device& device) {
     const auto* t = find(c.rng, cat(kind, ".rank", from));
@@ -126,41 +124,42 @@ std::vector<std::pair<std::string, double>> checkpoint_metrics(const FitResult& 
   return m;
 }
 
-void save_best_copy(Trainer::State& s) {
+void save_best_copy(const Trainer::State& s) {
   if (!s.runtime.is_main()) return;
-  const std::string path = checkpoints_root(s) + "/best.pt";
+  const std::string path = s.dir.best_weights();
   try {
-    save_state_dict(*s.model, path);
+    save_state_dict(*s.learner.model, path);
   } catch (const satclip::Error& e) {
     spdlog::error("{} not written: {} (training goes on)", path, e.message());
   }
 }
 
-void save_checkpoint(Trainer::State& s, int64_t step, int64_t epoch, int64_t cursor, bool is_best,
+void save_checkpoint(Trainer::State& s, const RunPosition& at, bool is_best,
                      const std::vector<std::pair<std::string, double>>& metrics) {
   const auto cpu_rng = gather_rng(s, torch::Device(torch::kCPU));
   const auto cuda_rng = s.runtime.device.is_cuda() ? gather_rng(s, s.runtime.device) : torch::Tensor();
   if (!s.runtime.is_main()) return;
   Checkpoint c;
   auto& m = c.meta;
-  m.step = step;
-  m.epoch = epoch;
-  m.cursor = cursor;
+  m.step = at.step;
+  m.epoch = at.epoch;
+  m.cursor = at.cursor;
   m.world_size = s.comm->size();
-  m.global_batch = s.plan.per_step();
-  m.total_steps = s.total_steps;
+  m.global_batch = s.plan.batch().per_step();
+  m.total_steps = s.plan.total_steps();
   m.recipe_hash = recipe_identity_hash(s.recipe);
-  m.has_best_val = s.has_best;
-  m.best_val = s.best_val;
+  m.has_best_val = s.best.has;
+  m.best_val = s.best.loss;
   m.is_best = is_best;
   m.schedule = s.schedule->state();
   m.metrics = metrics;
   c.recipe_yaml = recipe_to_yaml(s.recipe);
-  for (const auto& [name, t] : module_state(*s.model)) c.model.emplace_back(name, host_copy(t));
-  for (const auto& g : s.groups) {
+  for (const auto& [name, t] : module_state(*s.learner.model)) c.model.emplace_back(name, host_copy(t));
+  const auto& opt_state = s.learner.optimizer->state();
+  for (const auto& g : s.learner.groups) {
     for (size_t i = 0; i < g.params.size(); ++i) {
-      const auto it = s.optimizer->state().find(g.params[i].unsafeGetTensorImpl());
-      if (it == s.optimizer->state().end()) continue;
+      const auto it = opt_state.find(g.params[i].unsafeGetTensorImpl());
+      if (it == opt_state.end()) continue;
       const auto& st = static_cast<const torch::optim::AdamWParamState&>(*it->second);
       c.optimizer.emplace_back(g.names[i] + ".exp_avg", host_copy(st.exp_avg()));
       c.optimizer.emplace_back(g.names[i] + ".exp_avg_sq", host_copy(st.exp_avg_sq()));
@@ -172,19 +171,20 @@ void save_checkpoint(Trainer::State& s, int64_t step, int64_t epoch, int64_t cur
     c.rng.emplace_back(cat("cpu.rank", k), cpu_rng[k].clone());
     if (cuda_rng.defined()) c.rng.emplace_back(cat("cuda.rank", k), cuda_rng[k].clone());
   }
-  if (!s.writer) s.writer = std::make_unique<CheckpointWriter>(checkpoints_root(s), s.recipe.checkpoint.keep);
+  if (!s.writer) s.writer = std::make_unique<CheckpointWriter>(s.dir.checkpoints(), s.recipe.checkpoint.keep);
   s.writer->submit(std::move(c));
 }
 
-void resume_run(Trainer::State& s) {
+Resumed resume_run(Trainer::State& s) {
+  Resumed out;
   const std::string& arg = s.options.resume;
-  if (arg.empty()) return;
+  if (arg.empty()) return out;
   // Rank 0 chooses (and verifies); "!" + message on failure, so that every rank fails alike.
   std::string choice;
   if (s.runtime.is_main()) {
     std::vector<std::string> skipped;
     try {
-      choice = arg == "auto" ? find_newest_checkpoint(checkpoints_root(s), &skipped)
+      choice = arg == "auto" ? find_newest_checkpoint(s.dir.checkpoints(), &skipped)
                              : resolve_checkpoint_path(arg, &skipped);
     } catch (const Error& e) {
       choice = "!" + e.message() + "\n" + e.hint();
@@ -197,9 +197,9 @@ void resume_run(Trainer::State& s) {
     SATCLIP_FAIL(choice.substr(1, nl - 1), choice.substr(nl + 1));
   }
   if (choice.empty()) {
-    s.resume_note = cat("auto: no checkpoint in ", checkpoints_root(s), "; a fresh start");
+    s.resume_note = cat("auto: no checkpoint in ", s.dir.checkpoints(), "; a fresh start");
     spdlog::info("--resume {}", s.resume_note);
-    return;
+    return out;
   }
   // A dry run restores no optimizer and no RNG, so it reads only the model's tensors.
   const Checkpoint c =
@@ -218,40 +218,27 @@ void resume_run(Trainer::State& s) {
                   "resume with the checkpoint's recipe (its recipe.yaml), or pass --resume-force to load it anyway");
     spdlog::warn("--resume-force: the checkpoint's recipe differs:{}", list);
   }
-  const auto report = load_state_dict(*s.model, c.model, LoadOptions{}, choice + "/model.pt");
+  const auto report = load_state_dict(*s.learner.model, c.model, LoadOptions{}, choice + "/model.pt");
   SATCLIP_CHECK(report.clean(), cat(choice, "/model.pt does not fit the model: ", report.summary()),
                 "resume with the checkpoint's recipe (its recipe.yaml)");
   if (!s.options.dry_run) {  // a dry run has no optimizer and draws nothing
     restore_optimizer(s, c.optimizer, choice + "/optimizer.pt");
     restore_rng(s, c);
   }
-  SATCLIP_CHECK(m.cursor <= s.train_size,
-                cat(choice, ": position ", m.cursor, " is beyond the training split of ", s.train_size, " tiles"),
+  SATCLIP_CHECK(m.cursor <= s.plan.train_size(),
+                cat(choice, ": position ", m.cursor, " is beyond the training split of ", s.plan.train_size(), " tiles"),
                 "resume with the data the checkpoint was trained on");
-  if (m.global_batch != s.plan.per_step()) {
+  if (m.global_batch != s.plan.batch().per_step()) {
     spdlog::warn("the global batch changes from {} (checkpoint, {} ranks) to {} ({} ranks); set "
-                 "data.global_batch_size to keep it", m.global_batch, m.world_size, s.plan.per_step(), s.comm->size());
+                 "data.global_batch_size to keep it", m.global_batch, m.world_size, s.plan.batch().per_step(),
+                 s.comm->size());
   }
-  s.start = {m.step, m.epoch, m.cursor, choice};
-  if (s.start.epoch < s.recipe.train.epochs && steps_from(s, s.start.cursor) == 0) {
-    s.start.epoch += 1, s.start.cursor = 0;  // the rest of that epoch is shorter than one step
-  }
-  // The remaining steps at this world size: the rest of this epoch, then whole epochs.
-  int64_t total = s.start.step;
-  if (s.start.epoch < s.recipe.train.epochs) {
-    total += steps_from(s, s.start.cursor) + (s.recipe.train.epochs - s.start.epoch - 1) * s.steps_per_epoch;
-  }
-  if (s.recipe.train.max_steps > 0) total = std::min(total, s.recipe.train.max_steps);
-  s.total_steps = std::max(total, s.start.step);
-  s.resume_note = cat(choice, ": step ", m.step, ", epoch ", m.epoch + 1, ", sample ", m.cursor,
-                      " of that epoch (written at ", m.world_size, " rank(s), ", m.saved_at, "); ",
-                      s.total_steps - s.start.step, " steps to go");
-  if (s.options.dry_run) return;
-  s.schedule = std::make_unique<LrSchedule>(s.recipe.optim, s.total_steps);
-  s.schedule->restore(m.schedule);
-  s.best_val = m.best_val;
-  s.has_best = m.has_best_val;
-  spdlog::info("resuming from {}", s.resume_note);
+  out.from = choice;
+  out.at = {m.step, m.epoch, m.cursor};
+  out.schedule = m.schedule;
+  out.best = {m.has_best_val, m.best_val};
+  out.written = cat("written at ", m.world_size, " rank(s), ", m.saved_at);
+  return out;
 }
 
 }  // namespace satclip::core
