@@ -22,7 +22,7 @@ Compression Compression::parse(const std::string& text) {
     c.kind = Kind::kSzip;
     return c;
   }
-  if (text == "gzip" || text.rfind("gzip:", 0) == 0) {
+  if (text == "gzip" || starts_with(text, "gzip:")) {
     c.kind = Kind::kGzip;
     if (text.size() > 5) {
       const std::string l = text.substr(5);

@@ -4,13 +4,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <mutex>
 #include <new>
 #include <thread>
 #include <vector>
@@ -18,6 +16,8 @@
 #include <spdlog/spdlog.h>
 
 #include "core/base/error.h"
+#include "core/base/ordered_work.h"
+#include "core/base/text.h"
 #include "datasets/geotiff.h"
 #include "datasets/h5_shards.h"
 #include "datasets/s2_index.h"
@@ -30,11 +30,9 @@ namespace {
 
 // What a worker found for one record.
 struct Item {
-  bool done = false;
   std::string reason, detail;  // empty reason: ok
   Tile tile;
   std::vector<uint8_t> deflated;
-  std::exception_ptr error;    // anything else a worker hit, rethrown by the writing thread
 };
 
 struct Shape {
@@ -45,11 +43,11 @@ struct Shape {
 void examine(const IndexRecord& r, const std::string& images, const Shape& shape, const Compression& comp,
              Item& item) {
   if (!r.problem.empty()) {
-    item.reason = r.problem.rfind("duplicate", 0) == 0    ? "duplicate fn"
-                  : r.problem.rfind("line", 0) == 0       ? "malformed index line"
-                  : r.problem == "empty fn"               ? "empty fn"
-                  : r.problem.rfind("fn outside", 0) == 0 ? "fn outside the images folder"
-                                                          : "bad coordinate";
+    item.reason = starts_with(r.problem, "duplicate")    ? "duplicate fn"
+                  : starts_with(r.problem, "line")       ? "malformed index line"
+                  : r.problem == "empty fn"              ? "empty fn"
+                  : starts_with(r.problem, "fn outside") ? "fn outside the images folder"
+                                                         : "bad coordinate";
     item.detail = r.problem;
     return;
   }
@@ -189,39 +187,12 @@ PackReport pack_s2(const PackOptions& o) {
 
   const int64_t n = static_cast<int64_t>(records.size());
   const int threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
-  const int64_t window = int64_t(threads) * 4;  // tiles in flight: bounds memory
-  std::vector<Item> slots(window);
-  std::mutex mutex;
-  std::condition_variable cv;
-  int64_t next_record = 0, written = 0;
-  bool abort = false;
-
-  std::vector<std::thread> pool;
-  for (int w = 0; w < threads; ++w) {
-    pool.emplace_back([&] {
-      for (;;) {
-        int64_t j;
-        {
-          std::unique_lock<std::mutex> lock(mutex);
-          cv.wait(lock, [&] { return abort || next_record >= n || next_record < written + window; });
-          if (abort || next_record >= n) return;
-          j = next_record++;
-        }
-        Item item;
-        try {
-          examine(records[j], o.images, shape, comp, item);
-        } catch (...) {  // never let an exception end a worker thread (std::terminate)
-          item.error = std::current_exception();
-        }
-        item.done = true;
-        {
-          std::lock_guard<std::mutex> lock(mutex);
-          slots[j % window] = std::move(item);
-        }
-        cv.notify_all();
-      }
-    });
-  }
+  // Records are read and checked on `threads` workers, at most 4 per thread ahead of the writer.
+  OrderedWork<Item> work(n, threads, int64_t(threads) * 4, [&](int64_t j) {
+    Item item;
+    examine(records[size_t(j)], o.images, shape, comp, item);
+    return item;
+  });
 
   PackReport report;
   report.records = n;
@@ -241,50 +212,28 @@ PackReport pack_s2(const PackOptions& o) {
   manifest.compression = comp.str();
   manifest.source_index = fs::absolute(o.index).string();
   Progress progress(n, o.progress);
-  try {
-    for (int k = 0; k < o.shards; ++k) {
-      const int64_t end = n * (k + 1) / o.shards;
-      const std::string name = cat("shard-", k, "-of-", o.shards, ".h5");
-      ShardWriter writer((fs::path(o.out) / name).string(), shape.bands, shape.height, shape.width,
-                         band_names, comp);
-      for (; written < end;) {
-        Item item;
-        {
-          std::unique_lock<std::mutex> lock(mutex);
-          cv.wait(lock, [&] { return slots[written % window].done; });
-          item = std::move(slots[written % window]);
-          slots[written % window] = Item();
-        }
-        if (item.error) std::rethrow_exception(item.error);
-        const IndexRecord& r = records[written];
-        if (item.reason.empty()) {
-          writer.append(item.tile.data.data(), comp.kind == Compression::Kind::kGzip ? &item.deflated : nullptr,
-                        r.lat, r.lon, r.fn);
-          ++report.packed;
-        } else {
-          ++report.skipped[item.reason];
-          skipped << csv_field(r.fn) << "," << csv_field(item.reason) << "," << csv_field(item.detail) << "\n";
-        }
-        {
-          std::lock_guard<std::mutex> lock(mutex);
-          ++written;
-        }
-        cv.notify_all();
-        progress.update(written, report.skipped_total());
+  int64_t written = 0;
+  for (int k = 0; k < o.shards; ++k) {
+    const int64_t end = n * (k + 1) / o.shards;
+    const std::string name = cat("shard-", k, "-of-", o.shards, ".h5");
+    ShardWriter writer((fs::path(o.out) / name).string(), shape.bands, shape.height, shape.width, band_names, comp);
+    for (; written < end;) {
+      Item item = work.next();
+      const IndexRecord& r = records[size_t(written)];
+      if (item.reason.empty()) {
+        writer.append(item.tile.data.data(), comp.kind == Compression::Kind::kGzip ? &item.deflated : nullptr,
+                      r.lat, r.lon, r.fn);
+        ++report.packed;
+      } else {
+        ++report.skipped[item.reason];
+        skipped << csv_field(r.fn) << "," << csv_field(item.reason) << "," << csv_field(item.detail) << "\n";
       }
-      writer.finish();
-      manifest.shards.push_back({name, writer.count()});
+      ++written;
+      progress.update(written, report.skipped_total());
     }
-  } catch (...) {
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      abort = true;
-    }
-    cv.notify_all();
-    for (auto& t : pool) t.join();
-    throw;
+    writer.finish();
+    manifest.shards.push_back({name, writer.count()});
   }
-  for (auto& t : pool) t.join();
   skipped.close();
   SATCLIP_CHECK(!skipped.fail(), cat(skipped_path.string(), ".partial: write failed"), "check free disk space in --out");
   fs::rename(skipped_path.string() + ".partial", skipped_path);

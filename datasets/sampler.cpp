@@ -4,8 +4,8 @@
 #include <numeric>
 #include <random>
 
-#include "core/base/hash.h"
 #include "core/base/error.h"
+#include "core/base/hash.h"
 
 namespace satclip::data {
 

@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/base/hash.h"
 #include "core/base/error.h"
+#include "core/base/hash.h"
 #include "datasets/h5_shards.h"
 #include "datasets/synth_world.h"
 

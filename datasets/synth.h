@@ -19,7 +19,7 @@
 namespace satclip::data {
 
 // Changes whenever the tiles of a given (count, size, seed) change: the sample a run makes on first
-// use is cached under a folder name that carries it (core/train/data_setup.h).
+// use is cached under a folder name that carries it (core/train/data/data_setup.h).
 constexpr int kSynthVersion = 2;
 
 // The 12 S2-100k bands, in file order.

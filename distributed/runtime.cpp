@@ -54,7 +54,7 @@ torch::Device choose_device(const std::string& request, int local_rank, int visi
   if (request == "cpu") return torch::Device(torch::kCPU);
   const auto by_rank = [&] { return torch::Device(torch::kCUDA, static_cast<int8_t>(local_rank % visible)); };
   if (request == "auto") return visible > 0 ? by_rank() : torch::Device(torch::kCPU);
-  const bool numbered = request.size() > 5 && request.rfind("cuda:", 0) == 0 &&
+  const bool numbered = request.size() > 5 && starts_with(request, "cuda:") &&
                         request.find_first_not_of("0123456789", 5) == std::string::npos;
   SATCLIP_CHECK(request == "cuda" || numbered, cat("unknown device '", request, "'"), "use auto, cpu, cuda or cuda:N");
   SATCLIP_CHECK(visible > 0, cat("device '", request, "' was requested but no CUDA device is visible"),

@@ -20,7 +20,7 @@ Args::Args(int argc, char** argv, std::vector<std::string> flags, std::vector<st
       help_ = true;
       continue;
     }
-    if (a.rfind("--", 0) != 0) {
+    if (!starts_with(a, "--")) {
       positional_.push_back(a);
       continue;
     }
@@ -83,7 +83,7 @@ std::vector<std::string> take_overrides(int& argc, char** argv) {
     if (arg == "--set") {
       SATCLIP_CHECK(i + 1 < argc, "option --set needs a value", "write --set key.path=value");
       overrides.push_back(argv[++i]);
-    } else if (arg.rfind("--set=", 0) == 0) {
+    } else if (starts_with(arg, "--set=")) {
       overrides.push_back(arg.substr(6));
     } else {
       argv[out++] = argv[i];

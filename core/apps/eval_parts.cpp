@@ -12,8 +12,8 @@
 #include "core/eval/geoloc.h"
 #include "core/eval/probe.h"
 #include "core/eval/world_map.h"
-#include "core/train/coords_csv.h"
-#include "core/train/data_setup.h"
+#include "core/infer/coords_csv.h"
+#include "core/infer/data_options.h"
 
 namespace satclip::eval_app {
 namespace sc = satclip::core;

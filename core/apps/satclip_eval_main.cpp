@@ -12,10 +12,10 @@
 #include "core/base/fs_util.h"
 #include "core/base/json_text.h"
 #include "core/base/text.h"
+#include "core/infer/embed.h"
 #include "core/recipe/config.h"
-#include "core/train/checkpoint_dir.h"
-#include "core/train/data_verify.h"
-#include "core/train/embed.h"
+#include "core/train/checkpoint/checkpoint_dir.h"
+#include "core/train/data/data_verify.h"
 #include "distributed/runtime.h"
 
 namespace {

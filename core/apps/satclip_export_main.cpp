@@ -11,11 +11,11 @@
 #include "core/apps/cli.h"
 #include "core/base/error.h"
 #include "core/base/fs_util.h"
+#include "core/infer/embed.h"
 #include "core/model/model_file.h"
 #include "core/recipe/config.h"
-#include "core/train/checkpoint.h"
-#include "core/train/checkpoint_dir.h"
-#include "core/train/embed.h"
+#include "core/train/checkpoint/checkpoint.h"
+#include "core/train/checkpoint/checkpoint_dir.h"
 
 namespace {
 

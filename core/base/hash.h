@@ -4,6 +4,7 @@
 //   splitmix64    a 64-bit mixer (synthetic pixels, eval splits and task points, feature views)
 //   seeded_key    item i of the stream `seed` (feed it to splitmix64, or seed a generator with it)
 //   hash_combine  folds one value into a running hash (boost's golden-ratio recipe)
+//   mix_pair      mix64 of hash_combine(a, b)
 //   seed_of       a batch's seed from (run.seed, epoch, step, micro-batch, rank)
 //   Fnv1a         64-bit FNV-1a over bytes (recipe identity, file digests, encoder weights)
 #pragma once
@@ -28,6 +29,9 @@ inline uint64_t splitmix64(uint64_t x) { return mix64(x + kGoldenGamma); }
 inline uint64_t seeded_key(uint64_t seed, uint64_t i) { return seed * kGoldenGamma + i; }
 
 inline uint64_t hash_combine(uint64_t h, uint64_t v) { return h ^ (v + kGoldenGamma + (h << 6) + (h >> 2)); }
+
+// A mixed hash of two values (seeds of derived streams, content hashes).
+inline uint64_t mix_pair(uint64_t a, uint64_t b) { return mix64(hash_combine(a, b)); }
 
 inline uint64_t seed_of(std::initializer_list<int64_t> values) {
   uint64_t h = kGoldenGamma;

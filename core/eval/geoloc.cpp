@@ -2,9 +2,9 @@
 
 #include <torch/nn/functional/normalization.h>
 
-#include "core/train/data_setup.h"
-#include "core/train/embed.h"
-#include "core/train/feature_cache.h"
+#include "core/infer/data_options.h"
+#include "core/infer/embed.h"
+#include "core/infer/tile_encoding.h"
 
 namespace satclip::core {
 

@@ -1,5 +1,5 @@
 // Geolocalisation: image -> location retrieval of packed tiles against a gallery of locations,
-// with the trainer's validation definitions (core/train/geo.h): top-1 / top-5 (is the tile's own
+// with the trainer's validation definitions (core/infer/geo.h): top-1 / top-5 (is the tile's own
 // location retrieved, when the gallery holds it), accuracy within 1 / 25 / 200 / 750 / 2500 km
 // and the median great-circle error of the top-1 location.
 #pragma once
@@ -7,8 +7,8 @@
 #include <memory>
 #include <vector>
 
+#include "core/infer/geo.h"
 #include "core/model/satclip.h"
-#include "core/train/geo.h"
 #include "datasets/dataset.h"
 #include "datasets/transforms.h"
 

@@ -6,7 +6,7 @@
 #include "core/base/error.h"
 #include "core/base/hash.h"
 #include "core/base/text.h"
-#include "core/train/coords_csv.h"
+#include "core/infer/coords_csv.h"
 
 namespace satclip::core {
 namespace {

@@ -1,5 +1,6 @@
-#include "core/model/torch_pickle.h"
+#include "core/base/text.h"
 #include "core/model/pickle_ops.h"
+#include "core/model/torch_pickle.h"
 
 #include <caffe2/serialize/inline_container.h>
 #include <caffe2/serialize/read_adapter_interface.h>
@@ -329,7 +330,7 @@ class Unpickler {
   void check_allowed(const std::string& name) const {
     static const std::set<std::string> kAllowed = {"collections.OrderedDict", "torch._utils._rebuild_tensor_v2",
                                                    "torch._utils._rebuild_tensor", "torch._utils._rebuild_parameter"};
-    const bool storage = name.rfind("torch.", 0) == 0 && name.size() > 13 &&
+    const bool storage = starts_with(name, "torch.") && name.size() > 13 &&
                          name.compare(name.size() - 7, 7, "Storage") == 0 && name.find('.', 6) == std::string::npos;
     SATCLIP_CHECK(kAllowed.count(name) || storage,
                   cat(path_, ": data.pkl names the Python object ", name.substr(0, 120),

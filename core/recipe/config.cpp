@@ -9,8 +9,9 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
-#include "core/base/hash.h"
 #include "core/base/fs_util.h"
+#include "core/base/hash.h"
+#include "core/base/text.h"
 #include "core/recipe/recipe_fields.h"
 
 namespace satclip::core {
@@ -298,8 +299,8 @@ std::vector<std::string> recipe_identity(const Recipe& recipe) {
   Recipe copy = recipe;
   std::vector<std::string> lines;
   for (const auto& f : recipe_fields(copy)) {
-    const bool identity = f.path.rfind("model.", 0) == 0 || f.path.rfind("loss.", 0) == 0 ||
-                          f.path.rfind("data.", 0) == 0 || f.path == "run.seed";
+    const bool identity = starts_with(f.path, "model.") || starts_with(f.path, "loss.") ||
+                          starts_with(f.path, "data.") || f.path == "run.seed";
     if (!identity || std::find(std::begin(kFree), std::end(kFree), f.path) != std::end(kFree)) continue;
     YAML::Emitter e;
     e << YAML::Flow << f.value();
@@ -326,7 +327,7 @@ std::vector<std::string> recipe_identity_changes(const Recipe& now, const std::s
   std::vector<std::string> changes;
   for (const auto& line : recipe_identity(now)) {
     const auto key = line.substr(0, line.find(": "));
-    auto it = std::find_if(then.begin(), then.end(), [&](const std::string& l) { return l.rfind(key + ": ", 0) == 0; });
+    auto it = std::find_if(then.begin(), then.end(), [&](const std::string& l) { return starts_with(l, key + ": "); });
     const std::string before = it == then.end() ? "(absent)" : it->substr(key.size() + 2);
     if (it == then.end() || *it != line) changes.push_back(cat(key, ": ", before, " -> ", line.substr(key.size() + 2)));
   }

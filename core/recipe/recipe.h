@@ -21,7 +21,7 @@ struct RunConfig {
 };
 
 // An integer key set to `auto` in YAML (data.workers, data.prefetch), resolved per node by
-// loader_options (core/train/data_setup.h).
+// loader_options (core/infer/data_options.h).
 inline constexpr int64_t kAuto = -1;
 
 struct DataConfig {
@@ -114,7 +114,7 @@ struct TrainConfig {
   Switch channels_last = Switch::kAuto;  // NHWC convolutions: auto (on CUDA), on, off
   // CUDA, one rank, no accumulation: capture forward + loss + backward once, then replay it.
   bool cuda_graphs = false;
-  bool tensorboard = true;  // rank 0 also writes output.dir/tensorboard/ (core/train/tensorboard.h)
+  bool tensorboard = true;  // rank 0 also writes output.dir/tensorboard/ (core/train/runlog/tensorboard.h)
 };
 
 struct DistributedConfig {

@@ -156,7 +156,7 @@ FieldSpec device_field(const std::string& path, std::string& ref) {
     if (!n.IsScalar()) throw FieldError(FieldError::Kind::kType, text_of(n));
     const std::string& s = n.Scalar();
     bool ok = s == "auto" || s == "cpu" || s == "cuda";
-    if (!ok && s.rfind("cuda:", 0) == 0 && s.size() > 5) {
+    if (!ok && starts_with(s, "cuda:") && s.size() > 5) {
       ok = s.find_first_not_of("0123456789", 5) == std::string::npos;
     }
     if (!ok) throw FieldError(FieldError::Kind::kRange, s);

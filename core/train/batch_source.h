@@ -9,7 +9,7 @@
 
 #include <torch/types.h>
 
-#include "core/train/feature_cache.h"
+#include "core/train/cache/feature_cache.h"
 #include "datasets/dataset.h"
 #include "datasets/loader.h"
 #include "datasets/transforms.h"

@@ -10,7 +10,7 @@
 
 #include "core/model/satclip.h"
 #include "core/recipe/recipe.h"
-#include "core/train/optim.h"
+#include "core/train/optim/optim.h"
 #include "distributed/grad_reducer.h"
 #include "distributed/runtime.h"
 

@@ -5,7 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/recipe/config.h"
-#include "core/train/tensorboard.h"
+#include "core/train/runlog/tensorboard.h"
 
 namespace satclip::core {
 

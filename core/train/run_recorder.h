@@ -11,8 +11,8 @@
 
 #include "core/recipe/recipe.h"
 #include "core/train/batch_source.h"
-#include "core/train/run_dir.h"
-#include "core/train/run_log.h"
+#include "core/train/checkpoint/run_dir.h"
+#include "core/train/runlog/run_log.h"
 #include "core/train/validation.h"
 #include "distributed/runtime.h"
 

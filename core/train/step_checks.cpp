@@ -5,7 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/base/error.h"
-#include "core/train/fused_adamw.h"
+#include "core/train/optim/fused_adamw.h"
 
 namespace satclip::core {
 

@@ -1,43 +1,18 @@
 #include "core/train/step_compute.h"
 
 #include <ATen/Context.h>
-#include <ATen/autocast_mode.h>
 #include <ATen/ops/_foreach_mul.h>
 #include <ATen/ops/_foreach_norm.h>
 
 #include "core/base/error.h"
-#include "core/train/fused_adamw.h"
 #include "core/train/losses.h"
-#include "core/train/run_log.h"
+#include "core/train/optim/fused_adamw.h"
+#include "core/train/runlog/run_log.h"
 
 namespace satclip::core {
 namespace {
 
 constexpr double kMaxLogitScale = 4.605170185988091;  // ln 100 (open_clip's clamp)
-
-// bf16 autocast on CUDA for the forward pass and the loss.
-class AutocastScope {
- public:
-  AutocastScope(bool on, bool cache) : on_(on) {
-    if (!on_) return;
-    cache_was_ = at::autocast::is_autocast_cache_enabled();
-    at::autocast::set_autocast_cache_enabled(cache);
-    at::autocast::set_autocast_enabled(at::kCUDA, true);
-    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-  }
-  ~AutocastScope() {
-    if (!on_) return;
-    at::autocast::set_autocast_enabled(at::kCUDA, false);
-    at::autocast::clear_cache();
-    at::autocast::set_autocast_cache_enabled(cache_was_);
-  }
-  AutocastScope(const AutocastScope&) = delete;
-  AutocastScope& operator=(const AutocastScope&) = delete;
-
- private:
-  bool on_;
-  bool cache_was_ = true;
-};
 
 void mark(PhaseTimer* timer, const char* phase) {
   if (timer) timer->mark(phase);

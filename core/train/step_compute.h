@@ -9,9 +9,10 @@
 
 #include <torch/optim/adamw.h>
 
+#include "core/infer/autocast.h"
 #include "core/model/satclip.h"
 #include "core/recipe/recipe.h"
-#include "core/train/optim.h"
+#include "core/train/optim/optim.h"
 #include "distributed/communicator.h"
 
 namespace satclip::core {

@@ -16,7 +16,7 @@
 #include "core/train/batch_source.h"
 #include "core/train/learner.h"
 #include "core/train/plan/run_plan.h"
-#include "core/train/run_log.h"
+#include "core/train/runlog/run_log.h"
 #include "core/train/step_checks.h"
 #include "core/train/step_compute.h"
 #include "core/train/step_graph.h"

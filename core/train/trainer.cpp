@@ -100,6 +100,28 @@ void log_run_start(const Trainer::State& s) {
   for (const auto& line : s.learner.weight_reports) spdlog::info("weights: {}", line);
 }
 
+// The run's end: rank 0 waits for the last checkpoint (it must be on disk before the run
+// reports success, or 75 after a stop signal) and writes last.pt; after a stop signal every rank
+// leaves together.
+void finish_run(Trainer::State& s, const FitResult& result) {
+  if (s.runtime.is_main()) {
+    const std::string failed = s.writer ? s.writer->wait() : "";
+    SATCLIP_CHECK(failed.empty(),
+                  cat(result.stop_signal ? "stopping on a signal, but " : "training finished, but ",
+                      "the last checkpoint was not written: ", failed),
+                  "free space or fix output.dir; the previous checkpoint is still usable with --resume auto");
+    save_state_dict(*s.learner.model, s.dir.last_weights());
+  }
+  if (result.stop_signal != 0) {
+    s.comm->barrier();  // every rank exits with the same status once the checkpoint is on disk
+    spdlog::warn("checkpoint {} written; exit status {} (resume with --resume auto)", result.checkpoint,
+                 kExitCheckpointed);
+  } else {
+    spdlog::info("done: {} steps in {}; run directory {}", result.steps, format_duration(s.recorder->elapsed_s()),
+                 s.recipe.output.dir);
+  }
+}
+
 }  // namespace
 
 FitResult Trainer::fit() {
@@ -158,23 +180,7 @@ FitResult Trainer::fit() {
     }
     rec.pause();
   }
-  if (s.runtime.is_main()) {
-    // The last checkpoint must be on disk before the run reports success (or 75).
-    const std::string failed = s.writer ? s.writer->wait() : "";
-    SATCLIP_CHECK(failed.empty(),
-                  cat(result.stop_signal ? "stopping on a signal, but " : "training finished, but ",
-                      "the last checkpoint was not written: ", failed),
-                  "free space or fix output.dir; the previous checkpoint is still usable with --resume auto");
-    save_state_dict(*s.learner.model, s.dir.last_weights());
-  }
-  if (result.stop_signal != 0) {
-    s.comm->barrier();  // every rank exits with the same status once the checkpoint is on disk
-    spdlog::warn("checkpoint {} written; exit status {} (resume with --resume auto)", result.checkpoint,
-                 kExitCheckpointed);
-  } else {
-    spdlog::info("done: {} steps in {}; run directory {}", result.steps, format_duration(rec.elapsed_s()),
-                 s.recipe.output.dir);
-  }
+  finish_run(s, result);
   flush_logs();
   return result;
 }

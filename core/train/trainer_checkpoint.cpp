@@ -9,7 +9,7 @@
 
 #include "core/base/error.h"
 #include "core/recipe/config.h"
-#include "core/train/checkpoint_dir.h"
+#include "core/train/checkpoint/checkpoint_dir.h"
 #include "core/train/trainer_parts.h"
 
 namespace satclip::core {
@@ -175,12 +175,13 @@ void save_checkpoint(Trainer::State& s, const RunPosition& at, bool is_best,
   s.writer->submit(std::move(c));
 }
 
-Resumed resume_run(Trainer::State& s) {
-  Resumed out;
+namespace {
+
+// --resume's checkpoint directory ("" when `auto` finds none): rank 0 chooses (and verifies),
+// every rank gets its choice; a failure fails every rank alike, with rank 0's message.
+std::string choose_checkpoint(const Trainer::State& s) {
   const std::string& arg = s.options.resume;
-  if (arg.empty()) return out;
-  // Rank 0 chooses (and verifies); "!" + message on failure, so that every rank fails alike.
-  std::string choice;
+  std::string choice;  // "!" + message + "\n" + hint on failure
   if (s.runtime.is_main()) {
     std::vector<std::string> skipped;
     try {
@@ -196,6 +197,15 @@ Resumed resume_run(Trainer::State& s) {
     const auto nl = choice.find('\n');
     SATCLIP_FAIL(choice.substr(1, nl - 1), choice.substr(nl + 1));
   }
+  return choice;
+}
+
+}  // namespace
+
+Resumed resume_run(Trainer::State& s) {
+  Resumed out;
+  if (s.options.resume.empty()) return out;
+  const std::string choice = choose_checkpoint(s);
   if (choice.empty()) {
     s.resume_note = cat("auto: no checkpoint in ", s.dir.checkpoints(), "; a fresh start");
     spdlog::info("--resume {}", s.resume_note);

@@ -8,8 +8,8 @@
 #include "core/base/error.h"
 #include "core/base/fs_util.h"
 #include "core/base/hash.h"
+#include "core/infer/coords_csv.h"
 #include "core/recipe/config.h"
-#include "core/train/coords_csv.h"
 #include "core/train/step_compute.h"
 #include "core/train/trainer_parts.h"
 

@@ -13,10 +13,10 @@
 #include <memory>
 #include <vector>
 
+#include "core/infer/geo.h"
 #include "core/model/satclip.h"
 #include "core/recipe/recipe.h"
-#include "core/train/feature_cache.h"
-#include "core/train/geo.h"
+#include "core/train/cache/feature_cache.h"
 #include "datasets/dataset.h"
 #include "datasets/loader.h"
 #include "datasets/transforms.h"

@@ -1,6 +1,6 @@
 // Fuzz target: the feature cache's cache.yaml (read_cache_info), read before features.h5 and
 // compared with the recipe's key to decide whether the cache can be used.
-#include "core/train/feature_cache_file.h"
+#include "core/train/cache/feature_cache_file.h"
 #include "tests/fuzz/fuzz_target.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

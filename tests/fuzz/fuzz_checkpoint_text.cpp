@@ -3,8 +3,8 @@
 // files, whose sizes and hashes it checks). The input serves as both.
 #include <string>
 
-#include "core/train/checkpoint.h"
-#include "core/train/checkpoint_dir.h"
+#include "core/train/checkpoint/checkpoint.h"
+#include "core/train/checkpoint/checkpoint_dir.h"
 #include "tests/fuzz/fuzz_target.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

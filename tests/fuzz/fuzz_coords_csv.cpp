@@ -2,7 +2,7 @@
 // value column (satclip-eval's station data: meanT).
 #include <vector>
 
-#include "core/train/coords_csv.h"
+#include "core/infer/coords_csv.h"
 #include "tests/fuzz/fuzz_target.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

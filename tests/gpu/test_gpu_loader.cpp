@@ -10,10 +10,10 @@
 #include <ATen/cuda/Sleep.h>
 #endif
 
-#include "data/data_test_util.h"
 #include "datasets/loader.h"
 #include "datasets/synth.h"
 #include "datasets/transforms.h"
+#include "support/data_test_util.h"
 #include "support/resize_check.h"
 #include "support/transform_check.h"
 

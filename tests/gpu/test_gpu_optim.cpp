@@ -1,5 +1,5 @@
 // The fused AdamW on CUDA (label gpu; skipped without a CUDA device): a few steps against
-// libtorch's AdamW on the same device, the check tests/unit/test_fused_adamw.cpp makes on the CPU.
+// libtorch's AdamW on the same device, the check tests/train/test_fused_adamw.cpp makes on the CPU.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 

@@ -1,4 +1,4 @@
-// The FusedAdamW check shared by the CPU test (tests/unit/test_fused_adamw.cpp) and the GPU test
+// The FusedAdamW check shared by the CPU test (tests/train/test_fused_adamw.cpp) and the GPU test
 // (tests/gpu/test_gpu_optim.cpp): a few steps of ATen's fused AdamW against libtorch's AdamW, the
 // optimizer it replaces: the same parameters up to rounding, and the state where checkpoints read it.
 #pragma once
@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "core/train/fused_adamw.h"
+#include "core/train/optim/fused_adamw.h"
 #include "support/grad_tolerance.h"
 
 namespace satclip::testing {

@@ -1,6 +1,6 @@
 // data.crop: resize against torchvision (tests/reference/resize_reference.py make DIR wrote the
 // tiles and torchvision's Resize(antialias=True) of them), shared by the CPU test
-// (tests/data/test_resize_reference.cpp) and the GPU test (tests/gpu/test_gpu_loader.cpp).
+// (tests/datasets/test_resize_reference.cpp) and the GPU test (tests/gpu/test_gpu_loader.cpp).
 #pragma once
 
 #include <string>

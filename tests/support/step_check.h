@@ -1,5 +1,5 @@
 // Trains the model a few steps two ways and compares: shared by tests/gpu/test_gpu_step.cpp (CUDA
-// graphs, channels-last on CUDA) and tests/unit/test_step.cpp (channels-last on the CPU).
+// graphs, channels-last on CUDA) and tests/train/test_step.cpp (channels-last on the CPU).
 //
 // Tolerances: TF32 is off and both sides compute the same functions on the same data. The
 // comparison runs in lockstep (each step starts from equal weights) because two free runs of this
@@ -27,10 +27,11 @@
 #include <string>
 #include <vector>
 
+#include "core/base/error.h"
+#include "core/base/text.h"
 #include "core/train/step_compute.h"
 #include "core/train/step_graph.h"
 #include "distributed/local_communicator.h"
-#include "core/base/error.h"
 #include "model/model_test_util.h"
 #include "support/grad_tolerance.h"
 
@@ -126,7 +127,7 @@ inline Lockstep expect_lockstep(LossKind loss_kind, bool graphs, bool channels_l
       const auto& g = p.value().grad();
       if (!g.defined()) continue;
       const double e = relative_error(cp[p.key()].grad().cpu(), g.cpu());
-      const bool encoder = p.key().rfind("image_encoder.", 0) == 0;
+      const bool encoder = starts_with(p.key(), "image_encoder.");
       if (!encoder || !channels_last) out.grad = std::max(out.grad, e);
       EXPECT_LE(e, encoder && channels_last ? 0.5 : 1e-3) << "gradient of " << p.key() << at;
     }
@@ -141,7 +142,7 @@ inline Lockstep expect_lockstep(LossKind loss_kind, bool graphs, bool channels_l
     cand.opt->step();
     for (const auto& p : rp) {
       const double e = relative_error(cp[p.key()].detach().cpu(), p.value().detach().cpu());
-      const bool encoder = p.key().rfind("image_encoder.", 0) == 0;
+      const bool encoder = starts_with(p.key(), "image_encoder.");
       if (!encoder || !channels_last) out.param = std::max(out.param, e);
       EXPECT_LE(e, encoder && channels_last ? 1e-2 : 1e-4) << p.key() << " after the update" << at;
     }

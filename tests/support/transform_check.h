@@ -1,4 +1,4 @@
-// The transform check shared by the CPU test (tests/data/test_loader_unit.cpp) and the GPU test
+// The transform check shared by the CPU test (tests/datasets/test_loader_unit.cpp) and the GPU test
 // (tests/gpu/test_gpu_loader.cpp): prepare_batch against the plain definition written out below,
 // bit for bit, for every combination of the options, on one device.
 #pragma once

@@ -4,7 +4,7 @@
 // samples of the training split every rank reads in every micro-batch, which steps log,
 // validate and checkpoint, where the run stops, and where a run stopped after any step continues.
 //
-// The invariant it keeps (tested in tests/unit/test_run_plan.cpp): an epoch's samples are the
+// The invariant it keeps (tested in tests/train/test_run_plan.cpp): an epoch's samples are the
 // positions of its global order (data::DistributedSampler) in sequence, and optimizer step k of
 // an epoch entered at position `cursor` consumes exactly the positions
 // [cursor + k * per_step, cursor + (k + 1) * per_step) over all ranks, where per_step =
