@@ -32,20 +32,21 @@ void wait_for_host_copies(const torch::Device& device) {
 }
 
 // Every rank's generator state for `device`, gathered: [world, bytes] uint8 on the CPU.
-torch::Tensor gather_rng(const Trainer::State& s, const torch::Device& device) {
+// `comm_device`: where the communicator takes tensors (the rank's device).
+torch::Tensor gather_rng(dist::Communicator& comm, const torch::Device& comm_device, const torch::Device& device) {
   const auto state = at::globalContext().defaultGenerator(device).get_state();
-  return s.comm->all_gather(state.view({1, -1}).to(s.runtime.device)).to(torch::kCPU);
+  return comm.all_gather(state.view({1, -1}).to(comm_device)).to(torch::kCPU);
 }
 
 // Rank 0's string on every rank.
-std::string broadcast_string(const Trainer::State& s, const std::string& text) {
-  auto n = torch::tensor({int64_t(text.size())}, torch::kLong).to(s.runtime.device);
-  s.comm->broadcast(n, 0);
+std::string broadcast_string(dist::Communicator& comm, const torch::Device& comm_device, const std::string& text) {
+  auto n = torch::tensor({int64_t(text.size())}, torch::kLong).to(comm_device);
+  comm.broadcast(n, 0);
   const int64_t size = n.item<int64_t>();
   auto bytes = torch::zeros({std::max<int64_t>(size, 1)}, torch::kByte);
-  if (s.runtime.is_main()) std::copy(text.begin(), text.end(), bytes.data_ptr<uint8_t>());
-  bytes = bytes.to(s.runtime.device);
-  s.comm->broadcast(bytes, 0);
+  if (comm.rank() == 0) std::copy(text.begin(), text.end(), bytes.data_ptr<uint8_t>());
+  bytes = bytes.to(comm_device);
+  comm.broadcast(bytes, 0);
   bytes = bytes.to(torch::kCPU);
   return std::string(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), size_t(size));
 }
@@ -57,11 +58,12 @@ const torch::Tensor* find(const StateDict& d, const std::string& name) {
   return nullptr;
 }
 
-void restore_optimizer(const Trainer::State& s, const StateDict& saved, const std::string& origin) {
-  auto& state = s.learner.optimizer->state();
+// `force` (--resume-force): parameters without saved state start fresh.
+void restore_optimizer(const Learner& learner, const StateDict& saved, const std::string& origin, bool force) {
+  auto& state = learner.optimizer->state();
   std::vector<std::string> missing;
   int64_t restored = 0;
-  for (const auto& g : s.learner.groups) {
+  for (const auto& g : learner.groups) {
     for (size_t i = 0; i < g.params.size(); ++i) {
       const auto& name = g.names[i];
       const auto& p = g.params[i];
@@ -86,7 +88,7 @@ void restore_optimizer(const Trainer::State& s, const StateDict& saved, const st
     }
   }
   if (!missing.empty() && restored > 0) {
-    SATCLIP_CHECK(s.options.resume_force,
+    SATCLIP_CHECK(force,
                   cat(origin, ": no optimizer state for ", missing.size(), " trainable parameter(s), e.g. ",
                       missing.front()),
                   "the checkpoint trained other parameters; resume with its recipe, or pass --resume-force to start "
@@ -95,8 +97,8 @@ void restore_optimizer(const Trainer::State& s, const StateDict& saved, const st
   }
 }
 
-void restore_rng(const Trainer::State& s, const Checkpoint& c) {
-  const int64_t from = s.runtime.rank % c.meta.world_size;
+void restore_rng(const dist::Runtime& runtime, const Checkpoint& c) {
+  const int64_t from = runtime.rank % c.meta.world_size;
   const auto set = [&](const char* kind, const torch::Device& device) {
     const auto* t = find(c.rng, cat(kind, ".rank", from));
     if (!t) return;
@@ -109,7 +111,7 @@ void restore_rng(const Trainer::State& s, const Checkpoint& c) {
     gen.set_state(t->contiguous());
   };
   set("cpu", torch::Device(torch::kCPU));
-  if (s.runtime.device.is_cuda()) set("cuda", s.runtime.device);
+  if (runtime.device.is_cuda()) set("cuda", runtime.device);
 }
 
 }  // namespace
@@ -136,8 +138,9 @@ void save_best_copy(const Trainer::State& s) {
 
 void save_checkpoint(Trainer::State& s, const RunPosition& at, bool is_best,
                      const std::vector<std::pair<std::string, double>>& metrics) {
-  const auto cpu_rng = gather_rng(s, torch::Device(torch::kCPU));
-  const auto cuda_rng = s.runtime.device.is_cuda() ? gather_rng(s, s.runtime.device) : torch::Tensor();
+  const auto& device = s.runtime.device;
+  const auto cpu_rng = gather_rng(*s.comm, device, torch::Device(torch::kCPU));
+  const auto cuda_rng = device.is_cuda() ? gather_rng(*s.comm, device, device) : torch::Tensor();
   if (!s.runtime.is_main()) return;
   Checkpoint c;
   auto& m = c.meta;
@@ -192,7 +195,7 @@ std::string choose_checkpoint(const Trainer::State& s) {
     }
     for (const auto& why : skipped) spdlog::warn("--resume {}: skipping a damaged checkpoint: {}", arg, why);
   }
-  choice = broadcast_string(s, choice);
+  choice = broadcast_string(*s.comm, s.runtime.device, choice);
   if (!choice.empty() && choice[0] == '!') {
     const auto nl = choice.find('\n');
     SATCLIP_FAIL(choice.substr(1, nl - 1), choice.substr(nl + 1));
@@ -232,8 +235,8 @@ Resumed resume_run(Trainer::State& s) {
   SATCLIP_CHECK(report.clean(), cat(choice, "/model.pt does not fit the model: ", report.summary()),
                 "resume with the checkpoint's recipe (its recipe.yaml)");
   if (!s.options.dry_run) {  // a dry run has no optimizer and draws nothing
-    restore_optimizer(s, c.optimizer, choice + "/optimizer.pt");
-    restore_rng(s, c);
+    restore_optimizer(s.learner, c.optimizer, choice + "/optimizer.pt", s.options.resume_force);
+    restore_rng(s.runtime, c);
   }
   SATCLIP_CHECK(m.cursor <= s.plan.train_size(),
                 cat(choice, ": position ", m.cursor, " is beyond the training split of ", s.plan.train_size(), " tiles"),
