@@ -79,22 +79,19 @@ ValResult run_validation(Trainer::State& s, int64_t epoch, int64_t step, bool& n
   return v;
 }
 
-// The run's start-up lines: what describe() says, less the parameter counts and layout.
+// The run's start-up lines: describe()'s recipe, data and batch lines (run_summary), warnings,
+// the rank's placement and the weights loaded.
 void log_run_start(const Trainer::State& s) {
   const auto& r = s.recipe;
   const auto& lo = s.pipeline.loader;
   spdlog::info("recipe {}\n{}", r.source.empty() ? "(built in)" : r.source, recipe_table(r));
-  spdlog::info("data {}: {} train, {} validation tiles, {} loader threads per rank, {} batches ahead", s.data.shards,
-               s.plan.train_size(), s.plan.val_size(), lo.workers, lo.prefetch);
+  for (const auto& line : run_summary(s)) spdlog::info("{}", line);
   if (lo.prefetch < lo.workers) {
     spdlog::warn("data.prefetch {} < data.workers {}: at most {} threads build batches at once; set data.prefetch "
                  "to auto (workers + 2) or at least {}", lo.prefetch, lo.workers, lo.prefetch, lo.workers);
   }
   const auto bound = dist::cpu_binding_warning(s.runtime.cpus, s.runtime.local_size);
   if (!bound.empty()) spdlog::warn("{}", bound);
-  const auto& b = s.plan.batch();
-  spdlog::info("global batch {} = {} per rank x {} ranks x {} accumulation; {} steps per epoch, {} steps",
-               b.per_step(), b.per_rank, b.world, b.grad_accum, s.plan.steps_per_epoch(), s.plan.total_steps());
   spdlog::info("{}, communicator {}", dist::describe(s.runtime), s.comm->backend());
   if (s.runtime.is_main() && s.runtime.world_size > 1) spdlog::info("hosts: {}", dist::describe_hosts(s.runtime));
   for (const auto& line : s.learner.weight_reports) spdlog::info("weights: {}", line);

@@ -8,19 +8,25 @@
 
 namespace satclip::core {
 
+std::vector<std::string> run_summary(const Trainer::State& s) {
+  const auto& r = s.recipe;
+  const auto& plan = s.plan;
+  const auto& b = plan.batch();
+  const auto lo = loader_options(r.data, b.per_rank, s.runtime.device.is_cuda(), s.runtime.cpus.share);
+  return {cat("data: ", s.data.shards.empty() ? r.data.path : s.data.shards, ": ", plan.train_size() + plan.val_size(),
+              " tiles, ", plan.train_size(), " train, ", plan.val_size(), " validation; ", lo.workers,
+              " loader threads per rank, ", lo.prefetch, " batches ahead"),
+          cat("batch: ", b.per_rank, " per rank x ", b.world, " ranks x ", b.grad_accum, " accumulation = ",
+              b.per_step(), " samples per step; ", plan.steps_per_epoch(), " steps per epoch, ", plan.total_steps(),
+              " steps in all")};
+}
+
 std::string Trainer::describe() {
   const auto& r = s_->recipe;
   std::ostringstream out;
   out << "satclip-ddp dry run: " << (r.source.empty() ? std::string("built-in recipe") : r.source) << "\n"
       << recipe_table(r) << "\n";
-  const auto& plan = s_->plan;
-  const auto& b = plan.batch();
-  out << "data: " << (s_->data.shards.empty() ? r.data.path : s_->data.shards) << ": "
-      << plan.train_size() + plan.val_size() << " tiles, " << plan.train_size() << " train, " << plan.val_size()
-      << " validation\n";
-  out << "batch: " << b.per_rank << " per rank x " << b.world << " ranks x " << b.grad_accum
-      << " accumulation = " << b.per_step() << " samples per step; " << plan.steps_per_epoch()
-      << " steps per epoch, " << plan.total_steps() << " steps in all\n";
+  for (const auto& line : run_summary(*s_)) out << line << "\n";
   if (!s_->resume_note.empty()) out << "resume: " << s_->resume_note << "\n";
   int64_t total = 0, trainable = 0;
   for (const auto& p : s_->learner.model->parameters()) {
@@ -51,7 +57,7 @@ std::string Trainer::describe() {
   for (const auto& line : s_->learner.weight_reports) out << "weights: " << line << "\n";
   // Rank/device layout: every rank's (local rank, device, CPUs, loader threads) gathered to all.
   const auto& rt = s_->runtime;
-  const int workers = loader_options(s_->recipe.data, b.per_rank, rt.device.is_cuda(), rt.cpus.share).workers;
+  const int workers = loader_options(s_->recipe.data, s_->plan.batch().per_rank, rt.device.is_cuda(), rt.cpus.share).workers;
   auto me = torch::tensor({int64_t(rt.local_rank), int64_t(rt.device.is_cuda()),
                            int64_t(rt.device.has_index() ? rt.device.index() : -1), int64_t(rt.cpus.share),
                            int64_t(rt.cpus.allowed), int64_t(rt.cpus.node_cpus), int64_t(workers)})

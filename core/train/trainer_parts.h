@@ -74,6 +74,9 @@ std::unique_ptr<BatchSource> epoch_batches(const Trainer::State& s, const EpochP
 // This rank's samples of epoch `e` as global dataset indices.
 std::vector<int64_t> epoch_indices(const Trainer::State& s, const EpochPlan& e);
 
+// The data and batch lines of describe() and of the run's start-up log (trainer_describe.cpp).
+std::vector<std::string> run_summary(const Trainer::State& s);
+
 // Run directory (trainer_data.cpp): rank 0 creates it, writes config.yaml and data.verify's
 // record. Collective.
 void prepare_run_dir(const Trainer::State& s);
