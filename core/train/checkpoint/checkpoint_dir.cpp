@@ -13,6 +13,7 @@
 
 #include "core/base/error.h"
 #include "core/base/fs_util.h"
+#include "core/train/checkpoint/run_dir.h"
 
 namespace satclip::core {
 namespace {
@@ -228,7 +229,8 @@ std::string resolve_checkpoint_path(const std::string& path, std::vector<std::st
     verify_checkpoint_dir(base);
     return base;
   }
-  const std::string root = is_dir(base + "/checkpoints") ? base + "/checkpoints" : base;
+  const std::string runs = RunDir(base).checkpoints();  // `base` may be a run directory
+  const std::string root = is_dir(runs) ? runs : base;
   const std::string found = find_newest_checkpoint(root, skipped);
   SATCLIP_CHECK(!found.empty(), cat(root, ": no complete checkpoint"),
                 "train with checkpoint.every_steps or to an epoch end first, or give another path");
