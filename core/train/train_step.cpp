@@ -28,7 +28,7 @@ StepRunner::StepRunner(const Recipe& recipe, const dist::Runtime& runtime, dist:
   }
   if (const char* dir = std::getenv("SATCLIP_SAMPLE_LOG"); dir && *dir) {
     const auto path = cat(dir, "/samples-rank", runtime.rank, ".txt");
-    sample_log_ = std::fopen(path.c_str(), "a");
+    sample_log_.reset(std::fopen(path.c_str(), "a"));
     SATCLIP_CHECK(sample_log_ != nullptr, cat("SATCLIP_SAMPLE_LOG: cannot open ", path), "");
   }
   if (!r.train.cuda_graphs) return;
@@ -46,16 +46,14 @@ StepRunner::StepRunner(const Recipe& recipe, const dist::Runtime& runtime, dist:
                batch_.grad_accum > 1 ? " (one replay per micro-batch, gradients summed outside the graph)" : "");
 }
 
-StepRunner::~StepRunner() {
-  if (sample_log_) std::fclose(sample_log_);
-}
+StepRunner::~StepRunner() = default;
 
 void StepRunner::log_samples(int64_t epoch, int64_t step, int64_t micro, const torch::Tensor& index) {
   std::string line = cat(epoch, " ", step, " ", micro);
   const auto idx = index.to(torch::kCPU);
   for (int64_t i = 0; i < idx.numel(); ++i) line += cat(" ", idx[i].item<int64_t>());
-  std::fprintf(sample_log_, "%s\n", line.c_str());
-  std::fflush(sample_log_);
+  std::fprintf(sample_log_.get(), "%s\n", line.c_str());
+  std::fflush(sample_log_.get());
 }
 
 // The micro-batch's forward, loss and backward: a replay of the CUDA graph where it applies, else

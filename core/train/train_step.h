@@ -42,6 +42,8 @@ class StepRunner {
   StepRunner(const Recipe& recipe, const dist::Runtime& runtime, dist::Communicator& comm, Learner& learner,
              const BatchPlan& batch, bool debug);
   ~StepRunner();
+  StepRunner(const StepRunner&) = delete;
+  StepRunner& operator=(const StepRunner&) = delete;
 
   // train.host_sync resolved to log: only steps with events read on the host.
   bool defers_reads() const { return defer_reads_; }
@@ -66,7 +68,10 @@ class StepRunner {
   std::string graph_fallback_;        // the last reason a step ran eagerly
   bool defer_reads_ = false;
   DeferredChecks deferred_;  // the device's verdicts between read steps
-  std::FILE* sample_log_ = nullptr;
+  struct FileCloser {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+  };
+  std::unique_ptr<std::FILE, FileCloser> sample_log_;  // SATCLIP_SAMPLE_LOG
 };
 
 }  // namespace satclip::core
