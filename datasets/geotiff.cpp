@@ -44,6 +44,35 @@ void ensure_gdal() {
   std::call_once(once, [] { GDALAllRegister(); });
 }
 
+namespace {
+
+// Reads the GeoTIFF GDAL opens as `gdal_name`; errors name it `shown` (GDAL's own messages have
+// `opened` replaced by `shown`).
+Tile read_opened(const std::string& gdal_name, const std::string& opened, const std::string& shown) {
+  DatasetPtr ds(static_cast<GDALDataset*>(GDALOpen(gdal_name.c_str(), GA_ReadOnly)));
+  SATCLIP_CHECK(ds != nullptr, cat(shown, ": GDAL cannot open it (", last_gdal_error(opened, shown), ")"),
+                "the file is missing, truncated or not a GeoTIFF; re-download it");
+  Tile t;
+  t.bands = ds->GetRasterCount();
+  t.width = ds->GetRasterXSize();
+  t.height = ds->GetRasterYSize();
+  SATCLIP_CHECK(t.bands > 0, cat(shown, ": no raster bands"), "");
+  const GDALDataType type = ds->GetRasterBand(1)->GetRasterDataType();
+  SATCLIP_CHECK(type == GDT_UInt16,
+                cat(shown, ": pixels are ", GDALGetDataTypeName(type), ", expected UInt16"),
+                "S2-100k tiles hold uint16 digital numbers (reflectance x 10000)");
+  t.data.resize(static_cast<size_t>(t.bands) * t.height * t.width);
+  const CPLErr err = ds->RasterIO(GF_Read, 0, 0, t.width, t.height, t.data.data(), t.width, t.height,
+                                  GDT_UInt16, t.bands, nullptr, /*nPixelSpace=*/2,
+                                  /*nLineSpace=*/2 * static_cast<GSpacing>(t.width),
+                                  /*nBandSpace=*/2 * static_cast<GSpacing>(t.width) * t.height, nullptr);
+  SATCLIP_CHECK(err == CE_None, cat(shown, ": reading pixels failed (", last_gdal_error(opened, shown), ")"),
+                "the file is probably truncated; re-download it");
+  return t;
+}
+
+}  // namespace
+
 Tile read_geotiff(const std::string& path) {
   ensure_gdal();
   QuietGdal quiet;
@@ -51,26 +80,19 @@ Tile read_geotiff(const std::string& path) {
   const RegularFile checked(path, "a GeoTIFF",
                             "the tile listed in the index must be a GeoTIFF file; re-download it");
   const std::string same_file = checked.reopen_name();
-  DatasetPtr ds(static_cast<GDALDataset*>(GDALOpen(same_file.c_str(), GA_ReadOnly)));
-  SATCLIP_CHECK(ds != nullptr, cat(path, ": GDAL cannot open it (", last_gdal_error(same_file, path), ")"),
-                "the file is missing, truncated or not a GeoTIFF; re-download it");
-  Tile t;
-  t.bands = ds->GetRasterCount();
-  t.width = ds->GetRasterXSize();
-  t.height = ds->GetRasterYSize();
-  SATCLIP_CHECK(t.bands > 0, cat(path, ": no raster bands"), "");
-  const GDALDataType type = ds->GetRasterBand(1)->GetRasterDataType();
-  SATCLIP_CHECK(type == GDT_UInt16,
-                cat(path, ": pixels are ", GDALGetDataTypeName(type), ", expected UInt16"),
-                "S2-100k tiles hold uint16 digital numbers (reflectance x 10000)");
-  t.data.resize(static_cast<size_t>(t.bands) * t.height * t.width);
-  const CPLErr err = ds->RasterIO(GF_Read, 0, 0, t.width, t.height, t.data.data(), t.width, t.height,
-                                  GDT_UInt16, t.bands, nullptr, /*nPixelSpace=*/2,
-                                  /*nLineSpace=*/2 * static_cast<GSpacing>(t.width),
-                                  /*nBandSpace=*/2 * static_cast<GSpacing>(t.width) * t.height, nullptr);
-  SATCLIP_CHECK(err == CE_None, cat(path, ": reading pixels failed (", last_gdal_error(same_file, path), ")"),
-                "the file is probably truncated; re-download it");
-  return t;
+  return read_opened(same_file, same_file, path);
+}
+
+Tile read_geotiff_in(const std::string& archive, uint64_t offset, uint64_t size, const std::string& member) {
+  ensure_gdal();
+  QuietGdal quiet;
+  const RegularFile checked(archive, "a tar archive", "--images must name .tar archives or a folder holding them");
+  SATCLIP_CHECK(offset <= checked.size() && size <= checked.size() - offset,
+                cat(archive, ": ", member, " lies past the end of the archive"), "re-download the archive");
+  const std::string same_file = checked.reopen_name();
+  // GDAL's window on the bytes [offset, offset + size) of the archive; nothing is extracted.
+  const std::string window = cat("/vsisubfile/", offset, "_", size, ",", same_file);
+  return read_opened(window, window, cat(archive, ":", member));
 }
 
 void write_geotiff(const std::string& path, const Tile& tile, double lat, double lon) {

@@ -19,6 +19,10 @@ struct Tile {
 // not uint16, ...). Each thread may call it concurrently on different files.
 Tile read_geotiff(const std::string& path);
 
+// Reads the GeoTIFF stored at bytes [offset, offset + size) of `archive` (a tar member, see
+// tar_index.h) in place, through GDAL's /vsisubfile/. Errors name it "archive:member".
+Tile read_geotiff_in(const std::string& archive, uint64_t offset, uint64_t size, const std::string& member);
+
 // Writes `tile` as an S2-100k-style GeoTIFF: uint16, LZW with predictor 2, internally tiled,
 // pixel-interleaved, EPSG:4326 with 10 m pixels (in degrees) centred on (lat, lon).
 void write_geotiff(const std::string& path, const Tile& tile, double lat, double lon);

@@ -12,6 +12,7 @@
 #include "core/base/fs_util.h"
 #include "core/base/text.h"
 #include "datasets/h5_util.h"
+#include "datasets/zstd_filter.h"
 
 namespace satclip::data {
 
@@ -32,7 +33,17 @@ Compression Compression::parse(const std::string& text) {
     }
     return c;
   }
-  SATCLIP_FAIL(cat("unknown compression '", text, "'"), "use none, gzip, gzip:L (L = 1..9) or szip");
+  if (text == "zstd" || starts_with(text, "zstd:")) {
+    c.kind = Kind::kZstd;
+    c.level = kDefaultZstdLevel;
+    int64_t l = 0;
+    SATCLIP_CHECK(text.size() == 4 || (parse_integer(text.substr(5), l) && l >= 1 && l <= kZstdMaxLevel),
+                  cat("compression '", text, "': the zstd level must be 1..", kZstdMaxLevel), "use e.g. zstd:3");
+    if (text.size() > 4) c.level = int(l);
+    return c;
+  }
+  SATCLIP_FAIL(cat("unknown compression '", text, "'"),
+               "use none, gzip, gzip:L (L = 1..9), szip, zstd or zstd:L (L = 1..19)");
 }
 
 std::string Compression::str() const {
@@ -40,6 +51,7 @@ std::string Compression::str() const {
     case Kind::kNone: return "none";
     case Kind::kGzip: return "gzip:" + std::to_string(level);
     case Kind::kSzip: return "szip";
+    case Kind::kZstd: return "zstd:" + std::to_string(level);
   }
   return "?";
 }
@@ -51,6 +63,12 @@ std::vector<uint8_t> deflate_bytes(const void* data, size_t bytes, int level) {
   SATCLIP_CHECK(rc == Z_OK, cat("zlib compress2 failed (", rc, ")"), "");
   out.resize(n);
   return out;
+}
+
+std::vector<uint8_t> encode_tile(const Compression& c, const uint16_t* pixels, size_t bytes) {
+  if (c.kind == Compression::Kind::kGzip) return deflate_bytes(pixels, bytes, c.level);
+  if (c.kind == Compression::Kind::kZstd) return shuffle_zstd(pixels, bytes, c.level);
+  return {};
 }
 
 namespace {
@@ -99,7 +117,7 @@ void ShardWriter::create(const std::vector<std::string>& bands) {
   const hsize_t maxdims[4] = {H5S_UNLIMITED, hsize_t(c_), hsize_t(h_), hsize_t(w_)};
   const hsize_t chunk[4] = {1, hsize_t(c_), hsize_t(h_), hsize_t(w_)};
   H5Handle space = h5_space(H5Screate_simple(4, dims, maxdims));
-  H5Handle dcpl = h5_plist(H5Pcreate(H5P_DATASET_CREATE));
+  H5Handle dcpl = h5_untimed_dcpl();
   H5Pset_chunk(dcpl.get(), 4, chunk);
   if (compression_.kind == Compression::Kind::kGzip) H5Pset_deflate(dcpl.get(), compression_.level);
   if (compression_.kind == Compression::Kind::kSzip) {
@@ -109,6 +127,12 @@ void ShardWriter::create(const std::vector<std::string>& bands) {
                       (config & H5Z_FILTER_CONFIG_ENCODE_ENABLED),
                   "this HDF5 library cannot write szip", "use --compression gzip or none");
     H5Pset_szip(dcpl.get(), H5_SZIP_NN_OPTION_MASK, 16);
+  }
+  if (compression_.kind == Compression::Kind::kZstd) {
+    register_zstd_filter();
+    const unsigned level = unsigned(compression_.level);
+    H5_CHECK(H5Pset_shuffle(dcpl.get()), "setting the shuffle filter");
+    H5_CHECK(H5Pset_filter(dcpl.get(), kZstdFilterId, H5Z_FLAG_MANDATORY, 1, &level), "setting the zstd filter");
   }
   images_ = h5_dataset(H5Dcreate2(file_.get(), "images", H5T_STD_U16LE, space.get(), H5P_DEFAULT, dcpl.get(),
                                   H5P_DEFAULT));
@@ -133,7 +157,7 @@ herr_t ShardWriter::close() {
   return closed_set < 0 ? closed_set : closed_file;
 }
 
-void ShardWriter::append(const uint16_t* pixels, const std::vector<uint8_t>* deflated, double lat,
+void ShardWriter::append(const uint16_t* pixels, const std::vector<uint8_t>* encoded, double lat,
                          double lon, const std::string& fn) {
   h5_quiet();
   if (count_ == capacity_) {  // grow in steps; finish() trims to the real count
@@ -146,13 +170,13 @@ void ShardWriter::append(const uint16_t* pixels, const std::vector<uint8_t>* def
   if (compression_.kind == Compression::Kind::kSzip) {
     H5_CHECK(tile_io(images_.get(), count_, const_cast<uint16_t*>(pixels), /*write=*/true),
              cat(partial_, ": writing tile ", count_));
-  } else if (compression_.kind == Compression::Kind::kGzip) {
+  } else if (compression_.kind != Compression::Kind::kNone) {
     std::vector<uint8_t> local;
-    if (!deflated) {
-      local = deflate_bytes(pixels, bytes, compression_.level);
-      deflated = &local;
+    if (!encoded) {
+      local = encode_tile(compression_, pixels, bytes);
+      encoded = &local;
     }
-    H5_CHECK(H5Dwrite_chunk(images_.get(), H5P_DEFAULT, 0, offset, deflated->size(), deflated->data()),
+    H5_CHECK(H5Dwrite_chunk(images_.get(), H5P_DEFAULT, 0, offset, encoded->size(), encoded->data()),
              cat(partial_, ": writing tile ", count_));
   } else {
     H5_CHECK(H5Dwrite_chunk(images_.get(), H5P_DEFAULT, 0, offset, bytes, pixels),
@@ -227,6 +251,35 @@ std::vector<std::string> read_strings(hid_t file, const char* name, const std::s
   return out;
 }
 
+// The filter ids of a dataset's pipeline, in order.
+std::vector<int> filter_ids(hid_t dataset) {
+  const H5Handle dcpl = h5_plist(H5Dget_create_plist(dataset));
+  std::vector<int> ids;
+  const int n = H5Pget_nfilters(dcpl.get());
+  for (int k = 0; k < n && k < 16; ++k) {
+    unsigned flags = 0, config = 0;
+    size_t nelmts = 0;
+    ids.push_back(int(H5Pget_filter2(dcpl.get(), unsigned(k), &flags, &nelmts, nullptr, 0, nullptr, &config)));
+  }
+  return ids;
+}
+
+std::vector<int> expected_filters(Compression::Kind kind) {
+  switch (kind) {
+    case Compression::Kind::kNone: return {};
+    case Compression::Kind::kGzip: return {H5Z_FILTER_DEFLATE};
+    case Compression::Kind::kSzip: return {H5Z_FILTER_SZIP};
+    case Compression::Kind::kZstd: return {H5Z_FILTER_SHUFFLE, kZstdFilterId};
+  }
+  return {};
+}
+
+std::string join_ids(const std::vector<int>& ids) {
+  std::string s;
+  for (size_t i = 0; i < ids.size(); ++i) s += cat(i ? ", " : "", ids[i]);
+  return s;
+}
+
 }  // namespace
 
 ShardReader::ShardReader(const std::string& path, const Manifest& m, int64_t expected_count)
@@ -293,11 +346,10 @@ void ShardReader::open(const Manifest& m, int64_t expected_count) {
                     int64_t(fn_.size()) == expected_count,
                 cat(path, ": /lat, /lon and /fn do not all hold ", expected_count, " entries"), hint);
   // Filters must match the manifest, and every chunk must lie inside the file.
-  const int nfilters = H5Pget_nfilters(h5_plist(H5Dget_create_plist(images_.get())).get());
-  const int want_filters = compression_.kind == Compression::Kind::kNone ? 0 : 1;
-  SATCLIP_CHECK(nfilters == want_filters,
-                cat(path, ": /images has ", nfilters, " filter(s), the manifest says compression '",
-                    m.compression, "'"), hint);
+  SATCLIP_CHECK(filter_ids(images_.get()) == expected_filters(compression_.kind),
+                cat(path, ": /images has the filter(s) [", join_ids(filter_ids(images_.get())),
+                    "], the manifest says compression '", m.compression, "' (filters [",
+                    join_ids(expected_filters(compression_.kind)), "])"), hint);
   tile_bytes_ = size_t(m.channels) * m.height * m.width * sizeof(uint16_t);
   addr_.resize(expected_count);
   size_.resize(expected_count);
@@ -347,6 +399,16 @@ void ShardReader::read_tile(int64_t i, uint16_t* dst, std::vector<uint8_t>& scra
       const int rc = uncompress(reinterpret_cast<Bytef*>(dst), &out, scratch.data(), size_[i]);
       SATCLIP_CHECK(rc == Z_OK && out == tile_bytes_, cat(path_, ": tile ", i, " does not inflate"),
                     "the shard is damaged; pack again");
+      return;
+    }
+    case Compression::Kind::kZstd: {
+      // Compressed bytes in scratch, decoded into this thread's buffer, unshuffled into dst.
+      scratch.resize(size_[i]);
+      pread_all(scratch.data(), size_[i], addr_[i]);
+      std::string error;
+      thread_local std::vector<uint8_t> plain;
+      SATCLIP_CHECK(unshuffle_zstd(scratch.data(), size_[i], dst, tile_bytes_, plain, error),
+                    cat(path_, ": tile ", i, " does not decode (", error, ")"), "the shard is damaged; pack again");
       return;
     }
     case Compression::Kind::kSzip: {

@@ -1,13 +1,14 @@
 // HDF5 shards of packed S2-100k tiles.
 //
 // Schema (format "satclip-s2-shards", version 1; readable with h5py):
-//   /images  uint16 [N, C, H, W], chunked one tile per chunk, optionally gzip or szip
+//   /images  uint16 [N, C, H, W], chunked one tile per chunk, optionally gzip, szip or
+//            shuffle + zstd (zstd_filter.h)
 //   /lat     float64 [N]           /lon float64 [N]           /fn variable-length strings [N]
 //   root attributes: format (string), version (int), bands (comma-separated string)
 //
 // Reading scales across threads although the serial HDF5 library serialises its calls: at open
 // the reader records every tile's chunk address and size, and read_tile() then reads the raw
-// chunk with pread() (no HDF5 call, no lock) and, for gzip, inflates it with zlib on the calling
+// chunk with pread() (no HDF5 call, no lock) and, for gzip and zstd, decodes it on the calling
 // thread. Only szip goes through H5Dread and so through HDF5's global lock.
 #pragma once
 
@@ -24,15 +25,21 @@
 namespace satclip::data {
 
 struct Compression {
-  enum class Kind { kNone, kGzip, kSzip } kind = Kind::kNone;
-  int level = 4;  // gzip level 1..9
-  // "none", "gzip", "gzip:L", "szip"; throws satclip::Error otherwise.
+  enum class Kind { kNone, kGzip, kSzip, kZstd } kind = Kind::kNone;
+  int level = 4;  // gzip level 1..9, zstd level 1..19
+  // "none", "gzip", "gzip:L", "szip", "zstd", "zstd:L"; throws satclip::Error otherwise.
   static Compression parse(const std::string& text);
   std::string str() const;
 };
 
+constexpr int kDefaultZstdLevel = 3;
+
 // zlib stream of `bytes` bytes (the format of HDF5's deflate filter).
 std::vector<uint8_t> deflate_bytes(const void* data, size_t bytes, int level);
+
+// A tile's chunk as stored (gzip: deflate_bytes; zstd: shuffle_zstd); empty for none and szip,
+// which the writer stores itself. Called on worker threads.
+std::vector<uint8_t> encode_tile(const Compression& compression, const uint16_t* pixels, size_t bytes);
 
 class ShardWriter {
  public:
@@ -44,9 +51,9 @@ class ShardWriter {
   ShardWriter(const ShardWriter&) = delete;
   ShardWriter& operator=(const ShardWriter&) = delete;
 
-  // Appends one tile of C*H*W pixels. With gzip, `deflated` may hold the tile already compressed
-  // by deflate_bytes() (done on a worker thread), else it is compressed here.
-  void append(const uint16_t* pixels, const std::vector<uint8_t>* deflated, double lat, double lon,
+  // Appends one tile of C*H*W pixels. With gzip or zstd, `encoded` may hold the tile already
+  // compressed by encode_tile() (done on a worker thread), else it is compressed here.
+  void append(const uint16_t* pixels, const std::vector<uint8_t>* encoded, double lat, double lon,
               const std::string& fn);
   int64_t count() const { return count_; }
   void finish();

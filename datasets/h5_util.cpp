@@ -66,7 +66,8 @@ void write_scalar_attr(hid_t obj, const char* name, hid_t file_type, hid_t mem_t
 // Writes `data` of `mem_type` as the 1-D dataset `name` of `n` values of `file_type`.
 void write_column(hid_t file, const char* name, hid_t file_type, hid_t mem_type, hsize_t n, const void* data) {
   H5Handle space = h5_space(H5Screate_simple(1, &n, nullptr));
-  H5Handle ds = h5_dataset(H5Dcreate2(file, name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  H5Handle dcpl = h5_untimed_dcpl();
+  H5Handle ds = h5_dataset(H5Dcreate2(file, name, file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT));
   const herr_t rc = !ds.valid() ? -1 : (n ? H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0);
   H5ErrorsKept errors(rc);
   ds.reset();
@@ -76,6 +77,13 @@ void write_column(hid_t file, const char* name, hid_t file_type, hid_t mem_type,
 }
 
 }  // namespace
+
+H5Handle h5_untimed_dcpl() {
+  H5Handle dcpl = h5_plist(H5Pcreate(H5P_DATASET_CREATE));
+  H5_CHECK(dcpl.get(), "creating a dataset property list");
+  H5_CHECK(H5Pset_obj_track_times(dcpl.get(), false), "turning off a dataset's timestamps");
+  return dcpl;
+}
 
 void h5_write_string_attr(hid_t obj, const char* name, const std::string& value) {
   const H5Handle type = fixed_string_type(value.size());

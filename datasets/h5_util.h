@@ -39,6 +39,10 @@ class H5ErrorsKept {
   hid_t stack_;
 };
 
+// A dataset creation property list that stores no timestamps, so that the same data gives the
+// same bytes (a resumed pack equals an uninterrupted one).
+H5Handle h5_untimed_dcpl();
+
 // String attributes and datasets are fixed-length, zero-padded UTF-8: no variable-length strings.
 void h5_write_string_attr(hid_t obj, const char* name, const std::string& value);
 void h5_write_int_attr(hid_t obj, const char* name, int value);

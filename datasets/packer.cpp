@@ -18,10 +18,13 @@
 #include "core/base/error.h"
 #include "core/base/ordered_work.h"
 #include "core/base/text.h"
+#include "core/base/fs_util.h"
 #include "datasets/geotiff.h"
 #include "datasets/h5_shards.h"
+#include "datasets/pack_state.h"
 #include "datasets/s2_index.h"
 #include "datasets/synth.h"
+#include "datasets/tile_source.h"
 
 namespace fs = std::filesystem;
 
@@ -32,46 +35,42 @@ namespace {
 struct Item {
   std::string reason, detail;  // empty reason: ok
   Tile tile;
-  std::vector<uint8_t> deflated;
+  std::vector<uint8_t> encoded;  // the tile's chunk, when the compression is done off HDF5
 };
 
 struct Shape {
   int bands = 0, height = 0, width = 0;
 };
 
+std::string index_problem_reason(const std::string& problem) {
+  return starts_with(problem, "duplicate")    ? "duplicate fn"
+         : starts_with(problem, "line")       ? "malformed index line"
+         : problem == "empty fn"              ? "empty fn"
+         : starts_with(problem, "fn outside") ? "fn outside the images folder"
+                                              : "bad coordinate";
+}
+
 // Reads and checks one record against the dataset's shape.
-void examine(const IndexRecord& r, const std::string& images, const Shape& shape, const Compression& comp,
+void examine(const IndexRecord& r, const TileSource& source, const Shape& shape, const Compression& comp,
              Item& item) {
   if (!r.problem.empty()) {
-    item.reason = starts_with(r.problem, "duplicate")    ? "duplicate fn"
-                  : starts_with(r.problem, "line")       ? "malformed index line"
-                  : r.problem == "empty fn"              ? "empty fn"
-                  : starts_with(r.problem, "fn outside") ? "fn outside the images folder"
-                                                         : "bad coordinate";
+    item.reason = index_problem_reason(r.problem);
     item.detail = r.problem;
     return;
   }
-  const fs::path p = fs::path(images) / r.fn;
-  std::error_code ec;
-  const auto status = fs::status(p, ec);
-  if (ec || !fs::exists(status)) {
-    item.reason = "missing file";
-    item.detail = p.string();
+  const TileSource::Found found = source.find(r.fn);
+  if (!found.ok()) {
+    item.reason = found.reason;
+    item.detail = found.detail;
     return;
   }
-  if (!fs::is_regular_file(status)) {  // a FIFO would block GDAL forever
-    item.reason = "not a regular file";
-    item.detail = p.string();
-    return;
-  }
-  const auto bytes = fs::file_size(p, ec);
-  if (int64_t(bytes) < kMinTileBytes) {
+  if (int64_t(found.bytes) < kMinTileBytes) {
     item.reason = "file under 10000 bytes";
-    item.detail = std::to_string(bytes) + " bytes";
+    item.detail = std::to_string(found.bytes) + " bytes";
     return;
   }
   try {
-    item.tile = read_geotiff(p.string());
+    item.tile = source.read(found);
   } catch (const Error& e) {
     item.reason = "unreadable GeoTIFF";
     item.detail = e.message();
@@ -93,26 +92,24 @@ void examine(const IndexRecord& r, const std::string& images, const Shape& shape
     item.tile = Tile();
     return;
   }
-  if (comp.kind == Compression::Kind::kGzip) {
-    item.deflated = deflate_bytes(t.data.data(), t.data.size() * sizeof(uint16_t), comp.level);
-  }
+  item.encoded = encode_tile(comp, t.data.data(), t.data.size() * sizeof(uint16_t));
 }
 
 // The shape of the dataset: that of the first record whose file reads as a 12- or 13-band tile.
-Shape probe_shape(const std::vector<IndexRecord>& records, const std::string& images) {
+Shape probe_shape(const std::vector<IndexRecord>& records, const TileSource& source, const std::string& images) {
   for (const auto& r : records) {
     if (!r.problem.empty()) continue;
-    const fs::path p = fs::path(images) / r.fn;
-    std::error_code ec;
-    if (!fs::exists(p, ec) || int64_t(fs::file_size(p, ec)) < kMinTileBytes) continue;
+    const auto found = source.find(r.fn);
+    if (!found.ok() || int64_t(found.bytes) < kMinTileBytes) continue;
     try {
-      const Tile t = read_geotiff(p.string());
+      const Tile t = source.read(found);
       if (t.bands == 12 || t.bands == 13) return {t.bands, t.height, t.width};
     } catch (const std::exception&) {
     }
   }
   SATCLIP_FAIL(cat("no readable 12- or 13-band tile in ", images),
-               "check --images: it must be the folder holding the files named in index.csv's fn column");
+               "check --images: the tile folder, or the .tar archives, holding the files named in index.csv's "
+               "fn column");
 }
 
 // One CSV field on one line: quoted when needed, line breaks turned into spaces.
@@ -166,80 +163,139 @@ int64_t PackReport::skipped_total() const {
 std::string PackReport::summary() const {
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.1f", seconds);
-  std::string s = cat("packed ", packed, " of ", records, " records into ", channels, "x", height, "x", width,
-                      " tiles in ", secs, " s; skipped ", skipped_total());
+  std::string s;
+  if (complete) {
+    s = cat("packed ", packed, " of ", records, " records into ", shards_total, " shard(s) of ", channels, "x", height,
+            "x", width, " tiles in ", secs, " s; skipped ", skipped_total());
+  } else {
+    s = cat("packed ", shards_this_run, " shard(s) (", packed, " tiles, ", skipped_total(), " records skipped) in ",
+            secs, " s; ", shards_total - shards_missing, " of ", shards_total, " shards are packed");
+  }
+  if (shards_before) s += cat(" (", shards_before, " shard(s) were already packed)");
   for (const auto& [reason, count] : skipped) s += cat("\n  ", reason, ": ", count);
+  if (!complete) {
+    s += shards_missing ? cat("\nwhen every part is done: satclip-pack --merge ", out)
+                        : cat("\nevery shard is packed: satclip-pack --merge ", out, " writes the manifest");
+  }
   return s;
 }
+
+namespace {
+
+std::string absolute(const std::string& path) { return fs::absolute(path).lexically_normal().string(); }
+
+void add_totals(PackReport& report, const PackTotals& totals) {
+  report.packed = totals.packed;
+  report.skipped = totals.skipped;
+  report.complete = true;
+}
+
+}  // namespace
 
 PackReport pack_s2(const PackOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   SATCLIP_CHECK(o.shards >= 1, cat("--shards ", o.shards, " must be at least 1"), "");
-  SATCLIP_CHECK(fs::is_directory(o.images), cat(o.images, ": no such folder"), "--images must be the tile folder");
+  SATCLIP_CHECK(o.parts >= 1 && o.part >= 0 && o.part < o.parts, cat("--part ", o.part, "/", o.parts, ": expected R/W with 0 <= R < W"), "");
   const Compression comp = Compression::parse(o.compression);
+  const int threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  const TileSource source(o.images, threads);
+  spdlog::info("{}", source.describe());
+  for (const auto& d : source.damage()) spdlog::warn("damaged archive {} (the tiles before the damage are packed)", d);
   auto records = read_s2_index(o.index);
   if (o.limit > 0 && int64_t(records.size()) > o.limit) records.resize(o.limit);
-  const Shape shape = probe_shape(records, o.images);
+  const int64_t n = static_cast<int64_t>(records.size());
+  const Shape shape = probe_shape(records, source, o.images);
   fs::create_directories(o.out);
-  SATCLIP_CHECK(!fs::exists(fs::path(o.out) / "manifest.json"),
+  const bool packed_before = fs::exists(fs::path(o.out) / "manifest.json");
+  SATCLIP_CHECK(!packed_before || (o.resume && fs::exists(fs::path(o.out) / ".pack")),
                 cat(o.out, " already holds a packed dataset (manifest.json)"),
                 "choose an empty --out folder or delete the old shards first");
 
-  const int64_t n = static_cast<int64_t>(records.size());
-  const int threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
-  // Records are read and checked on `threads` workers, at most 4 per thread ahead of the writer.
-  OrderedWork<Item> work(n, threads, int64_t(threads) * 4, [&](int64_t j) {
-    Item item;
-    examine(records[size_t(j)], o.images, shape, comp, item);
-    return item;
-  });
+  PackPlan plan;
+  plan.index = absolute(o.index);
+  plan.index_digest = [&] {
+    const FileDigest d = file_digest(o.index);
+    return cat(d.size, ":", hex16(d.hash));
+  }();
+  plan.images = source.identity();
+  plan.shards = o.shards;
+  plan.compression = comp.str();
+  plan.limit = o.limit;
+  plan.records = n;
+  plan.channels = shape.bands;
+  plan.height = shape.height;
+  plan.width = shape.width;
+  const PackState state(o.out, plan, o.resume, o.parts > 1);
 
   PackReport report;
   report.records = n;
   report.channels = shape.bands;
   report.height = shape.height;
   report.width = shape.width;
+  report.shards_total = o.shards;
+  report.out = o.out;
+  // This run's shards and, in order, the records they hold.
+  std::vector<int> todo;
+  std::vector<int64_t> todo_records;
+  for (int k = o.part; k < o.shards; k += o.parts) {
+    if (state.done(k)) {
+      ++report.shards_before;
+      continue;
+    }
+    todo.push_back(k);
+    for (int64_t i = n * k / o.shards; i < n * (k + 1) / o.shards; ++i) todo_records.push_back(i);
+  }
+  if (report.shards_before) spdlog::info("{} shard(s) already packed; packing {} more", report.shards_before, todo.size());
+  // Records are read and checked on `threads` workers, at most 4 per thread ahead of the writer.
+  OrderedWork<Item> work(int64_t(todo_records.size()), threads, int64_t(threads) * 4, [&](int64_t j) {
+    Item item;
+    examine(records[size_t(todo_records[size_t(j)])], source, shape, comp, item);
+    return item;
+  });
   std::vector<std::string> band_names(kS2BandNames, kS2BandNames + kS2Bands);
   if (shape.bands == 13) band_names.insert(band_names.begin() + 10, "B10");
-  const fs::path skipped_path = fs::path(o.out) / "skipped.csv";
-  std::ofstream skipped(skipped_path.string() + ".partial");
-  skipped << "fn,reason,detail\n";
-  Manifest manifest;
-  manifest.bands = band_names;
-  manifest.channels = shape.bands;
-  manifest.height = shape.height;
-  manifest.width = shape.width;
-  manifest.compression = comp.str();
-  manifest.source_index = fs::absolute(o.index).string();
-  Progress progress(n, o.progress);
-  int64_t written = 0;
-  for (int k = 0; k < o.shards; ++k) {
-    const int64_t end = n * (k + 1) / o.shards;
-    const std::string name = cat("shard-", k, "-of-", o.shards, ".h5");
-    ShardWriter writer((fs::path(o.out) / name).string(), shape.bands, shape.height, shape.width, band_names, comp);
-    for (; written < end;) {
-      Item item = work.next();
-      const IndexRecord& r = records[size_t(written)];
+  Progress progress(int64_t(todo_records.size()), o.progress);
+  int64_t done = 0, skipped_here = 0;
+  for (const int k : todo) {
+    ShardWriter writer((fs::path(o.out) / state.shard_name(k)).string(), shape.bands, shape.height, shape.width,
+                       band_names, comp);
+    ShardRecord record;
+    for (int64_t i = n * k / o.shards; i < n * (k + 1) / o.shards; ++i) {
+      const Item item = work.next();
+      const IndexRecord& r = records[size_t(i)];
       if (item.reason.empty()) {
-        writer.append(item.tile.data.data(), comp.kind == Compression::Kind::kGzip ? &item.deflated : nullptr,
-                      r.lat, r.lon, r.fn);
-        ++report.packed;
+        writer.append(item.tile.data.data(), item.encoded.empty() ? nullptr : &item.encoded, r.lat, r.lon, r.fn);
+        ++record.packed;
       } else {
-        ++report.skipped[item.reason];
-        skipped << csv_field(r.fn) << "," << csv_field(item.reason) << "," << csv_field(item.detail) << "\n";
+        ++record.skipped[item.reason];
+        record.rows.push_back(csv_field(r.fn) + "," + csv_field(item.reason) + "," + csv_field(item.detail));
+        ++skipped_here;
       }
-      ++written;
-      progress.update(written, report.skipped_total());
+      progress.update(++done, skipped_here);
     }
     writer.finish();
-    manifest.shards.push_back({name, writer.count()});
+    state.mark_done(k, record);
+    ++report.shards_this_run;
+    report.packed += record.packed;
+    for (const auto& [reason, count] : record.skipped) report.skipped[reason] += count;
   }
-  skipped.close();
-  SATCLIP_CHECK(!skipped.fail(), cat(skipped_path.string(), ".partial: write failed"), "check free disk space in --out");
-  fs::rename(skipped_path.string() + ".partial", skipped_path);
-  manifest.count = report.packed;
-  manifest.skipped = report.skipped_total();
-  write_manifest((fs::path(o.out) / "manifest.json").string(), manifest);
+  report.shards_missing = int(missing_shards(o.out, plan).size());
+  if (o.parts == 1) add_totals(report, finish_pack(o.out));
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+PackReport merge_pack(const std::string& out) {
+  const auto start = std::chrono::steady_clock::now();
+  const PackPlan plan = read_pack_plan(out);
+  PackReport report;
+  report.records = plan.records;
+  report.channels = plan.channels;
+  report.height = plan.height;
+  report.width = plan.width;
+  report.shards_total = plan.shards;
+  report.out = out;
+  add_totals(report, finish_pack(out));
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }

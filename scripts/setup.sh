@@ -51,7 +51,7 @@ step() {
 # 1. System packages.
 packages=(build-essential cmake git pkg-config bc python3 python3-venv python3-dev
           libopenmpi-dev openmpi-bin libhdf5-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-          libgtest-dev libgmock-dev libbenchmark-dev libgdal-dev gdal-bin procps util-linux mount
+          libgtest-dev libgmock-dev libbenchmark-dev libgdal-dev gdal-bin libzstd-dev procps util-linux mount
           slurm-wlm munge iproute2)
 missing=()
 for p in "${packages[@]}"; do
@@ -84,7 +84,7 @@ else
 fi
 # The tests' independent references (timm, geoclip, scipy, h5py, matplotlib), pinned to the same torch.
 if [ "$python" = "$root/.venv/bin/python" ] &&
-   ! "$python" -c "import timm, geoclip, scipy, h5py, matplotlib, torchvision, sklearn, tensorboard" >/dev/null 2>&1; then
+   ! "$python" -c "import timm, geoclip, scipy, h5py, hdf5plugin, matplotlib, torchvision, sklearn, tensorboard" >/dev/null 2>&1; then
   step "pip: test references and plotting ($(grep -v '^#' "$root/tests/reference/requirements.txt" | xargs))" \
     "$python" -m pip install --no-cache-dir "$torch_req" -r "$root/tests/reference/requirements.txt" h5py matplotlib
 fi

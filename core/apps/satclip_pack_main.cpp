@@ -19,21 +19,36 @@
 namespace {
 
 const char* kUsage =
-    "usage: satclip-pack --index index.csv --images DIR --out DIR [--shards N]\n"
-    "                    [--compression none|gzip[:L]|szip] [--threads T] [--limit N]\n"
-    "                    [--progress auto|bar|lines]\n"
+    "usage: satclip-pack --index index.csv --images DIR|TARS --out DIR [--shards N]\n"
+    "                    [--compression none|gzip[:L]|szip|zstd[:L]] [--threads T] [--limit N]\n"
+    "                    [--resume] [--part R/W] [--progress auto|bar|lines]\n"
+    "       satclip-pack --merge DIR\n"
     "       satclip-pack --upgrade DIR\n"
     "       satclip-pack --verify DIR [--max-memory MIB] [--timeout S] [--threads T] [--part R/W]\n"
     "\n"
     "Reads index.csv by column name (fn, lat, lon), reads and checks every tile with GDAL in\n"
     "parallel, and writes OUT/shard-<k>-of-<N>.h5, OUT/skipped.csv (fn, reason, detail) and, last,\n"
     "OUT/manifest.json. Bad records (missing, not a regular file, under 10000 bytes, unreadable,\n"
-    "wrong band count or size, bad coordinates, duplicate fn) are skipped and counted, never fatal.\n"
+    "wrong band count or size, bad coordinates, duplicate fn, truncated archive) are skipped and\n"
+    "counted, never fatal.\n"
     "\n"
+    "  --images X        the tile folder (fn is a path under it), or the tar archives S2-100k is\n"
+    "                    published as, read in place without extracting: a folder holding .tar files\n"
+    "                    (and no .tif files), one .tar file, or .tar files separated by commas; with\n"
+    "                    archives, fn's file name (patch_N.tif) names the member\n"
     "  --shards N        number of shards (default 1; about 1000-5000 tiles each is a good size)\n"
-    "  --compression C   none (default: fastest to read), gzip, gzip:L (L = 1..9), szip\n"
+    "  --compression C   none (default), gzip, gzip:L (L = 1..9), szip, zstd, zstd:L (L = 1..19;\n"
+    "                    byte shuffle + Zstandard, level 3 by default; h5py reads it after\n"
+    "                    `import hdf5plugin`). See docs/data.md for sizes and read speeds\n"
     "  --threads T       reader threads (default: all cores)\n"
     "  --limit N         pack only the first N records\n"
+    "  --resume          continue the unfinished pack in --out (killed, out of time, ...) with the\n"
+    "                    same options: finished shards are kept, the rest packed; the result is\n"
+    "                    byte-identical to an uninterrupted pack\n"
+    "  --part R/W        pack only the shards k with k % W == R (0 <= R < W), so that W processes\n"
+    "                    share the work in one --out; then satclip-pack --merge OUT writes the\n"
+    "                    manifest. With --resume, a part continues its own shards\n"
+    "  --merge DIR       once every part is done: write DIR/skipped.csv and DIR/manifest.json\n"
     "  --progress MODE   auto (the default: a bar on a terminal, else lines), bar or lines\n"
     "  --upgrade DIR     convert a shard directory of format version 1 (variable-length strings)\n"
     "                    to version 2 in place; only names and attributes are rewritten (seconds)\n"
@@ -47,12 +62,18 @@ const char* kUsage =
     "                    manifest index i has i % W == R (satclip-ddp's data.verify gives rank R of W\n"
     "                    its part).\n"
     "\n"
-    "Example (S2-100k into 100 shards, then a check of shards from elsewhere):\n"
-    "  satclip-pack --index s2-100k/index.csv --images s2-100k/images --out data/s2-100k-shards --shards 100\n"
-    "  satclip-pack --verify data/s2-100k-shards\n";
+    "Examples (S2-100k from its archives into 100 shards; the same in 8 parts as a SLURM array or\n"
+    "as MPI ranks, then the merge; a check of shards from elsewhere):\n"
+    "  satclip-pack --index s2-100k/index.csv --images s2-100k/data --out data/s2 --shards 100\n"
+    "  sbatch --array=0-7 --wrap 'satclip-pack --index s2-100k/index.csv --images s2-100k/data --out data/s2 "
+    "--shards 100 --part $SLURM_ARRAY_TASK_ID/8'\n"
+    "  mpirun -n 8 sh -c 'satclip-pack --index s2-100k/index.csv --images s2-100k/data --out data/s2 "
+    "--shards 100 --part $OMPI_COMM_WORLD_RANK/8'\n"
+    "  satclip-pack --merge data/s2\n"
+    "  satclip-pack --verify data/s2\n";
 
 // --part R/W: 0 <= R < W.
-void parse_part(const satclip::cli::Args& args, satclip::data::VerifyOptions& o) {
+void parse_part(const satclip::cli::Args& args, int& o_part, int& o_parts) {
   if (!args.has("part")) return;
   const std::string text = args.str("part");
   const auto slash = text.find('/');
@@ -62,8 +83,8 @@ void parse_part(const satclip::cli::Args& args, satclip::data::VerifyOptions& o)
                   parts <= std::numeric_limits<int>::max() && part >= 0 && part < parts;
   SATCLIP_CHECK(ok, satclip::cat("--part ", text, ": expected R/W with 0 <= R < W, e.g. 0/4"),
                 "see satclip-pack --help");
-  o.part = static_cast<int>(part);
-  o.parts = static_cast<int>(parts);
+  o_part = static_cast<int>(part);
+  o_parts = static_cast<int>(parts);
 }
 
 int verify(const satclip::cli::Args& args) {
@@ -72,7 +93,7 @@ int verify(const satclip::cli::Args& args) {
   o.max_memory_mib = args.integer("max-memory", o.max_memory_mib, 1, satclip::data::kMaxVerifyMemoryMib);
   o.timeout_s = args.integer("timeout", o.timeout_s, 1, satclip::data::kMaxVerifySeconds);
   o.jobs = static_cast<int>(args.integer("threads", 0, 0, 1024));
-  parse_part(args, o);
+  parse_part(args, o.part, o.parts);
   const auto started = std::chrono::steady_clock::now();
   const auto report = satclip::data::verify_shard_dir(dir, o);
   for (const auto& s : report.shards) std::printf("%s\n", satclip::data::verdict_line(dir, s).c_str());
@@ -94,7 +115,8 @@ int verify(const satclip::cli::Args& args) {
 int body(int argc, char** argv) {
   satclip::cli::Args args(argc, argv,
                           {"index", "images", "out", "shards", "compression", "threads", "limit", "progress", "upgrade",
-                           "verify", "max-memory", "timeout", "part"});
+                           "verify", "max-memory", "timeout", "part", "merge"},
+                          {"resume"});
   if (args.help()) {
     std::fputs(kUsage, stdout);
     return 0;
@@ -109,6 +131,12 @@ int body(int argc, char** argv) {
     return 0;
   }
   if (args.has("verify")) return verify(args);
+  if (args.has("merge")) {
+    const std::string dir = args.required("merge");
+    const auto report = satclip::data::merge_pack(dir);
+    std::printf("%s\nwrote %s/manifest.json\n", report.summary().c_str(), dir.c_str());
+    return 0;
+  }
 #ifdef SATCLIP_HAVE_GDAL
   satclip::data::PackOptions o;
   o.index = args.required("index");
@@ -119,11 +147,13 @@ int body(int argc, char** argv) {
   o.threads = static_cast<int>(args.integer("threads", 0, 0, 1024));
   o.limit = args.integer("limit", 0, 0, INT64_MAX);
   o.progress = args.choice("progress", satclip::ProgressStyle::kAuto);
+  o.resume = args.has("resume");
+  parse_part(args, o.part, o.parts);
   const auto report = satclip::data::pack_s2(o);
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
-  std::printf("%s\npeak memory %.1f MB\nwrote %s/manifest.json\n", report.summary().c_str(),
-              usage.ru_maxrss / 1024.0, o.out.c_str());
+  std::printf("%s\npeak memory %.1f MB\n", report.summary().c_str(), usage.ru_maxrss / 1024.0);
+  if (report.complete) std::printf("wrote %s/manifest.json\n", o.out.c_str());
 #else
   SATCLIP_FAIL("this satclip-pack was built without GDAL, which packing GeoTIFF tiles needs",
                "install libgdal-dev and rebuild (scripts/setup.sh does); --verify and --upgrade work without it");

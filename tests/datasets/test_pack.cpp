@@ -73,7 +73,7 @@ TEST_P(RoundTrip, PackedPixelsEqualGdalPixelsExactly) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Compression, RoundTrip, ::testing::Values("none", "gzip", "gzip:9", "szip"),
+INSTANTIATE_TEST_SUITE_P(Compression, RoundTrip, ::testing::Values("none", "gzip", "gzip:9", "szip", "zstd", "zstd:1"),
                          [](const auto& info) {
                            std::string s = info.param;
                            for (auto& c : s) if (c == ':') c = '_';

@@ -1,4 +1,5 @@
-// Test helper: synthesises a small dataset, packs it with gzip into 2 shards, and writes what
+// Test helper: synthesises a small dataset, packs it into 2 shards with gzip (DIR/out-gzip) and
+// with shuffle + zstd (DIR/out-zstd), and writes what
 // GDAL reads from the GeoTIFFs (expected.u16: pixels in pack order; expected.csv: fn,lat,lon)
 // so check_shards_h5py.py can compare h5py's view of the shards with it.
 #include <cstdio>
@@ -24,11 +25,13 @@ int main(int argc, char** argv) {
   PackOptions o;
   o.index = dir + "/src/index.csv";
   o.images = dir + "/src/images";
-  o.out = dir + "/out";
   o.shards = 2;
-  o.compression = "gzip";
   o.progress = satclip::ProgressStyle::kLines;
-  pack_s2(o);
+  for (const char* compression : {"gzip", "zstd"}) {
+    o.out = dir + "/out-" + compression;
+    o.compression = compression;
+    pack_s2(o);
+  }
   std::ofstream pixels(dir + "/expected.u16", std::ios::binary), meta(dir + "/expected.csv");
   meta.precision(17);
   for (const auto& r : read_s2_index(o.index)) {
