@@ -25,7 +25,7 @@ struct PackOptions {
   std::string images;       // tile folder, .tar archive(s) or a folder of them (tile_source.h)
   std::string out;          // output folder
   int shards = 1;
-  std::string compression = "none";
+  std::string compression = "zstd";  // see Compression::parse; docs/data.md has the figures
   int threads = 0;          // 0: hardware concurrency
   int64_t limit = 0;        // 0: every record
   bool resume = false;      // continue the unfinished pack in `out`

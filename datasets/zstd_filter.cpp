@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 
 #include <hdf5.h>
@@ -74,7 +75,14 @@ std::vector<uint8_t> shuffle_zstd(const void* data, size_t bytes, int level) {
   std::vector<uint8_t> shuffled(bytes);
   shuffle2(static_cast<const uint8_t*>(data), shuffled.data(), bytes);
   std::vector<uint8_t> out(ZSTD_compressBound(bytes));
-  const size_t n = ZSTD_compress(out.data(), out.size(), shuffled.data(), bytes, level);
+  thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> ctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  SATCLIP_CHECK(ctx != nullptr, "zstd: out of memory", "");
+  // The frame records its size and a checksum of the content, so a damaged chunk is detected
+  // when it is read (as zlib's adler32 does for gzip).
+  ZSTD_CCtx_reset(ctx.get(), ZSTD_reset_session_and_parameters);
+  ZSTD_CCtx_setParameter(ctx.get(), ZSTD_c_compressionLevel, level);
+  ZSTD_CCtx_setParameter(ctx.get(), ZSTD_c_checksumFlag, 1);
+  const size_t n = ZSTD_compress2(ctx.get(), out.data(), out.size(), shuffled.data(), bytes);
   SATCLIP_CHECK(!ZSTD_isError(n), cat("zstd compression failed (", ZSTD_getErrorName(n), ")"), "");
   out.resize(n);
   return out;

@@ -19,7 +19,7 @@ constexpr int kZstdFilterId = 32015;
 constexpr int kZstdMaxLevel = 19;
 
 // Shuffles the bytes of `bytes` bytes of 2-byte elements (all low bytes, then all high bytes), then
-// compresses them as one zstd frame at `level`.
+// compresses them as one zstd frame at `level`, with its content size and checksum.
 std::vector<uint8_t> shuffle_zstd(const void* data, size_t bytes, int level);
 
 // The inverse: `src` must be one zstd frame of exactly `bytes` bytes, else it returns false and

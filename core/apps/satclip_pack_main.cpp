@@ -37,9 +37,11 @@ const char* kUsage =
     "                    (and no .tif files), one .tar file, or .tar files separated by commas; with\n"
     "                    archives, fn's file name (patch_N.tif) names the member\n"
     "  --shards N        number of shards (default 1; about 1000-5000 tiles each is a good size)\n"
-    "  --compression C   none (default), gzip, gzip:L (L = 1..9), szip, zstd, zstd:L (L = 1..19;\n"
-    "                    byte shuffle + Zstandard, level 3 by default; h5py reads it after\n"
-    "                    `import hdf5plugin`). See docs/data.md for sizes and read speeds\n"
+    "  --compression C   zstd (the default: byte shuffle + Zstandard level 3; 2.4x smaller than\n"
+    "                    none, decoded at about 1000 tiles/s per core, faster than none from disk;\n"
+    "                    h5py reads it after `import hdf5plugin`), zstd:L (L = 1..19), none\n"
+    "                    (fastest from the page cache), gzip, gzip:L (L = 1..9), szip.\n"
+    "                    docs/data.md has the figures\n"
     "  --threads T       reader threads (default: all cores)\n"
     "  --limit N         pack only the first N records\n"
     "  --resume          continue the unfinished pack in --out (killed, out of time, ...) with the\n"
@@ -143,7 +145,7 @@ int body(int argc, char** argv) {
   o.images = args.required("images");
   o.out = args.required("out");
   o.shards = static_cast<int>(args.integer("shards", 1, 1, 100000));
-  o.compression = args.str("compression", "none");
+  o.compression = args.str("compression", "zstd");
   o.threads = static_cast<int>(args.integer("threads", 0, 0, 1024));
   o.limit = args.integer("limit", 0, 0, INT64_MAX);
   o.progress = args.choice("progress", satclip::ProgressStyle::kAuto);

@@ -9,6 +9,11 @@
 //       The bandwidth bound: the same shard files read with pread() in tile-sized pieces by W
 //       threads into buffers of one batch each, allocated and touched before the clock starts
 //       (no HDF5, no tensors); the best of 3 passes.
+//   bench_loader cold DIR [--workers W] [--batch B]
+//       Reads from the disk, not the page cache: every shard file's cached pages are dropped
+//       (posix_fadvise DONTNEED; check with `fincore`), then one epoch in shuffled order is timed
+//       from the loader's start, then the same epoch again with the files now cached. Prints
+//       tiles/s and the MB/s of file bytes (compressed as stored) each way.
 //   bench_loader geotiff INDEX IMAGES [--limit N]
 //       The seed's path: one GeoTIFF at a time through GDAL, on one thread.
 #include <fcntl.h>
@@ -65,6 +70,41 @@ int shards(const satclip::cli::Args& a) {
               (long long)ds->size(), ds->manifest().compression.c_str(), o.workers, o.prefetch,
               (long long)o.batch_size, o.pin_memory ? ", pinned" : "", epochs, seconds / (epochs - 1),
               tiles / seconds, mb / seconds);
+  return 0;
+}
+
+// Seconds for one epoch of `ds` in shuffled order through a fresh Loader, from its start.
+double one_epoch(const std::shared_ptr<ShardedDataset>& ds, const LoaderOptions& o) {
+  const auto t0 = Clock::now();
+  Loader loader(ds, DistributedSampler(ds->size(), 0, 1, {1, false}).indices(0), o);
+  Batch b;
+  int64_t tiles = 0;
+  while (loader.next(b)) tiles += b.images.size(0);
+  if (tiles != ds->size()) std::exit(1);
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+int cold(const satclip::cli::Args& a) {
+  const std::string dir = a.positional().at(1);
+  const auto ds = ShardedDataset::open(dir);
+  LoaderOptions o;
+  o.workers = static_cast<int>(a.integer("workers", 2, 1, 256));
+  o.batch_size = a.integer("batch", 64, 1, 65536);
+  o.prefetch = o.workers + 2;
+  double bytes = 0;
+  for (const auto& s : ds->manifest().shards) {
+    const std::string path = (std::filesystem::path(dir) / s.file).string();
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0 || ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) != 0) return 1;
+    bytes += double(std::filesystem::file_size(path));
+    ::close(fd);
+  }
+  const double cold_s = one_epoch(ds, o), warm_s = one_epoch(ds, o);
+  const double n = double(ds->size());
+  std::printf("cold: %lld tiles (%s, %.2f GB of files), %d workers: from disk %.0f tiles/s (%.0f MB/s of file "
+              "bytes), the same epoch cached %.0f tiles/s (%.0f MB/s)\n",
+              (long long)ds->size(), ds->manifest().compression.c_str(), bytes / 1e9, o.workers, n / cold_s,
+              bytes / 1048576.0 / cold_s, n / warm_s, bytes / 1048576.0 / warm_s);
   return 0;
 }
 
@@ -132,10 +172,12 @@ int body(int argc, char** argv) {
   if (a.help() || a.positional().empty()) {
     std::puts("usage: bench_loader shards DIR [--workers W] [--batch B] [--epochs E (2 or more)]\n"
               "       bench_loader raw DIR [--workers W] [--batch B]\n"
+              "       bench_loader cold DIR [--workers W] [--batch B]\n"
               "       bench_loader geotiff INDEX IMAGES [--limit N]");
     return a.help() ? 0 : 2;
   }
   if (a.positional()[0] == "raw") return raw(a);
+  if (a.positional()[0] == "cold") return cold(a);
   return a.positional()[0] == "geotiff" ? geotiff(a) : shards(a);
 }
 

@@ -10,7 +10,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${1:-${SATCLIP_BUILD_DIR:-$root/build}}
 work=${WORK:-/tmp/satclip-bench}
 n=${TILES:-2000}
-synth=$build/core/satclip-synth pack=$build/core/satclip-pack bench=$build/tests/bench/bench_loader
+synth=$build/core/apps/satclip-synth pack=$build/core/apps/satclip-pack bench=$build/tests/bench/bench_loader
 mkdir -p "$work"
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB RAM; $(date -u +%F)"
 [ -f "$work/src5000/index.csv" ] || "$synth" --count 5000 --size 256 --out "$work/src5000" > /dev/null

@@ -354,6 +354,32 @@ TEST(Shards, UnfinishedWriterLeavesNothingThatLooksComplete) {
   EXPECT_FALSE(fs::exists(dir / "s.h5.partial"));
 }
 
+// A zstd chunk with one byte changed fails its frame checksum when read, naming the shard and tile.
+TEST(Shards, DamagedZstdChunkIsReportedWhenRead) {
+  TempDir dir("zstd-damage");
+  write_synthetic_dataset(dir / "src", {3, 32, 4, 1});
+  pack_s2(pack_options(dir / "src", dir / "out", 1, "zstd"));
+  const std::string shard = dir / "out/shard-0-of-1.h5";
+  std::string bytes = read_all(shard);
+  const size_t frame = bytes.find(std::string("\x28\xb5\x2f\xfd", 4));  // zstd's magic number
+  ASSERT_NE(frame, std::string::npos);
+  bytes[frame + 200] = char(bytes[frame + 200] ^ 0x10);
+  std::ofstream(shard, std::ios::binary | std::ios::trunc) << bytes;
+  const auto ds = ShardedDataset::open(dir / "out");
+  std::vector<uint16_t> buf(ds->tile_pixels());
+  std::vector<uint8_t> scratch;
+  int failed = 0;
+  for (int64_t i = 0; i < ds->size(); ++i) {
+    try {
+      ds->read_tile(i, buf.data(), scratch);
+    } catch (const satclip::Error& e) {
+      ++failed;
+      EXPECT_NE(e.message().find("shard-0-of-1.h5: tile 0 does not decode"), std::string::npos) << e.message();
+    }
+  }
+  EXPECT_EQ(failed, 1);
+}
+
 TEST(Pack, RefusesToOverwriteAPackedDirectory) {
   TempDir dir("twice");
   write_synthetic_dataset(dir / "src", {3, 32, 0, 1});
