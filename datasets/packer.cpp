@@ -287,6 +287,9 @@ PackReport pack_s2(const PackOptions& o) {
 
 PackReport merge_pack(const std::string& out) {
   const auto start = std::chrono::steady_clock::now();
+  SATCLIP_CHECK(!fs::exists(fs::path(out) / "manifest.json") || fs::exists(fs::path(out) / ".pack"),
+                cat(out, " is already merged (it holds manifest.json and no unfinished pack)"),
+                "train on it; satclip-pack --verify checks it");
   const PackPlan plan = read_pack_plan(out);
   PackReport report;
   report.records = plan.records;

@@ -15,7 +15,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(torch_file recipe index_csv manifest shard coords_csv checkpoint_text cache_info)
+[ ${#targets[@]} -eq 0 ] && targets=(torch_file recipe index_csv tar_index manifest shard coords_csv checkpoint_text cache_info)
 build=${SATCLIP_FUZZ_BUILD_DIR:-$root/build-fuzz}
 python=${SATCLIP_PYTHON:-$root/.venv/bin/python}
 jobs=${SATCLIP_JOBS:-$(nproc)}

@@ -15,7 +15,7 @@ jobs=${SATCLIP_JOBS:-$(nproc)}
 # the pipe and spawn of another program (data.verify), the bounded reader of outside files, the CSV splitter.
 targets=(${SATCLIP_SANITIZE_TARGETS:-test_config test_loader_unit test_pack test_sampler test_train_logic
          test_subprocess test_files test_text test_ordered_work test_run_plan state_dict_roundtrip test_grad_reducer replay_torch_file replay_recipe
-         replay_index_csv replay_manifest replay_shard replay_shard_bytes replay_coords_csv replay_checkpoint_text
+         replay_index_csv replay_tar_index replay_manifest replay_shard replay_shard_bytes replay_coords_csv replay_checkpoint_text
          replay_cache_info})
 tests=${SATCLIP_SANITIZE_TESTS:-'^(test_config|test_loader_unit|test_pack|test_sampler|test_train_logic|test_subprocess|test_files|test_text|test_ordered_work|test_run_plan|state_dict_.*|test_grad_reducer_np2|fuzz_replay_.*)$'}
 say() { echo "[sanitize] $*"; }

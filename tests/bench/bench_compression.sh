@@ -35,6 +35,6 @@ for c in $codecs; do
   two=$("$bench" shards "$out" --workers 2 --epochs 3 | sed -E 's/.* ([0-9]+) tiles\/s.*/\1/')
   cold=$("$bench" cold "$out" --workers 2)
   disk=$(echo "$cold" | sed -E 's/.*from disk ([0-9]+) tiles\/s \(([0-9]+) MB\/s.*/\1 (\2)/')
-  echo "| $c | $((bytes / n)) | $(echo "scale=2; $raw / $bytes" | bc) | $(printf %.1f "$t") | $one | $two | $disk |"
+  echo "| $c | $((bytes / n)) | $(printf %.2f "$(echo "scale=4; $raw / $bytes" | bc)") | $(printf %.1f "$t") | $one | $two | $disk |"
   [ "$c" = none ] || [ "$c" = "${KEEP:-}" ] || rm -rf "$out"
 done

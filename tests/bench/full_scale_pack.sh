@@ -30,7 +30,7 @@ fi
 echo "- source: $distinct synthetic GeoTIFFs written in $(printf %.0f "$(echo "$(date +%s.%N) - $t0" | bc)") s," \
      "$(du -sb "$work/src/images" | cut -f1) bytes"
 # The full index: copy r of distinct tile i is record r * distinct + i, 0.001 degree further north.
-if [ "$(($(wc -l < "$work/index.csv" 2>/dev/null || echo 0) - 1))" -ne "$tiles" ]; then
+if [ "$(($(wc -l 2>/dev/null < "$work/index.csv" || echo 0) - 1))" -ne "$tiles" ]; then
   mkdir -p "$work/images"
   awk -F, -v tiles="$tiles" -v distinct="$distinct" -v src="$work/src/images" -v dst="$work/images" '
     NR == 1 { print; next }
