@@ -2,13 +2,10 @@
 
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
-#include <fstream>
-#include <memory>
 #include <new>
 #include <thread>
 #include <vector>
@@ -16,9 +13,9 @@
 #include <spdlog/spdlog.h>
 
 #include "core/base/error.h"
+#include "core/base/fs_util.h"
 #include "core/base/ordered_work.h"
 #include "core/base/text.h"
-#include "core/base/fs_util.h"
 #include "datasets/geotiff.h"
 #include "datasets/h5_shards.h"
 #include "datasets/pack_state.h"
