@@ -187,12 +187,59 @@ void add_totals(PackReport& report, const PackTotals& totals) {
   report.complete = true;
 }
 
+// What this pack is (pack_state.h): a resumed pack and every part must match it.
+PackPlan plan_of(const PackOptions& o, const TileSource& source, const Compression& comp, int64_t records,
+                 const Shape& shape) {
+  PackPlan plan;
+  plan.index = absolute(o.index);
+  const FileDigest digest = file_digest(o.index);
+  plan.index_digest = cat(digest.size, ":", hex16(digest.hash));
+  plan.images = source.identity();
+  plan.shards = o.shards;
+  plan.compression = comp.str();
+  plan.limit = o.limit;
+  plan.records = records;
+  plan.channels = shape.bands;
+  plan.height = shape.height;
+  plan.width = shape.width;
+  return plan;
+}
+
+// Shard k's records: [n*k/N, n*(k+1)/N).
+int64_t shard_begin(int64_t n, int k, int shards) { return n * k / shards; }
+
+// Writes shard k from the next items of `work`, in index order; the shard's record for .pack/.
+ShardRecord write_shard(const std::string& path, int64_t begin, int64_t end, const std::vector<IndexRecord>& records,
+                        const Shape& shape, const Compression& comp, OrderedWork<Item>& work, Progress& progress,
+                        int64_t& done, int64_t& skipped) {
+  std::vector<std::string> band_names(kS2BandNames, kS2BandNames + kS2Bands);
+  if (shape.bands == 13) band_names.insert(band_names.begin() + 10, "B10");
+  ShardWriter writer(path, shape.bands, shape.height, shape.width, band_names, comp);
+  ShardRecord record;
+  for (int64_t i = begin; i < end; ++i) {
+    const Item item = work.next();
+    const IndexRecord& r = records[size_t(i)];
+    if (item.reason.empty()) {
+      writer.append(item.tile.data.data(), item.encoded.empty() ? nullptr : &item.encoded, r.lat, r.lon, r.fn);
+      ++record.packed;
+    } else {
+      ++record.skipped[item.reason];
+      record.rows.push_back(csv_field(r.fn) + "," + csv_field(item.reason) + "," + csv_field(item.detail));
+      ++skipped;
+    }
+    progress.update(++done, skipped);
+  }
+  writer.finish();
+  return record;
+}
+
 }  // namespace
 
 PackReport pack_s2(const PackOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   SATCLIP_CHECK(o.shards >= 1, cat("--shards ", o.shards, " must be at least 1"), "");
-  SATCLIP_CHECK(o.parts >= 1 && o.part >= 0 && o.part < o.parts, cat("--part ", o.part, "/", o.parts, ": expected R/W with 0 <= R < W"), "");
+  SATCLIP_CHECK(o.parts >= 1 && o.part >= 0 && o.part < o.parts,
+                cat("--part ", o.part, "/", o.parts, ": expected R/W with 0 <= R < W"), "");
   const Compression comp = Compression::parse(o.compression);
   const int threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   const TileSource source(o.images, threads);
@@ -203,25 +250,10 @@ PackReport pack_s2(const PackOptions& o) {
   const int64_t n = static_cast<int64_t>(records.size());
   const Shape shape = probe_shape(records, source, o.images);
   fs::create_directories(o.out);
-  const bool packed_before = fs::exists(fs::path(o.out) / "manifest.json");
-  SATCLIP_CHECK(!packed_before || (o.resume && fs::exists(fs::path(o.out) / ".pack")),
+  SATCLIP_CHECK(!fs::exists(fs::path(o.out) / "manifest.json") || (o.resume && fs::exists(fs::path(o.out) / ".pack")),
                 cat(o.out, " already holds a packed dataset (manifest.json)"),
                 "choose an empty --out folder or delete the old shards first");
-
-  PackPlan plan;
-  plan.index = absolute(o.index);
-  plan.index_digest = [&] {
-    const FileDigest d = file_digest(o.index);
-    return cat(d.size, ":", hex16(d.hash));
-  }();
-  plan.images = source.identity();
-  plan.shards = o.shards;
-  plan.compression = comp.str();
-  plan.limit = o.limit;
-  plan.records = n;
-  plan.channels = shape.bands;
-  plan.height = shape.height;
-  plan.width = shape.width;
+  const PackPlan plan = plan_of(o, source, comp, n, shape);
   const PackState state(o.out, plan, o.resume, o.parts > 1);
 
   PackReport report;
@@ -231,7 +263,7 @@ PackReport pack_s2(const PackOptions& o) {
   report.width = shape.width;
   report.shards_total = o.shards;
   report.out = o.out;
-  // This run's shards and, in order, the records they hold.
+  // This run's shards (this part's, not yet finished) and, in order, the records they hold.
   std::vector<int> todo;
   std::vector<int64_t> todo_records;
   for (int k = o.part; k < o.shards; k += o.parts) {
@@ -240,7 +272,7 @@ PackReport pack_s2(const PackOptions& o) {
       continue;
     }
     todo.push_back(k);
-    for (int64_t i = n * k / o.shards; i < n * (k + 1) / o.shards; ++i) todo_records.push_back(i);
+    for (int64_t i = shard_begin(n, k, o.shards); i < shard_begin(n, k + 1, o.shards); ++i) todo_records.push_back(i);
   }
   if (report.shards_before) spdlog::info("{} shard(s) already packed; packing {} more", report.shards_before, todo.size());
   // Records are read and checked on `threads` workers, at most 4 per thread ahead of the writer.
@@ -249,28 +281,12 @@ PackReport pack_s2(const PackOptions& o) {
     examine(records[size_t(todo_records[size_t(j)])], source, shape, comp, item);
     return item;
   });
-  std::vector<std::string> band_names(kS2BandNames, kS2BandNames + kS2Bands);
-  if (shape.bands == 13) band_names.insert(band_names.begin() + 10, "B10");
   Progress progress(int64_t(todo_records.size()), o.progress);
-  int64_t done = 0, skipped_here = 0;
+  int64_t done = 0, skipped = 0;
   for (const int k : todo) {
-    ShardWriter writer((fs::path(o.out) / state.shard_name(k)).string(), shape.bands, shape.height, shape.width,
-                       band_names, comp);
-    ShardRecord record;
-    for (int64_t i = n * k / o.shards; i < n * (k + 1) / o.shards; ++i) {
-      const Item item = work.next();
-      const IndexRecord& r = records[size_t(i)];
-      if (item.reason.empty()) {
-        writer.append(item.tile.data.data(), item.encoded.empty() ? nullptr : &item.encoded, r.lat, r.lon, r.fn);
-        ++record.packed;
-      } else {
-        ++record.skipped[item.reason];
-        record.rows.push_back(csv_field(r.fn) + "," + csv_field(item.reason) + "," + csv_field(item.detail));
-        ++skipped_here;
-      }
-      progress.update(++done, skipped_here);
-    }
-    writer.finish();
+    const ShardRecord record = write_shard((fs::path(o.out) / state.shard_name(k)).string(), shard_begin(n, k, o.shards),
+                                           shard_begin(n, k + 1, o.shards), records, shape, comp, work, progress, done,
+                                           skipped);
     state.mark_done(k, record);
     ++report.shards_this_run;
     report.packed += record.packed;
