@@ -50,7 +50,7 @@ Learner build_learner(const Recipe& r, const dist::Runtime& runtime, dist::Commu
   configure_device_math(r.train, runtime.device);
   // Rank 0's initial parameters everywhere (random inits agree anyway; this also checks layout).
   dist::broadcast_parameters(dist::parameters_and_buffers(*l.model), comm);
-  if (wants_channels_last(r.train, runtime.device)) l.model->use_channels_last();
+  if (wants_channels_last(r.train, runtime.device, r.data.image_size)) l.model->use_channels_last();
   l.groups = make_param_groups(l.model, r.optim, r.loss);
   l.optimizer = make_optimizer(l.groups, r.optim, runtime.device);
   if (comm.size() > 1 && !dry_run) {

@@ -26,8 +26,9 @@ void configure_device_math(const TrainConfig& train, const torch::Device& device
   at::globalContext().setBenchmarkCuDNN(true);
 }
 
-bool wants_channels_last(const TrainConfig& train, const torch::Device& device) {
-  return train.channels_last == Switch::kOn || (train.channels_last == Switch::kAuto && device.is_cuda());
+bool wants_channels_last(const TrainConfig& train, const torch::Device& device, int64_t image_size) {
+  if (train.channels_last != Switch::kAuto) return train.channels_last == Switch::kOn;
+  return device.is_cuda() || image_size >= kCpuChannelsLastMinSize;
 }
 
 torch::Tensor forward_backward(SatClip& model, const StepInputs& in, dist::Communicator& loss_comm,

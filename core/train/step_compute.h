@@ -23,8 +23,12 @@ class PhaseTimer;
 // TF32 either way), and cuDNN's autotuner (the shapes repeat every step). Nothing on the CPU.
 void configure_device_math(const TrainConfig& train, const torch::Device& device);
 
-// train.channels_last resolved for `device`: on, off, or auto (on for CUDA).
-bool wants_channels_last(const TrainConfig& train, const torch::Device& device);
+// train.channels_last resolved for `device` and data.image_size: on, off, or auto: on for CUDA,
+// and on the CPU for images of kCpuChannelsLastMinSize px or more (ATen's NHWC convolutions are
+// faster there from about 100 px on, ResNet18 1.3x at 224 px, and a little slower at 32 px:
+// docs/performance.md, "Model on the CPU").
+constexpr int64_t kCpuChannelsLastMinSize = 128;
+bool wants_channels_last(const TrainConfig& train, const torch::Device& device, int64_t image_size);
 
 // One micro-batch's model inputs: images, or (data.feature_cache) the frozen encoder's features.
 struct StepInputs {

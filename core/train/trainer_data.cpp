@@ -69,7 +69,7 @@ DataPipeline build_pipeline(const Trainer::State& s) {
   const auto& r = s.recipe;
   DataPipeline p;
   p.transforms = transform_options(r.data);
-  p.transforms.channels_last = wants_channels_last(r.train, s.runtime.device);  // the model's layout
+  p.transforms.channels_last = wants_channels_last(r.train, s.runtime.device, r.data.image_size);  // the model's layout
   p.loader = loader_options(r.data, s.plan.batch().per_rank, s.runtime.device.is_cuda(), s.runtime.cpus.share);
   auto& v = p.val_set;
   v.dataset = s.data.dataset;

@@ -42,7 +42,7 @@ int body(int argc, char** argv) {
   SatClip model(r.model, r.loss);
   model->to(device);
   configure_device_math(r.train, device);
-  const bool channels_last = wants_channels_last(r.train, device);
+  const bool channels_last = wants_channels_last(r.train, device, r.data.image_size);
   if (channels_last) model->use_channels_last();
   const auto groups = make_param_groups(model, r.optim, r.loss);
   const auto optimizer = make_optimizer(groups, r.optim, device);
