@@ -28,6 +28,9 @@ struct TileEncoding {
   torch::Device device{torch::kCPU};
   bool bf16 = false;             // encode under bf16 autocast (CUDA); features are returned as float32
   bool stop_on_signal = false;   // open_feature_cache: a stop signal on any rank ends the build
+  // Called at the start of each round of chunks with the tiles of the rounds before it (every
+  // rank's) and the pass's total: the build's progress lines.
+  std::function<void(int64_t tiles_done, int64_t tiles)> on_round;
 };
 
 // This rank's share of the pass (chunks rank, rank + world, ...; all of them at world 1), in eval

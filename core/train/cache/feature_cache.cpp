@@ -14,6 +14,7 @@
 #include "core/base/hash.h"
 #include "core/base/stop_signal.h"
 #include "core/train/cache/feature_cache_file.h"
+#include "core/train/runlog/run_log.h"
 
 namespace satclip::core {
 namespace {
@@ -74,9 +75,24 @@ FeatureCache build(SatClip& model, const TileEncoding& req, dist::Communicator& 
       return std::any_of(signals.begin(), signals.end(), [](int64_t sig) { return sig != 0; });
     };
   }
+  // Rank 0 logs the progress every 30 s: on a CPU a full-size build takes most of an hour.
+  TileEncoding enc = req;
+  if (comm.rank() == 0) {
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
+    auto last = start;
+    enc.on_round = [start, last](int64_t done, int64_t total) mutable {
+      const auto now = Clock::now();
+      if (done == 0 || now - last < std::chrono::seconds(30)) return;
+      last = now;
+      const double s = std::chrono::duration<double>(now - start).count(), rate = double(done) / s;
+      spdlog::info("feature cache: {}/{} tiles ({:.0f}%), {:.1f} tiles/s, ETA {}", done, total,
+                   100.0 * double(done) / double(total), rate, format_duration(double(total - done) / rate));
+    };
+  }
   const bool was_training = model->is_training();
   model->train(false);
-  EncodedTiles mine = encode_tiles(model, req, comm.rank(), comm.size(), stop);
+  EncodedTiles mine = encode_tiles(model, enc, comm.rank(), comm.size(), stop);
   model->train(was_training);
   if (mine.stopped) throw_if_any_stopped(signals, "while building the feature cache");
   // Collectives run on the run's device (NCCL takes CUDA tensors only); results come back to the CPU.
