@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/base/duration.h"
 #include "core/recipe/config.h"
 #include "core/train/runlog/tensorboard.h"
 

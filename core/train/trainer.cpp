@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/base/duration.h"
 #include "core/base/error.h"
 #include "core/base/logging.h"
 #include "core/base/stop_signal.h"

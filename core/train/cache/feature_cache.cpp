@@ -9,12 +9,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/base/duration.h"
 #include "core/base/error.h"
 #include "core/base/fs_util.h"
 #include "core/base/hash.h"
 #include "core/base/stop_signal.h"
 #include "core/train/cache/feature_cache_file.h"
-#include "core/train/runlog/run_log.h"
 
 namespace satclip::core {
 namespace {

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "core/base/duration.h"
 #include "core/base/error.h"
 #include "core/base/fs_util.h"
 #include "core/base/line_reader.h"
@@ -80,20 +81,6 @@ void MetricsLog::write(const std::string& event, const std::vector<std::pair<std
   for (const auto& [k, v] : fields) {
     if (k != "step" && k != "epoch") events_->scalar(event + "/" + k, int64_t(step), v);
   }
-}
-
-std::string format_duration(double s) {
-  if (!std::isfinite(s) || s < 0) return "?";
-  const auto t = static_cast<int64_t>(s + 0.5);
-  char buf[32];
-  if (t >= 3600) {
-    std::snprintf(buf, sizeof buf, "%lldh%02lldm", (long long)(t / 3600), (long long)(t % 3600 / 60));
-  } else if (t >= 60) {
-    std::snprintf(buf, sizeof buf, "%lldm%02llds", (long long)(t / 60), (long long)(t % 60));
-  } else {
-    std::snprintf(buf, sizeof buf, "%llds", (long long)t);
-  }
-  return buf;
 }
 
 Progress::Progress(bool enabled) : tty_(enabled && ::isatty(STDERR_FILENO)) {}

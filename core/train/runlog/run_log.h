@@ -68,9 +68,6 @@ class Progress {
   bool drawn_ = false;
 };
 
-// "1h02m", "3m05s", "12s".
-std::string format_duration(double seconds);
-
 // Wall-clock time per phase of a step (data wait, forward, gather + loss, backward + reduce,
 // optimizer), summed since the last reset.
 class PhaseTimer {
