@@ -111,6 +111,9 @@ struct TrainConfig {
   // auto (log on CUDA with the fused AdamW, else step).
   HostSync host_sync = HostSync::kAuto;
   bool allow_tf32 = false;  // CUDA: TF32 matmuls too (cuDNN convolutions use TF32 either way, as in PyTorch)
+  // Deterministic algorithms only (ATen, cuDNN without its autotuner, cuBLAS with a fixed
+  // workspace): two runs, or a run and its resumption, compute the same bits on the same GPU.
+  bool deterministic = false;
   Switch channels_last = Switch::kAuto;  // NHWC convolutions: auto (on CUDA), on, off
   // CUDA, one rank, no accumulation: capture forward + loss + backward once, then replay it.
   bool cuda_graphs = false;

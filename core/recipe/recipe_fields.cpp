@@ -284,6 +284,7 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       enum_field("train.nonfinite", r.train.nonfinite),
       enum_field("train.host_sync", r.train.host_sync),
       bool_field("train.allow_tf32", r.train.allow_tf32),
+      bool_field("train.deterministic", r.train.deterministic),
       enum_field("train.channels_last", r.train.channels_last),
       bool_field("train.cuda_graphs", r.train.cuda_graphs),
       bool_field("train.tensorboard", r.train.tensorboard),

@@ -42,12 +42,12 @@ void check_weight_files(const ModelConfig& m) {
 
 Learner build_learner(const Recipe& r, const dist::Runtime& runtime, dist::Communicator& comm, bool dry_run) {
   check_weight_files(r.model);
+  configure_device_math(r.train, runtime.device);  // before anything computes on the device
   Learner l;
   torch::manual_seed(static_cast<uint64_t>(r.run.seed));
   l.model = SatClip(r.model, r.loss);
   l.weight_reports = load_pretrained(l.model, r.model);
   l.model->to(runtime.device);
-  configure_device_math(r.train, runtime.device);
   // Rank 0's initial parameters everywhere (random inits agree anyway; this also checks layout).
   dist::broadcast_parameters(dist::parameters_and_buffers(*l.model), comm);
   if (wants_channels_last(r.train, runtime.device, r.data.image_size)) l.model->use_channels_last();

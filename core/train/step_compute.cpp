@@ -1,5 +1,8 @@
 #include "core/train/step_compute.h"
 
+#include <cstdlib>
+#include <string>
+
 #include <ATen/Context.h>
 #include <ATen/ops/_foreach_mul.h>
 #include <ATen/ops/_foreach_norm.h>
@@ -21,9 +24,22 @@ void mark(PhaseTimer* timer, const char* phase) {
 }  // namespace
 
 void configure_device_math(const TrainConfig& train, const torch::Device& device) {
+  auto& context = at::globalContext();
+  context.setDeterministicAlgorithms(train.deterministic, /*warn_only=*/false);
   if (!device.is_cuda()) return;
-  at::globalContext().setFloat32MatmulPrecision(train.allow_tf32 ? "high" : "highest");
-  at::globalContext().setBenchmarkCuDNN(true);
+  if (train.deterministic) {
+    // cuBLAS reads this when it creates its handles, at the first matmul: before that, here.
+    const char* set = std::getenv("CUBLAS_WORKSPACE_CONFIG");
+    const std::string value = set ? set : "";
+    SATCLIP_CHECK(value.empty() || value == ":4096:8" || value == ":16:8",
+                  cat("train.deterministic: CUBLAS_WORKSPACE_CONFIG is ", value,
+                      ", with which cuBLAS may compute a matmul differently from run to run"),
+                  "unset CUBLAS_WORKSPACE_CONFIG (the run then sets :4096:8), or set it to :4096:8 or :16:8");
+    if (value.empty()) ::setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+  }
+  context.setFloat32MatmulPrecision(train.allow_tf32 ? "high" : "highest");
+  context.setDeterministicCuDNN(train.deterministic);
+  context.setBenchmarkCuDNN(!train.deterministic);
 }
 
 bool wants_channels_last(const TrainConfig& train, const torch::Device& device, int64_t image_size) {

@@ -19,8 +19,13 @@ namespace satclip::core {
 
 class PhaseTimer;
 
-// CUDA math settings for a run: TF32 matmuls only when train.allow_tf32 (cuDNN convolutions use
-// TF32 either way), and cuDNN's autotuner (the shapes repeat every step). Nothing on the CPU.
+// Math settings for a run, before anything computes on `device`. train.deterministic: ATen's
+// deterministic algorithms (an operation that has none throws, naming itself) on every device,
+// and on CUDA cuDNN's deterministic algorithms without its autotuner and cuBLAS with the fixed
+// workspace CUBLAS_WORKSPACE_CONFIG=:4096:8 (set here unless the environment sets :4096:8 or
+// :16:8; another value is an error). Otherwise, on CUDA, cuDNN's autotuner (the shapes repeat
+// every step). On CUDA, TF32 matmuls only when train.allow_tf32 (cuDNN convolutions use TF32
+// either way).
 void configure_device_math(const TrainConfig& train, const torch::Device& device);
 
 // train.channels_last resolved for `device` and data.image_size: on, off, or auto: on for CUDA,

@@ -4,6 +4,7 @@
 #include "distributed/local_communicator.h"
 
 #if SATCLIP_HAVE_CUDA
+#include <ATen/Context.h>
 #include <ATen/ops/_foreach_add.h>
 #include <ATen/ops/_foreach_copy.h>
 #include <ATen/cuda/CUDAEvent.h>
@@ -26,6 +27,18 @@ bool same_kind(const torch::Tensor& a, const torch::Tensor& b) {
   if (a.defined() != b.defined()) return false;
   return !a.defined() || (a.sizes() == b.sizes() && a.scalar_type() == b.scalar_type() && a.device() == b.device());
 }
+
+#if SATCLIP_HAVE_CUDA
+torch::Tensor generator_state(at::Generator& g) {
+  std::lock_guard<std::mutex> lock(g.mutex());
+  return g.get_state();
+}
+
+void set_generator_state(at::Generator& g, const torch::Tensor& state) {
+  std::lock_guard<std::mutex> lock(g.mutex());
+  g.set_state(state);
+}
+#endif
 
 }  // namespace
 
@@ -96,10 +109,16 @@ struct StepGraph::Impl {
     ready.record(main);
     ready.block(side);
     how.autocast_cache = false;  // autocast's weight cache cannot live across captures
+    // The warm-up's random draws (dropout) are undone too: the first replay then draws what an
+    // eager step would have, so a run that captures at another step (a resumed one) draws the
+    // same numbers at every step as one that never stopped.
+    auto generator = at::globalContext().defaultGenerator(inputs.lat_lon.device());
+    const auto rng = generator_state(generator);
     bool capturing = false;
     try {
       c10::cuda::CUDAStreamGuard on_side(side);
       for (int i = 0; i < 3; ++i) compute();  // cuDNN/cuBLAS pick and allocate their workspaces
+      set_generator_state(generator, rng);
       set_grads_to_none();
       graph = std::make_unique<at::cuda::CUDAGraph>();
       // Thread-local capture: the loader's threads may allocate pinned memory meanwhile.
@@ -116,6 +135,7 @@ struct StepGraph::Impl {
         }
       }
       graph.reset();  // the unique_ptr: destroys the partial graph
+      set_generator_state(generator, rng);
       set_grads_to_none();
       torch::NoGradGuard no_grad;
       for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(saved[i]);

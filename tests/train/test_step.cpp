@@ -1,10 +1,12 @@
 // The training step's compute on the CPU (core/train/step_compute.h): channels-last convolutions
 // (train.channels_last: on) train like the contiguous model; tests/support/step_check.h says how
 // close and why. The CUDA run of the same check, and of the CUDA-graph step, is
-// tests/gpu/test_gpu_step.cpp.
+// tests/gpu/test_gpu_step.cpp. train.deterministic's settings.
+#include <ATen/Context.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "core/base/error.h"
 #include "support/step_check.h"
@@ -45,4 +47,41 @@ TEST(Step, GraphsNeedCuda) {
   } else {
     EXPECT_THROW(satclip::core::StepGraph(nullptr, {}, {}), satclip::Error);
   }
+}
+
+TEST(Step, DeterministicSettings) {
+  // train.deterministic's settings, also for a CUDA device (setting them needs no GPU): ATen's
+  // deterministic mode, cuDNN without its autotuner, cuBLAS's fixed workspace; and back.
+  using satclip::core::configure_device_math;
+  auto& context = at::globalContext();
+  const torch::Device cuda(torch::kCUDA);
+  ::unsetenv("CUBLAS_WORKSPACE_CONFIG");
+  satclip::core::TrainConfig t;
+  t.deterministic = true;
+  configure_device_math(t, torch::kCPU);
+  EXPECT_TRUE(context.deterministicAlgorithms());
+  EXPECT_EQ(std::getenv("CUBLAS_WORKSPACE_CONFIG"), nullptr) << "the CPU needs no cuBLAS setting";
+  configure_device_math(t, cuda);
+  EXPECT_TRUE(context.deterministicAlgorithms());
+  EXPECT_TRUE(context.deterministicCuDNN());
+  EXPECT_FALSE(context.benchmarkCuDNN());
+  ASSERT_NE(std::getenv("CUBLAS_WORKSPACE_CONFIG"), nullptr);
+  EXPECT_STREQ(std::getenv("CUBLAS_WORKSPACE_CONFIG"), ":4096:8");
+  ::setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8", 1);
+  EXPECT_NO_THROW(configure_device_math(t, cuda)) << "the other deterministic workspace";
+  EXPECT_STREQ(std::getenv("CUBLAS_WORKSPACE_CONFIG"), ":16:8");
+  ::setenv("CUBLAS_WORKSPACE_CONFIG", ":1024:2", 1);
+  try {
+    configure_device_math(t, cuda);
+    ADD_FAILURE() << "a workspace that is not deterministic was accepted";
+  } catch (const satclip::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("CUBLAS_WORKSPACE_CONFIG is :1024:2"), std::string::npos) << e.what();
+  }
+  ::unsetenv("CUBLAS_WORKSPACE_CONFIG");
+  t.deterministic = false;
+  configure_device_math(t, cuda);
+  EXPECT_FALSE(context.deterministicAlgorithms());
+  EXPECT_FALSE(context.deterministicCuDNN());
+  EXPECT_TRUE(context.benchmarkCuDNN());
+  EXPECT_EQ(std::getenv("CUBLAS_WORKSPACE_CONFIG"), nullptr);
 }

@@ -10,6 +10,7 @@
 #include <map>
 #include <regex>
 
+#include <ATen/Context.h>
 #include <gtest/gtest.h>
 
 #include "core/base/fs_util.h"
@@ -48,8 +49,10 @@ std::map<int64_t, std::string> train_losses(const std::string& run) {
   return out;
 }
 
-core::FitResult train(const std::string& dir, int64_t max_steps, const std::string& resume = "") {
-  auto recipe = core::load_recipe(kRecipe, {"output.dir=" + dir, cat("train.max_steps=", max_steps)});
+core::FitResult train(const std::string& dir, int64_t max_steps, const std::string& resume = "",
+                      const std::string& deterministic = "false") {
+  auto recipe = core::load_recipe(kRecipe, {"output.dir=" + dir, cat("train.max_steps=", max_steps),
+                                            "train.deterministic=" + deterministic});
   dist::LocalCommunicator comm;
   core::TrainOptions options;
   options.resume = resume;
@@ -80,6 +83,26 @@ TEST(Trainer, TrainsItsPlanAndAResumedTrainerContinuesWithTheSameLosses) {
   const auto lb = train_losses(b);
   ASSERT_EQ(lb.size(), 4u) << "the resumed run trains steps 11..14 only";
   for (const auto& [step, loss] : lb) EXPECT_EQ(loss, la.at(step)) << "step " << step;
+}
+
+TEST(Trainer, DeterministicAlgorithmsComputeTheSameOnTheCpu) {
+  // train.deterministic turns on ATen's deterministic mode, in which every operation without a
+  // deterministic algorithm throws and torch::empty fills its memory with NaN: a run (dropout,
+  // random crops, flips, jitter, resume) that trains to the same losses as without shows that no
+  // step uses such an operation or reads memory it did not write.
+  TempDir tmp;
+  const std::string plain = tmp.path + "/plain", det = tmp.path + "/det", resumed = tmp.path + "/resumed";
+  train(plain, 12);
+  train(det, 12, "", "true");
+  EXPECT_TRUE(at::globalContext().deterministicAlgorithms());
+  train(resumed, 12, det + "/checkpoints/step-00000010", "true");
+  const auto lp = train_losses(plain), ld = train_losses(det), lr = train_losses(resumed);
+  ASSERT_EQ(ld.size(), 12u);
+  EXPECT_EQ(ld, lp);
+  ASSERT_EQ(lr.size(), 2u);
+  for (const auto& [step, loss] : lr) EXPECT_EQ(loss, ld.at(step)) << "step " << step;
+  train(plain + "-again", 1);
+  EXPECT_FALSE(at::globalContext().deterministicAlgorithms()) << "a run without it turns the mode off again";
 }
 
 TEST(Trainer, ADryRunDescribesThePlanAndWritesNothing) {
