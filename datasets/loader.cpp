@@ -1,5 +1,7 @@
 #include "datasets/loader.h"
 
+#include <chrono>
+
 #include <c10/core/impl/VirtualGuardImpl.h>
 
 #include "core/base/error.h"
@@ -48,6 +50,13 @@ void Loader::append(const std::vector<int64_t>& indices) {
     indices_.insert(indices_.end(), indices.begin(), indices.end());
   }
   cv_.notify_all();
+}
+
+Loader::Stats Loader::take_stats() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const Stats out = stats_;
+  stats_ = {};
+  return out;
 }
 
 int64_t Loader::batches() {
@@ -111,30 +120,43 @@ Batch Loader::build(const std::vector<int64_t>& ids, std::vector<uint8_t>& scrat
 }
 
 void Loader::work(int worker) {
+  using Clock = std::chrono::steady_clock;
+  const auto seconds = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
   std::vector<uint8_t> scratch;
   std::vector<int64_t> ids;
   for (int64_t k = worker;; k += options_.workers) {
     Slot& slot = ring_[k % options_.prefetch];
+    Clock::duration waited{};
     {
       std::unique_lock<std::mutex> lock(mutex_);
       // Batch k exists once a list reaching it was given, and its slot is free once the consumer
-      // took batch k - prefetch. Idle workers wait here for append() or the destructor.
+      // took batch k - prefetch. Idle workers wait here for append() or the destructor. Only a
+      // wait for the slot counts: a worker without a batch to build is not slowed by anyone.
+      const bool listed = k < int64_t(starts_.size());
+      const auto t0 = Clock::now();
       cv_.wait(lock, [&] {
         return stop_ || (k < int64_t(starts_.size()) && slot.batch < 0 && consumed_ > k - options_.prefetch);
       });
       if (stop_) return;
+      if (listed) waited = Clock::now() - t0;
       const int64_t end = k + 1 < int64_t(starts_.size()) ? starts_[k + 1] : int64_t(indices_.size());
       ids.assign(indices_.begin() + starts_[k], indices_.begin() + end);
     }
     Batch b;
     std::exception_ptr error;
+    const auto t0 = Clock::now();
     try {
       b = build(ids, scratch);
     } catch (...) {
       error = std::current_exception();
     }
+    const auto built = Clock::now() - t0;
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      stats_.built += 1;
+      stats_.tiles += int64_t(ids.size());
+      stats_.build_s += seconds(built);
+      stats_.slot_wait_s += seconds(waited);
       slot.value = std::move(b);
       slot.error = error;
       slot.batch = k;

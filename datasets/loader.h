@@ -77,6 +77,17 @@ class Loader {
   // Batches over all lists given so far.
   int64_t batches();
 
+  // Where the worker threads' time went since the last call (summed over workers): building
+  // batches (reading and decoding their tiles) and waiting for a free slot in the ring (the
+  // consumer is slower than they are). Resets the counts.
+  struct Stats {
+    int64_t built = 0;       // batches built
+    int64_t tiles = 0;       // tiles in them
+    double build_s = 0;      // seconds spent building them
+    double slot_wait_s = 0;  // seconds spent waiting for a free slot
+  };
+  Stats take_stats();
+
  private:
   struct Slot {
     int64_t batch = -1;  // which batch the slot holds, -1 when empty
@@ -104,6 +115,7 @@ class Loader {
   std::vector<int64_t> starts_;
   int64_t consumed_ = 0;
   std::vector<Slot> ring_;
+  Stats stats_;  // guarded by mutex_
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -1,7 +1,11 @@
 #include "core/infer/tile_encoding.h"
 
 #include <algorithm>
+#include <optional>
 
+#include <c10/core/Event.h>
+#include <c10/core/StreamGuard.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
 #include <torch/nn/utils.h>
 
 #include "core/base/error.h"
@@ -9,6 +13,61 @@
 #include "core/infer/autocast.h"
 
 namespace satclip::core {
+namespace {
+
+// The loader's batches on a CUDA device: each is copied there ahead, on a copy stream, so that a
+// chunk's copy overlaps the encoding of the one before it. next() hands out the batch copied
+// ahead (the current stream waits for its copy: an event, no host wait); prefetch(), called once
+// the chunk's work is enqueued, takes the loader's next batch and starts its copy, waiting on the
+// host for the loader while the device works. Off CUDA: the loader's batches as they are.
+class StagedBatches {
+ public:
+  StagedBatches(data::Loader& loader, const torch::Device& device)
+      : loader_(loader), device_(device), copied_(device.type()) {}
+
+  bool next(data::Batch& out) {
+    if (!device_.is_cuda()) return loader_.next(out);
+    prefetch();
+    staged_ = false;
+    if (!ahead_ok_) return false;
+    const c10::impl::VirtualGuardImpl impl(device_.type());
+    const c10::Stream compute = impl.getStream(device_);
+    copied_.block(compute);
+    out = std::move(ahead_);
+    ahead_ = data::Batch();
+    for (auto* t : {&out.images, &out.lat, &out.lon}) t->record_stream(compute);
+    return true;
+  }
+
+  void prefetch() {
+    if (!device_.is_cuda() || staged_) return;
+    staged_ = true;
+    data::Batch raw;
+    ahead_ok_ = loader_.next(raw);
+    if (!ahead_ok_) return;
+    const c10::impl::VirtualGuardImpl impl(device_.type());
+    if (!copy_stream_) copy_stream_ = impl.getStreamFromGlobalPool(device_);
+    const c10::StreamGuard on_copy(*copy_stream_);
+    const bool async = raw.images.is_pinned();
+    ahead_.images = raw.images.to(device_, async);
+    ahead_.lat = raw.lat.to(device_, async);
+    ahead_.lon = raw.lon.to(device_, async);
+    ahead_.index = raw.index;
+    // The loader refills the pinned buffer only after this copy (recorded on the copy stream).
+    if (async && raw.images_fence) raw.images_fence->record(device_);
+    copied_.record(*copy_stream_);
+  }
+
+ private:
+  data::Loader& loader_;
+  torch::Device device_;
+  c10::Event copied_;
+  std::optional<c10::Stream> copy_stream_;
+  data::Batch ahead_;
+  bool staged_ = false, ahead_ok_ = false;
+};
+
+}  // namespace
 
 EncodedTiles encode_tiles(SatClip& model, const TileEncoding& req, int rank, int world,
                           const std::function<bool()>& stop) {
@@ -23,16 +82,20 @@ EncodedTiles encode_tiles(SatClip& model, const TileEncoding& req, int rank, int
   const int64_t rounds = ((n + req.chunk - 1) / req.chunk + world - 1) / world;
   bool stopped = false;
   std::unique_ptr<data::Loader> loader;
+  std::unique_ptr<StagedBatches> batches;
   if (!mine.empty()) {
     data::LoaderOptions lo = req.loader;
     lo.batch_size = req.chunk;  // loader batches are exactly this rank's chunks
     loader = std::make_unique<data::Loader>(req.dataset, mine, lo);
+    batches = std::make_unique<StagedBatches>(*loader, req.device);
   }
   // The results go into tensors allocated once, up front: kept per chunk, they were small
   // long-lived blocks between each chunk's large temporaries, which kept glibc from reusing or
   // returning the freed space (a CPU build of 100k tiles grew to 10 GB; this way it stays flat).
+  // On a GPU they stay there until the end (100k tiles x 512 features: 205 MB per view), so that
+  // no chunk waits for its features to reach the host: the host goes on to queue the next one.
   const int64_t m = int64_t(mine.size()), dim = model->image_encoder->num_features();
-  const auto f32 = torch::TensorOptions().dtype(torch::kFloat);
+  const auto f32 = torch::TensorOptions().dtype(torch::kFloat).device(req.device);
   auto index = torch::empty({m}, torch::TensorOptions().dtype(torch::kLong));
   auto eval = torch::empty({m, dim}, f32);
   auto views = req.views > 0 ? torch::empty({m, req.views, dim}, f32) : torch::Tensor();
@@ -47,14 +110,14 @@ EncodedTiles encode_tiles(SatClip& model, const TileEncoding& req, int rank, int
         break;
       }
       if (req.on_round) req.on_round(std::min(n, b * world * req.chunk), n);
-      if (!loader || !loader->next(batch)) continue;
+      if (!batches || !batches->next(batch)) continue;
       const int64_t k = batch.index.size(0);
       SATCLIP_CHECK(filled + k <= m, cat("the encoding's loader returned ", filled + k, " tiles, more than the ", m,
                                          " it was given"),
                     "this is a bug in satclip-ddp: please report it with the command line");
       auto encode_into = [&](torch::Tensor out, bool training, uint64_t seed) {
         const auto p = data::prepare_batch(batch, req.transforms, req.device, seed, training);
-        out.copy_(model->image_features(p.images));  // to the CPU, as float32
+        out.copy_(model->image_features(p.images));  // as float32
       };
       index.narrow(0, filled, k).copy_(batch.index);
       encode_into(eval.narrow(0, filled, k), false, 0);
@@ -63,10 +126,11 @@ EncodedTiles encode_tiles(SatClip& model, const TileEncoding& req, int rank, int
                     mix_pair(req.seed, mix_pair(chunk_of_batch[size_t(b)], v)));
       }
       filled += k;
+      batches->prefetch();  // the next chunk's copy overlaps this one's encoding
     }
   }
-  return {index.narrow(0, 0, filled), eval.narrow(0, 0, filled),
-          req.views > 0 ? views.narrow(0, 0, filled) : torch::Tensor(), stopped};
+  const auto host = [&](const torch::Tensor& t) { return t.narrow(0, 0, filled).to(torch::kCPU); };
+  return {index.narrow(0, 0, filled), host(eval), req.views > 0 ? host(views) : torch::Tensor(), stopped};
 }
 
 }  // namespace satclip::core

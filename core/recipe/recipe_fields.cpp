@@ -204,6 +204,22 @@ FieldSpec path_field(const std::string& path, std::string& ref, const std::strin
   return f;
 }
 
+// data.feature_cache: off, auto or a directory. YAML's other booleans (on, true, yes, false, no)
+// are refused rather than taken for a directory of that name in the working folder.
+FieldSpec feature_cache_field(const std::string& path, std::string& ref) {
+  FieldSpec f = described(str_field(path, ref), "off, auto or a directory (on, true, yes, false and no are not)");
+  f.assign = [&ref](const YAML::Node& n) {
+    if (!n.IsScalar()) throw FieldError(FieldError::Kind::kType, text_of(n));
+    const std::string& s = n.Scalar();
+    for (const char* word : {"on", "true", "yes", "false", "no", "On", "True", "Yes", "False", "No", "ON", "TRUE",
+                             "YES", "FALSE", "NO"}) {
+      if (s == word) throw FieldError(FieldError::Kind::kRange, s);
+    }
+    ref = s;
+  };
+  return f;
+}
+
 }  // namespace
 
 std::vector<FieldSpec> recipe_fields(Recipe& r) {
@@ -231,7 +247,7 @@ std::vector<FieldSpec> recipe_fields(Recipe& r) {
       enum_field("data.crop", r.data.crop),
       bool_field("data.flips", r.data.flips),
       num_field("data.coord_jitter_deg", r.data.coord_jitter_deg, 0.0, 1.0),
-      described(str_field("data.feature_cache", r.data.feature_cache), "off, auto or a directory"),
+      feature_cache_field("data.feature_cache", r.data.feature_cache),
       int_field("data.feature_cache_views", r.data.feature_cache_views, 1, 64),
 
       enum_field("model.image_encoder", r.model.image_encoder),

@@ -64,7 +64,8 @@ class ImageBatches final : public BatchSource {
   }
 
   Stats take_stats() override {
-    const Stats t = stats_;
+    Stats t = stats_;
+    t.loader = loader_.take_stats();
     stats_ = {};
     return t;
   }
@@ -176,6 +177,13 @@ std::string source_summary(const BatchSource::Stats& st, const torch::Device& de
   if (st.asked > 0) out += fmt::format("; loader {:.1f} batches ready", double(st.waiting) / double(st.asked));
   if (st.copies > 0) {
     out += fmt::format("; copy to {} {:.2f} ms/batch (own stream)", device.str(), st.copy_ms / double(st.copies));
+  }
+  const auto& l = st.loader;
+  if (l.built > 0 && l.build_s > 0) {
+    out += fmt::format("; loader threads {:.1f} ms per batch built ({:.0f} tiles/s each), {:.0f}% of their time "
+                       "waiting for a free slot",
+                       1e3 * l.build_s / double(l.built), double(l.tiles) / l.build_s,
+                       100 * l.slot_wait_s / (l.slot_wait_s + l.build_s));
   }
   return out;
 }

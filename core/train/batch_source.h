@@ -43,19 +43,22 @@ class BatchSource {
     return false;
   }
   // For the step-time log line, over the batches handed out since the last call: the device time
-  // of their host-to-device copies (CUDA; events on the copy stream), and how many built batches
-  // waited in the loader when each was asked for (0 throughout: the loader is the bottleneck).
+  // of their host-to-device copies (CUDA; events on the copy stream), how many built batches
+  // waited in the loader when each was asked for (0 throughout: the loader is the bottleneck),
+  // and the loader threads' time since the last call (data::Loader::take_stats).
   struct Stats {
     double copy_ms = 0;
     int64_t copies = 0;  // batches whose copy time is counted
     int64_t waiting = 0;  // summed over `asked`
     int64_t asked = 0;
+    data::Loader::Stats loader;
   };
   virtual Stats take_stats() { return {}; }
 };
 
 // The step-time line's part for `stats`, e.g. "; loader 2.5 batches ready; copy to cuda:0 4.10
-// ms/batch (own stream)"; empty when nothing was counted.
+// ms/batch (own stream); loader threads 35.2 ms per batch built (4545 tiles/s each), 80% of their
+// time waiting for a free slot"; empty when nothing was counted.
 std::string source_summary(const BatchSource::Stats& stats, const torch::Device& device);
 
 // Tiles `indices` in order, batches of options.batch_size, transformed for training.

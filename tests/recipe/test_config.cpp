@@ -293,6 +293,22 @@ TEST(Config, WorkersTakeAutoOrACount) {
   }
 }
 
+TEST(Config, FeatureCacheTakesOffAutoOrADirectoryButNoOtherBoolean) {
+  // YAML reads `feature_cache: on` as a boolean; taken for a folder named "on" in the working
+  // folder, it would cache somewhere nobody looks. Refused, naming the choices.
+  const auto path = write_recipe("cache.yaml", kMinimal);
+  EXPECT_EQ(load_recipe(path, {"data.feature_cache=auto"}).data.feature_cache, "auto");
+  EXPECT_EQ(load_recipe(path, {"data.feature_cache=off"}).data.feature_cache, "off");
+  EXPECT_EQ(load_recipe(path, {"data.feature_cache=/tmp/cache"}).data.feature_cache, "/tmp/cache");
+  for (const char* bad : {"data.feature_cache=on", "data.feature_cache=true", "data.feature_cache=yes",
+                          "data.feature_cache=False"}) {
+    const auto e = error_of("cache-bad.yaml", kMinimal, {bad});
+    EXPECT_NE(e.message().find("off, auto or a directory"), std::string::npos) << bad << ": " << e.message();
+  }
+  const auto y = error_of("cache-yaml.yaml", "data:\n  path: synthetic\n  feature_cache: on\n");
+  EXPECT_NE(y.message().find("cache-yaml.yaml:3"), std::string::npos) << y.message();
+}
+
 TEST(Config, ShippedRecipesLoad) {
   int count = 0;
   for (const auto& entry : fs::directory_iterator(fs::path(SATCLIP_SOURCE_DIR) / "recipes")) {
