@@ -11,9 +11,17 @@
 #      for comparison;
 #   4. the trainer on CUDA (quickstart recipe: fp32 with CUDA graphs, also with train.grad_accum 2,
 #      bf16, fp32 with libtorch's unfused AdamW) and a checkpoint resume on CUDA.
-# SATCLIP_GPU_CHECK_PARTS picks parts (default "bench ctest e2e train"); a device call returns at
-# most 8 files, so $OUT holds gpu-check-summary.txt, bench.txt, bench-table.md and logs.tgz (every
-# log, repacked after each part, so a run cut short still returns what it did).
+# Further parts, each in scripts/gpu-check.d/<part>.sh (its header says what it measures):
+#   determinism  two runs and a resume, with and without train.deterministic, compared bitwise;
+#   cache        the feature cache's build at full size and cached epochs at 100k tiles;
+#   loader       bench_loader against the trainer's loader threads, same shards, same job;
+#   compile      our step against torch.compile (max-autotune, reduce-overhead) of the PyTorch twin;
+#   vit          the ViT-S/16 step against eager PyTorch, and satclip-embed --shards with a ViT16 model.
+# SATCLIP_GPU_CHECK_PARTS picks parts (default "bench ctest e2e train"); the build takes about 5 of
+# a device call's 10 minutes, so pick what fits the rest, e.g. "determinism cache loader" (about 4
+# minutes) or "compile vit". A device call returns at most 8 files, so $OUT holds
+# gpu-check-summary.txt, bench.txt, bench-table.md and logs.tgz (every log, repacked after each
+# part, so a run cut short still returns what it did).
 # The GPU host has no package registry. geoclip (for the PyTorch twin) comes as wheels in .whl/
 # when present (see the device notes); SATCLIP_PYTHON picks the Python with torch (default python3).
 set -uo pipefail
@@ -29,6 +37,7 @@ pack() { [ "$out" = "$build" ] || tar czf "$out/logs.tgz" -C "$logs" . 2> /dev/n
 python=${SATCLIP_PYTHON:-$(command -v python3)}
 jobs=${SATCLIP_JOBS:-$(nproc)}
 steps=${SATCLIP_BENCH_STEPS:-30}
+device=${SATCLIP_GPU_CHECK_DEVICE:-cuda}  # the further parts' device: cpu to try their flow without a GPU
 status=0
 export GTEST_COLOR=no OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 say() { echo "$*" | tee -a "$summary"; }
@@ -47,6 +56,7 @@ say "python: $python ($("$python" -c 'import torch, timm; print("torch", torch._
 arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .')
 t0=$(date +%s)
 targets=(satclip-ddp satclip-synth bench_train bench_loader bench_transforms)
+want vit && targets+=(satclip-export satclip-embed)
 want ctest && targets+=(${SATCLIP_GPU_TESTS:-test_gpu test_gpu_model test_gpu_loader test_gpu_optim test_gpu_step})
 if cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSATCLIP_PYTHON="$python" \
      -DSATCLIP_WITH_CUDA=ON -DSATCLIP_WITH_NCCL=ON -DSATCLIP_WITH_GDAL=AUTO \
@@ -242,5 +252,13 @@ PYEOF
 }
 want train && train_part
 pack
+
+# The further parts (their files only define functions).
+for f in "$root"/scripts/gpu-check.d/*.sh; do source "$f"; done
+for part in determinism cache loader compile vit; do
+  want $part || continue
+  ${part}_part
+  pack
+done
 say "== result: $([ $status -eq 0 ] && echo PASS || echo FAIL)"
 exit $status

@@ -1,10 +1,11 @@
 // Benchmark: reading tiles.
-//   bench_loader shards DIR [--workers W] [--batch B] [--epochs E]
+//   bench_loader shards DIR [--workers W] [--batch B] [--epochs E] [--pinned auto|on|off]
 //       One Loader over every tile of the shard directory, E epochs in shuffled orders queued
 //       as the trainer queues them (Loader::append), with the trainer's default prefetch
-//       (workers + 2) and, where CUDA is available, its page-locked batches; tiles/s and MB/s of
-//       pixel data over epochs 2..E. The first epoch is left out: it faults in the pooled batch
-//       buffers, which a training run does once.
+//       (workers + 2) and, where CUDA is available (or --pinned on), its page-locked batches;
+//       tiles/s and MB/s of pixel data over epochs 2..E, and where the loader threads' time went
+//       (as in the trainer's step-time lines). The first epoch is left out: it faults in the
+//       pooled batch buffers, which a training run does once.
 //   bench_loader raw DIR [--workers W] [--batch B]
 //       The bandwidth bound: the same shard files read with pread() in tile-sized pieces by W
 //       threads into buffers of one batch each, allocated and touched before the clock starts
@@ -49,7 +50,12 @@ int shards(const satclip::cli::Args& a) {
   o.workers = static_cast<int>(a.integer("workers", 2, 1, 256));
   o.batch_size = a.integer("batch", 64, 1, 65536);
   o.prefetch = o.workers + 2;  // data.prefetch: auto
-  o.pin_memory = torch::cuda::is_available();
+  const std::string pinned = a.str("pinned", "auto");
+  if (pinned != "auto" && pinned != "on" && pinned != "off") {
+    std::fprintf(stderr, "bench_loader: --pinned %s: expected auto, on or off\n", pinned.c_str());
+    return 2;
+  }
+  o.pin_memory = (pinned == "auto" || pinned == "on") && torch::cuda::is_available();  // the Loader pins only with CUDA
   const int epochs = static_cast<int>(a.integer("epochs", 4, 2, 100));
   const auto order = [&](int e) { return DistributedSampler(ds->size(), 0, 1, {1, false}).indices(e); };
   Loader loader(ds, order(0), o);
@@ -60,16 +66,23 @@ int shards(const satclip::cli::Args& a) {
   auto t0 = Clock::now();
   while (loader.next(b)) {
     pixels += b.images.numel();
-    if (++taken == per_epoch) t0 = Clock::now();  // the first epoch ends here
+    if (++taken == per_epoch) {  // the first epoch ends here
+      t0 = Clock::now();
+      loader.take_stats();
+    }
   }
+  const auto st = loader.take_stats();
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   if (pixels != epochs * ds->size() * ds->tile_pixels()) return 1;
   const double tiles = double(epochs - 1) * ds->size(), mb = tiles * ds->tile_pixels() * 2 / 1048576.0;
   std::printf("loader: %lld tiles (%s), %d workers, %d ahead, batch %lld%s, epochs 2-%d: %.3f s per epoch, "
-              "%.0f tiles/s, %.0f MB/s\n",
+              "%.0f tiles/s, %.0f MB/s; loader threads %.1f ms per batch built (%.0f tiles/s each), %.0f%% of "
+              "their time waiting for a free slot\n",
               (long long)ds->size(), ds->manifest().compression.c_str(), o.workers, o.prefetch,
               (long long)o.batch_size, o.pin_memory ? ", pinned" : "", epochs, seconds / (epochs - 1),
-              tiles / seconds, mb / seconds);
+              tiles / seconds, mb / seconds, st.built ? 1e3 * st.build_s / double(st.built) : 0.0,
+              st.build_s > 0 ? double(st.tiles) / st.build_s : 0.0,
+              st.build_s > 0 ? 100 * st.slot_wait_s / (st.slot_wait_s + st.build_s) : 0.0);
   return 0;
 }
 
@@ -168,9 +181,9 @@ int geotiff(const satclip::cli::Args& a) {
 }
 
 int body(int argc, char** argv) {
-  satclip::cli::Args a(argc, argv, {"workers", "batch", "epochs", "limit"});
+  satclip::cli::Args a(argc, argv, {"workers", "batch", "epochs", "limit", "pinned"});
   if (a.help() || a.positional().empty()) {
-    std::puts("usage: bench_loader shards DIR [--workers W] [--batch B] [--epochs E (2 or more)]\n"
+    std::puts("usage: bench_loader shards DIR [--workers W] [--batch B] [--epochs E (2 or more)] [--pinned auto|on|off]\n"
               "       bench_loader raw DIR [--workers W] [--batch B]\n"
               "       bench_loader cold DIR [--workers W] [--batch B]\n"
               "       bench_loader geotiff INDEX IMAGES [--limit N]");

@@ -1,0 +1,39 @@
+# gpu-check part "loader", sourced by scripts/gpu-check.sh (uses its build, logs, say, cache_synth).
+# Why `bench_loader shards` reported about half the tiles/s the trainer drew from the same loader:
+# the same shards (SATCLIP_LOADER_TILES, default 4800, tiles of 224 px, in the page cache) read by bench_loader right after they
+# were written (as the e2e part did), with pageable instead of page-locked buffers, after `sync`,
+# and after a training run; and the trainer itself (seed recipe, bf16, CUDA graphs, no feature
+# cache), whose step-time lines now say how long its loader threads take per batch and how much
+# of their time they wait for a free slot, as bench_loader does: the two per-batch figures side
+# by side show whether the bench's threads read slower or merely wait.
+loader_part() {
+  local t0=$(date +%s) n=${SATCLIP_LOADER_TILES:-4800} w=$(( $(nproc) - 1 ))
+  local syn=$build/synthetic-224-$n
+  [ $w -gt 16 ] && w=16
+  cache_synth "$syn" "$n" 224 8 || return 1
+  bl() { "$build/tests/bench/bench_loader" shards "$syn" --workers "$w" --batch 160 --epochs 5 "$@" 2>&1 | tail -n 1; }
+  say "loader alone, just written: $(bl)"
+  say "loader alone, pageable buffers: $(bl --pinned off)"
+  sync
+  sleep 5
+  say "loader alone, after sync: $(bl)"
+  say "loader alone, one thread: $(bl --workers 1)"
+  local dir=$build/loader-e2e
+  rm -rf "$dir"
+  if timeout 180 "$build/core/apps/satclip-ddp" "$root/recipes/toysatclip.yaml" "${no_weights[@]}" \
+       --set "data.path=$syn" --set data.feature_cache=off --set data.val_fraction=0 --set "output.dir=$dir" \
+       --set run.device=$device --set train.precision=bf16 --set train.cuda_graphs=true \
+       --set train.max_steps=150 --set train.epochs=1000 --set train.log_every=30 --set checkpoint.every_steps=0 \
+       --set checkpoint.every_epochs=0 > "$logs/loader-e2e.log" 2>&1; then
+    grep "time per step" "$logs/loader-e2e.log" | tail -n 2 | sed 's/^.*time per step/trainer: time per step/' | tee -a "$summary"
+    "$python" - "$dir/metrics.jsonl" <<'PYEOF' 2>&1 | tee -a "$summary"
+import json, sys
+t = {j["step"]: j["time_s"] for j in map(json.loads, open(sys.argv[1])) if j.get("event") == "train"}
+print(f"trainer: steps 31-150 {120 * 160 / (t[150] - t[30]):.0f} tiles/s" if 30 in t and 150 in t else "trainer: no steps 30/150")
+PYEOF
+  else
+    say "loader e2e: FAILED"; tail -n 15 "$logs/loader-e2e.log" | tee -a "$summary"; status=1
+  fi
+  say "loader alone, after the trainer: $(bl)"
+  say "loader: $(( $(date +%s) - t0 )) s"
+}
