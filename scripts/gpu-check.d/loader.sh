@@ -11,13 +11,13 @@ loader_part() {
   local syn=$build/synthetic-224-$n
   [ $w -gt 16 ] && w=16
   cache_synth "$syn" "$n" 224 8 || return 1
-  bl() { "$build/tests/bench/bench_loader" shards "$syn" --workers "$w" --batch 160 --epochs 5 "$@" 2>&1 | tail -n 1; }
-  say "loader alone, just written: $(bl)"
-  say "loader alone, pageable buffers: $(bl --pinned off)"
+  bl() { "$build/tests/bench/bench_loader" shards "$syn" --workers "$1" --batch 160 --epochs 5 "${@:2}" 2>&1 | tail -n 1; }
+  say "loader alone, just written: $(bl $w)"
+  say "loader alone, pageable buffers: $(bl $w --pinned off)"
   sync
   sleep 5
-  say "loader alone, after sync: $(bl)"
-  say "loader alone, one thread: $(bl --workers 1)"
+  say "loader alone, after sync: $(bl $w)"
+  say "loader alone, one thread: $(bl 1)"
   local dir=$build/loader-e2e
   rm -rf "$dir"
   if timeout 180 "$build/core/apps/satclip-ddp" "$root/recipes/toysatclip.yaml" "${no_weights[@]}" \
@@ -34,6 +34,6 @@ PYEOF
   else
     say "loader e2e: FAILED"; tail -n 15 "$logs/loader-e2e.log" | tee -a "$summary"; status=1
   fi
-  say "loader alone, after the trainer: $(bl)"
+  say "loader alone, after the trainer: $(bl $w)"
   say "loader: $(( $(date +%s) - t0 )) s"
 }
