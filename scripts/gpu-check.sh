@@ -23,7 +23,7 @@
 # gpu-check-summary.txt, bench.txt, bench-table.md and logs.tgz (every log, repacked after each
 # part, so a run cut short still returns what it did).
 # The GPU host has no package registry. geoclip (for the PyTorch twin) comes as wheels in .whl/
-# when present (see the device notes); SATCLIP_PYTHON picks the Python with torch (default python3).
+# when present (scripts/gpu-wheels.sh fetches them here; the device call carries .whl); SATCLIP_PYTHON picks the Python with torch (default python3).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${SATCLIP_BUILD_DIR:-$root/build-gpu}
