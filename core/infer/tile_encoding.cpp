@@ -93,9 +93,14 @@ EncodedTiles encode_tiles(SatClip& model, const TileEncoding& req, int rank, int
   // long-lived blocks between each chunk's large temporaries, which kept glibc from reusing or
   // returning the freed space (a CPU build of 100k tiles grew to 10 GB; this way it stays flat).
   // On a GPU they stay there until the end (100k tiles x 512 features: 205 MB per view), so that
-  // no chunk waits for its features to reach the host: the host goes on to queue the next one.
+  // no chunk waits for its features to reach the host: the host goes on to queue the next one;
+  // beyond kDeviceResultBytes (a pass over millions of tiles) they go to the host chunk by chunk.
   const int64_t m = int64_t(mine.size()), dim = model->image_encoder->num_features();
-  const auto f32 = torch::TensorOptions().dtype(torch::kFloat).device(req.device);
+  constexpr double kDeviceResultBytes = 4.0 * (1 << 30);
+  const double result_bytes = double(m) * double(dim) * double(1 + req.views) * 4;
+  const bool on_device = req.device.is_cuda() && result_bytes <= kDeviceResultBytes;
+  const auto f32 =
+      torch::TensorOptions().dtype(torch::kFloat).device(on_device ? req.device : torch::Device(torch::kCPU));
   auto index = torch::empty({m}, torch::TensorOptions().dtype(torch::kLong));
   auto eval = torch::empty({m, dim}, f32);
   auto views = req.views > 0 ? torch::empty({m, req.views, dim}, f32) : torch::Tensor();
