@@ -15,15 +15,16 @@
 #   determinism  two runs and a resume, with and without train.deterministic, compared bitwise;
 #   cache        the feature cache's build at full size and cached epochs at 100k tiles;
 #   loader       bench_loader against the trainer's loader threads, same shards, same job;
-#   compile      our step against torch.compile (max-autotune, reduce-overhead) of the PyTorch twin;
+#   compile      our step against torch.compile (max-autotune) of the PyTorch twin;
 #   vit          the ViT-S/16 step against eager PyTorch, and satclip-embed --shards with a ViT16 model.
 # SATCLIP_GPU_CHECK_PARTS picks parts (default "bench ctest e2e train"); the build takes about 5 of
-# a device call's 10 minutes, so pick what fits the rest, e.g. "determinism cache loader" (about 4
-# minutes) or "compile vit". A device call returns at most 8 files, so $OUT holds
+# a device call's 10 minutes, so pick what fits the rest, e.g. "determinism cache" in one call and
+# "loader compile vit" in another. A device call returns at most 8 files, so $OUT holds
 # gpu-check-summary.txt, bench.txt, bench-table.md and logs.tgz (every log, repacked after each
 # part, so a run cut short still returns what it did).
 # The GPU host has no package registry. geoclip (for the PyTorch twin) comes as wheels in .whl/
-# when present (scripts/gpu-wheels.sh fetches them here; the device call carries .whl); SATCLIP_PYTHON picks the Python with torch (default python3).
+# when present (scripts/gpu-wheels.sh fetches them here; the device call carries .whl);
+# SATCLIP_PYTHON picks the Python with torch (default python3).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${SATCLIP_BUILD_DIR:-$root/build-gpu}
