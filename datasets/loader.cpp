@@ -1,7 +1,9 @@
 #include "datasets/loader.h"
 
 #include <chrono>
+#include <cstdio>
 
+#include <c10/core/StreamGuard.h>
 #include <c10/core/impl/VirtualGuardImpl.h>
 
 #include "core/base/error.h"
@@ -20,6 +22,18 @@ void CopyFence::record(const c10::Device& device) {
 void CopyFence::wait() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (event_) event_->synchronize();
+}
+
+Batch copy_to_device(const Batch& raw, const c10::Device& device, const c10::Stream& stream) {
+  const c10::StreamGuard on(stream);
+  const bool async = raw.images.is_pinned();
+  Batch out;
+  out.images = raw.images.to(device, async);
+  out.lat = raw.lat.to(device, async);
+  out.lon = raw.lon.to(device, async);
+  out.index = raw.index;
+  if (async && raw.images_fence) raw.images_fence->record(device);
+  return out;
 }
 
 Loader::Loader(std::shared_ptr<const ShardedDataset> dataset, std::vector<int64_t> indices, LoaderOptions o)
@@ -50,6 +64,15 @@ void Loader::append(const std::vector<int64_t>& indices) {
     indices_.insert(indices_.end(), indices.begin(), indices.end());
   }
   cv_.notify_all();
+}
+
+std::string Loader::Stats::summary() const {
+  if (built == 0 || build_s <= 0) return "";
+  char text[160];
+  std::snprintf(text, sizeof text, "%.1f ms per batch built (%.0f tiles/s each), %.0f%% of their time waiting for a "
+                "free slot", 1e3 * build_s / double(built), double(tiles) / build_s,
+                100 * slot_wait_s / (slot_wait_s + build_s));
+  return text;
 }
 
 Loader::Stats Loader::take_stats() {

@@ -13,10 +13,12 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include <c10/core/Event.h>
+#include <c10/core/Stream.h>
 #include <torch/torch.h>
 
 #include "datasets/dataset.h"
@@ -47,6 +49,11 @@ struct Batch {
   torch::Tensor index;   // int64 [B], global dataset indices
   std::shared_ptr<CopyFence> images_fence;  // the pooled image buffer's fence (see CopyFence)
 };
+
+// `raw`'s images and coordinates copied to `device` on `stream` (asynchronously from page-locked
+// memory; the pooled buffer's fence records the copy, so the loader refills it only afterwards);
+// the index stays on the host. The caller makes its compute stream wait for `stream` before use.
+Batch copy_to_device(const Batch& raw, const c10::Device& device, const c10::Stream& stream);
 
 struct LoaderOptions {
   int64_t batch_size = 32;
@@ -85,6 +92,9 @@ class Loader {
     int64_t tiles = 0;       // tiles in them
     double build_s = 0;      // seconds spent building them
     double slot_wait_s = 0;  // seconds spent waiting for a free slot
+    // "35.2 ms per batch built (4545 tiles/s each), 80% of their time waiting for a free slot";
+    // empty when no batch was built.
+    std::string summary() const;
   };
   Stats take_stats();
 

@@ -4,7 +4,6 @@
 #include <optional>
 
 #include <c10/core/Event.h>
-#include <c10/core/StreamGuard.h>
 #include <c10/core/impl/VirtualGuardImpl.h>
 #include <torch/nn/utils.h>
 
@@ -47,14 +46,7 @@ class StagedBatches {
     if (!ahead_ok_) return;
     const c10::impl::VirtualGuardImpl impl(device_.type());
     if (!copy_stream_) copy_stream_ = impl.getStreamFromGlobalPool(device_);
-    const c10::StreamGuard on_copy(*copy_stream_);
-    const bool async = raw.images.is_pinned();
-    ahead_.images = raw.images.to(device_, async);
-    ahead_.lat = raw.lat.to(device_, async);
-    ahead_.lon = raw.lon.to(device_, async);
-    ahead_.index = raw.index;
-    // The loader refills the pinned buffer only after this copy (recorded on the copy stream).
-    if (async && raw.images_fence) raw.images_fence->record(device_);
+    ahead_ = data::copy_to_device(raw, device_, *copy_stream_);
     copied_.record(*copy_stream_);
   }
 

@@ -2,7 +2,6 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/Event.h>
-#include <c10/core/StreamGuard.h>
 #include <c10/core/impl/VirtualGuardImpl.h>
 
 #include <algorithm>
@@ -100,18 +99,9 @@ class ImageBatches final : public BatchSource {
     if (!loader_.next(b)) return;
     const c10::impl::VirtualGuardImpl impl(device_.type());
     if (!copy_stream_) copy_stream_ = impl.getStreamFromGlobalPool(device_);
-    {
-      c10::StreamGuard on_copy(*copy_stream_);
-      staged_->started.record(*copy_stream_);
-      const bool async = b.images.is_pinned();
-      staged_->batch.images = b.images.to(device_, async);
-      staged_->batch.lat = b.lat.to(device_, async);
-      staged_->batch.lon = b.lon.to(device_, async);
-      // The loader refills the pinned buffer only after this copy (recorded on the copy stream).
-      if (async && b.images_fence) b.images_fence->record(device_);
-      staged_->copied.record(*copy_stream_);
-    }
-    staged_->batch.index = b.index;
+    staged_->started.record(*copy_stream_);
+    staged_->batch = data::copy_to_device(b, device_, *copy_stream_);
+    staged_->copied.record(*copy_stream_);
     staged_->ok = true;
   }
 
@@ -178,13 +168,8 @@ std::string source_summary(const BatchSource::Stats& st, const torch::Device& de
   if (st.copies > 0) {
     out += fmt::format("; copy to {} {:.2f} ms/batch (own stream)", device.str(), st.copy_ms / double(st.copies));
   }
-  const auto& l = st.loader;
-  if (l.built > 0 && l.build_s > 0) {
-    out += fmt::format("; loader threads {:.1f} ms per batch built ({:.0f} tiles/s each), {:.0f}% of their time "
-                       "waiting for a free slot",
-                       1e3 * l.build_s / double(l.built), double(l.tiles) / l.build_s,
-                       100 * l.slot_wait_s / (l.slot_wait_s + l.build_s));
-  }
+  const auto threads = st.loader.summary();
+  if (!threads.empty()) out += "; loader threads " + threads;
   return out;
 }
 

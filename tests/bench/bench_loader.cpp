@@ -50,12 +50,8 @@ int shards(const satclip::cli::Args& a) {
   o.workers = static_cast<int>(a.integer("workers", 2, 1, 256));
   o.batch_size = a.integer("batch", 64, 1, 65536);
   o.prefetch = o.workers + 2;  // data.prefetch: auto
-  const std::string pinned = a.str("pinned", "auto");
-  if (pinned != "auto" && pinned != "on" && pinned != "off") {
-    std::fprintf(stderr, "bench_loader: --pinned %s: expected auto, on or off\n", pinned.c_str());
-    return 2;
-  }
-  o.pin_memory = (pinned == "auto" || pinned == "on") && torch::cuda::is_available();  // the Loader pins only with CUDA
+  // The Loader pins only where CUDA is, so on and auto are the same there.
+  o.pin_memory = a.choice("pinned", satclip::Switch::kAuto) != satclip::Switch::kOff && torch::cuda::is_available();
   const int epochs = static_cast<int>(a.integer("epochs", 4, 2, 100));
   const auto order = [&](int e) { return DistributedSampler(ds->size(), 0, 1, {1, false}).indices(e); };
   Loader loader(ds, order(0), o);
@@ -76,13 +72,10 @@ int shards(const satclip::cli::Args& a) {
   if (pixels != epochs * ds->size() * ds->tile_pixels()) return 1;
   const double tiles = double(epochs - 1) * ds->size(), mb = tiles * ds->tile_pixels() * 2 / 1048576.0;
   std::printf("loader: %lld tiles (%s), %d workers, %d ahead, batch %lld%s, epochs 2-%d: %.3f s per epoch, "
-              "%.0f tiles/s, %.0f MB/s; loader threads %.1f ms per batch built (%.0f tiles/s each), %.0f%% of "
-              "their time waiting for a free slot\n",
+              "%.0f tiles/s, %.0f MB/s; loader threads %s\n",
               (long long)ds->size(), ds->manifest().compression.c_str(), o.workers, o.prefetch,
               (long long)o.batch_size, o.pin_memory ? ", pinned" : "", epochs, seconds / (epochs - 1),
-              tiles / seconds, mb / seconds, st.built ? 1e3 * st.build_s / double(st.built) : 0.0,
-              st.build_s > 0 ? double(st.tiles) / st.build_s : 0.0,
-              st.build_s > 0 ? 100 * st.slot_wait_s / (st.slot_wait_s + st.build_s) : 0.0);
+              tiles / seconds, mb / seconds, st.summary().c_str());
   return 0;
 }
 
