@@ -68,10 +68,14 @@ void Loader::append(const std::vector<int64_t>& indices) {
 
 std::string Loader::Stats::summary() const {
   if (built == 0 || build_s <= 0) return "";
-  char text[160];
-  std::snprintf(text, sizeof text, "%.1f ms per batch built (%.0f tiles/s each), %.0f%% of their time waiting for a "
-                "free slot", 1e3 * build_s / double(built), double(tiles) / build_s,
-                100 * slot_wait_s / (slot_wait_s + build_s));
+  char text[200];
+  int n = std::snprintf(text, sizeof text, "%.1f ms per batch built (%.0f tiles/s each), %.0f%% of their time waiting "
+                        "for a free slot", 1e3 * build_s / double(built), double(tiles) / build_s,
+                        100 * slot_wait_s / (slot_wait_s + build_s));
+  if (new_buffers > 0 && n > 0 && size_t(n) < sizeof text) {
+    std::snprintf(text + n, sizeof text - size_t(n), ", %lld new buffer%s (%.3f s)", (long long)new_buffers,
+                  new_buffers == 1 ? "" : "s", new_buffer_s);
+  }
   return text;
 }
 
@@ -96,8 +100,7 @@ Loader::~Loader() {
   for (auto& t : threads_) t.join();
 }
 
-Loader::PooledBuffer Loader::acquire_images(int64_t n) {
-  const auto& m = dataset_->manifest();
+Loader::PooledBuffer Loader::acquire_images(int64_t n, Stats& cost) {
   PooledBuffer got;
   {
     std::lock_guard<std::mutex> lock(pool_mutex_);
@@ -109,22 +112,28 @@ Loader::PooledBuffer Loader::acquire_images(int64_t n) {
         break;
       }
     }
-    if (!got.images.defined()) {
-      got.images = torch::empty({n, m.channels, m.height, m.width},
-                                torch::TensorOptions().dtype(torch::kUInt16).pinned_memory(options_.pin_memory));
-      got.fence = std::make_shared<CopyFence>();
-      if (pool_.size() < size_t(options_.prefetch + options_.workers + 2)) pool_.push_back(got);
-    }
   }
-  got.fence->wait();  // the last asynchronous copy out of this buffer has finished
+  if (got.images.defined()) {
+    got.fence->wait();  // the last asynchronous copy out of this buffer has finished
+    return got;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto& m = dataset_->manifest();
+  got.images = torch::empty({n, m.channels, m.height, m.width},
+                            torch::TensorOptions().dtype(torch::kUInt16).pinned_memory(options_.pin_memory));
+  got.fence = std::make_shared<CopyFence>();
+  cost.new_buffers += 1;
+  cost.new_buffer_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::lock_guard<std::mutex> lock(pool_mutex_);
+  if (pool_.size() < size_t(options_.prefetch + options_.workers + 2)) pool_.push_back(got);
   return got;
 }
 
-Batch Loader::build(const std::vector<int64_t>& ids, std::vector<uint8_t>& scratch) {
+Batch Loader::build(const std::vector<int64_t>& ids, std::vector<uint8_t>& scratch, Stats& cost) {
   const int64_t n = int64_t(ids.size());
   Batch b;
   auto opts = torch::TensorOptions().pinned_memory(options_.pin_memory);
-  auto buffer = acquire_images(n);
+  auto buffer = acquire_images(n, cost);
   b.images = std::move(buffer.images);
   b.images_fence = std::move(buffer.fence);
   b.lat = torch::empty({n}, opts.dtype(torch::kDouble));
@@ -167,9 +176,10 @@ void Loader::work(int worker) {
     }
     Batch b;
     std::exception_ptr error;
+    Stats cost;
     const auto t0 = Clock::now();
     try {
-      b = build(ids, scratch);
+      b = build(ids, scratch, cost);
     } catch (...) {
       error = std::current_exception();
     }
@@ -180,6 +190,8 @@ void Loader::work(int worker) {
       stats_.tiles += int64_t(ids.size());
       stats_.build_s += seconds(built);
       stats_.slot_wait_s += seconds(waited);
+      stats_.new_buffers += cost.new_buffers;
+      stats_.new_buffer_s += cost.new_buffer_s;
       slot.value = std::move(b);
       slot.error = error;
       slot.batch = k;

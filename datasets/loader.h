@@ -92,8 +92,12 @@ class Loader {
     int64_t tiles = 0;       // tiles in them
     double build_s = 0;      // seconds spent building them
     double slot_wait_s = 0;  // seconds spent waiting for a free slot
-    // "35.2 ms per batch built (4545 tiles/s each), 80% of their time waiting for a free slot";
-    // empty when no batch was built.
+    // Image buffers allocated because none in the pool was free, and the seconds that took (part
+    // of build_s). Page-locked buffers are slow to allocate: a run reaches a steady pool early.
+    int64_t new_buffers = 0;
+    double new_buffer_s = 0;
+    // "35.2 ms per batch built (4545 tiles/s each), 80% of their time waiting for a free slot",
+    // then ", 3 new buffers (0.150 s)" when buffers were allocated; empty when no batch was built.
     std::string summary() const;
   };
   Stats take_stats();
@@ -105,17 +109,19 @@ class Loader {
     std::exception_ptr error;
   };
   void work(int worker);
-  // Batch `ids` (indices into the dataset), built into pooled memory.
-  Batch build(const std::vector<int64_t>& ids, std::vector<uint8_t>& scratch);
+  // Batch `ids` (indices into the dataset), built into pooled memory; a buffer allocated for it
+  // is counted into `cost`'s new_buffers and new_buffer_s.
+  Batch build(const std::vector<int64_t>& ids, std::vector<uint8_t>& scratch, Stats& cost);
   void check_indices(const std::vector<int64_t>& indices) const;
   struct PooledBuffer {
     torch::Tensor images;
     std::shared_ptr<CopyFence> fence;
   };
   // A [n, C, H, W] uint16 buffer nobody else references any more and no copy reads any more (its
-  // fence waited for), or a new one. Reusing buffers avoids faulting in fresh pages for every
-  // batch, which otherwise costs as much as the copy.
-  PooledBuffer acquire_images(int64_t n);
+  // fence waited for), or a new one (allocated outside the pool's lock, so that other workers
+  // take free buffers meanwhile). Reusing buffers avoids faulting in fresh pages for every batch,
+  // which otherwise costs as much as the copy.
+  PooledBuffer acquire_images(int64_t n, Stats& cost);
 
   std::shared_ptr<const ShardedDataset> dataset_;
   LoaderOptions options_;
