@@ -109,6 +109,29 @@ TEST(Loader, ReadsTheAppendedListBeforeTheCurrentOneIsTaken) {
   EXPECT_FALSE(loader.next(b));
 }
 
+// Image buffers are pooled: with one worker and one batch ahead, a buffer is in the ring or being
+// built while the consumer holds the one before, so two buffers serve any number of equal batches;
+// a smaller last batch takes one more. The loader's stats count them (and reset when taken).
+TEST(Loader, TwoBuffersServeOneWorkerForAnyNumberOfBatches) {
+  TempDir dir("pool");
+  auto ds = small_dataset(dir, 36);
+  std::vector<int64_t> all(ds->size());
+  std::iota(all.begin(), all.end(), 0);
+  Loader loader(ds, all, {4, /*workers=*/1, /*prefetch=*/1, false});
+  loader.append(all);
+  loader.append({0, 1, 2, 3, 4});  // batches of 4 and 1
+  Batch b;
+  while (loader.next(b)) {
+  }
+  const auto st = loader.take_stats();
+  EXPECT_EQ(st.built, 20);
+  EXPECT_EQ(st.tiles, 77);
+  EXPECT_EQ(st.new_buffers, 3);
+  EXPECT_GE(st.build_s, st.new_buffer_s);
+  EXPECT_NE(st.summary().find(", 3 new buffers ("), std::string::npos) << st.summary();
+  EXPECT_EQ(loader.take_stats().built, 0);
+}
+
 TEST(Loader, StoppingEarlyDoesNotHang) {
   TempDir dir("early");
   auto ds = small_dataset(dir);
