@@ -26,12 +26,15 @@ if [ "${free_gib:-0}" -lt "$need" ]; then
   echo "[test] warning: only ${free_gib} GiB free on $(df -P "$root" | awk 'NR == 2 { print $6 }'); a run from scratch needs about $need GiB" >&2
 fi
 build_dir=${SATCLIP_BUILD_DIR:-$root/build}
+# Tests run side by side, one per core; an MPI test, a SLURM job or an evaluation that keeps two
+# cores busy declares it (ctest's PROCESSORS) and runs beside nothing on 2 cores.
+test_jobs=${SATCLIP_TEST_JOBS:-$(nproc)}
 if [ "$full" = 1 ]; then
   "$root/scripts/setup.sh"
   # The sanitizer step first (the file-input and thread tests built with ASan + UBSan), so that the
   # full suite's summary is the last one printed.
   "$root/scripts/sanitize.sh"
-  ctest --test-dir "$build_dir" --label-exclude gpu --output-on-failure --timeout 600
+  ctest --test-dir "$build_dir" -j "$test_jobs" --label-exclude gpu --output-on-failure --timeout 600
 else
   SATCLIP_BUILD_TARGET=quick-tests "$root/scripts/setup.sh"
   names=$(grep -v '^#' "$root/tests/quick.txt" | grep . | paste -sd '|')
@@ -39,6 +42,6 @@ else
     ctest --test-dir "$build_dir" -N -R "^$name\$" | grep -q "^Total Tests: 0" &&
       { echo "[test] tests/quick.txt names '$name', which is not a test" >&2; exit 1; }
   done
-  ctest --test-dir "$build_dir" -R "^($names)\$" --label-exclude gpu --output-on-failure --timeout 600
+  ctest --test-dir "$build_dir" -j "$test_jobs" -R "^($names)\$" --label-exclude gpu --output-on-failure --timeout 600
 fi
 echo "[test] set-up, build and tests took $(( $(date +%s) - start )) s"
