@@ -92,8 +92,9 @@ class Loader {
     int64_t tiles = 0;       // tiles in them
     double build_s = 0;      // seconds spent building them
     double slot_wait_s = 0;  // seconds spent waiting for a free slot
-    // Image buffers allocated because none in the pool was free, and the seconds that took (part
-    // of build_s). Page-locked buffers are slow to allocate: a run reaches a steady pool early.
+    // Image buffers allocated because none in the pool was free, and the seconds that took,
+    // faulting their pages in included (part of build_s): a run's pool stops growing early, so
+    // new buffers in a timed span mean its figures include a one-time cost.
     int64_t new_buffers = 0;
     double new_buffer_s = 0;
     // "35.2 ms per batch built (4545 tiles/s each), 80% of their time waiting for a free slot",

@@ -5,19 +5,26 @@
 # and after a training run; and the trainer itself (seed recipe, bf16, CUDA graphs, no feature
 # cache), whose step-time lines now say how long its loader threads take per batch and how much
 # of their time they wait for a free slot, as bench_loader does: the two per-batch figures side
-# by side show whether the bench's threads read slower or merely wait.
+# by side show whether the bench's threads read slower or merely wait. Two more suspects: the
+# 5-epoch window (about 1.5 s: page-locked buffers still allocated inside it would weigh; both
+# summaries count them), against 20 epochs; and the in-order ring, whose prefetch of workers + 2
+# lets a worker that finished early wait for a slower one (a bench consumer takes every batch at
+# once, so all threads build in lock-step), against twice the prefetch.
 loader_part() {
   local t0=$(date +%s) n=${SATCLIP_LOADER_TILES:-4800} w=$(( $(nproc) - 1 ))
   local syn=$build/synthetic-224-$n
   [ $w -gt 16 ] && w=16
   cache_synth "$syn" "$n" 224 8 || return 1
-  bl() { "$build/tests/bench/bench_loader" shards "$syn" --workers "$1" --batch 160 --epochs 5 "${@:2}" 2>&1 | tail -n 1; }
-  say "loader alone, just written: $(bl $w)"
-  say "loader alone, pageable buffers: $(bl $w --pinned off)"
+  # bl WORKERS EPOCHS [bench_loader options...]
+  bl() { "$build/tests/bench/bench_loader" shards "$syn" --workers "$1" --batch 160 --epochs "$2" "${@:3}" 2>&1 | tail -n 1; }
+  say "loader alone, just written: $(bl $w 5)"
+  say "loader alone, pageable buffers: $(bl $w 5 --pinned off)"
   sync
   sleep 5
-  say "loader alone, after sync: $(bl $w)"
-  say "loader alone, one thread: $(bl 1)"
+  say "loader alone, after sync: $(bl $w 5)"
+  say "loader alone, 20 epochs: $(bl $w 20)"
+  say "loader alone, prefetch $((2 * w)): $(bl $w 5 --prefetch $((2 * w)))"
+  say "loader alone, one thread: $(bl 1 5)"
   local dir=$build/loader-e2e
   rm -rf "$dir"
   if timeout 180 "$build/core/apps/satclip-ddp" "$root/recipes/toysatclip.yaml" "${no_weights[@]}" \
@@ -34,6 +41,6 @@ PYEOF
   else
     say "loader e2e: FAILED"; tail -n 15 "$logs/loader-e2e.log" | tee -a "$summary"; status=1
   fi
-  say "loader alone, after the trainer: $(bl $w)"
+  say "loader alone, after the trainer: $(bl $w 5)"
   say "loader: $(( $(date +%s) - t0 )) s"
 }

@@ -1,8 +1,8 @@
 // Benchmark: reading tiles.
-//   bench_loader shards DIR [--workers W] [--batch B] [--epochs E] [--pinned auto|on|off]
+//   bench_loader shards DIR [--workers W] [--batch B] [--epochs E] [--pinned auto|on|off] [--prefetch P]
 //       One Loader over every tile of the shard directory, E epochs in shuffled orders queued
 //       as the trainer queues them (Loader::append), with the trainer's default prefetch
-//       (workers + 2) and, where CUDA is available (or --pinned on), its page-locked batches;
+//       (workers + 2, or P) and, where CUDA is available (or --pinned on), its page-locked batches;
 //       tiles/s and MB/s of pixel data over epochs 2..E, and where the loader threads' time went
 //       (as in the trainer's step-time lines). The first epoch is left out: it faults in the
 //       pooled batch buffers, which a training run does once.
@@ -49,7 +49,7 @@ int shards(const satclip::cli::Args& a) {
   LoaderOptions o;
   o.workers = static_cast<int>(a.integer("workers", 2, 1, 256));
   o.batch_size = a.integer("batch", 64, 1, 65536);
-  o.prefetch = o.workers + 2;  // data.prefetch: auto
+  o.prefetch = static_cast<int>(a.integer("prefetch", o.workers + 2, 1, 1024));  // default: data.prefetch auto
   // The Loader pins only where CUDA is, so on and auto are the same there.
   o.pin_memory = a.choice("pinned", satclip::Switch::kAuto) != satclip::Switch::kOff && torch::cuda::is_available();
   const int epochs = static_cast<int>(a.integer("epochs", 4, 2, 100));
@@ -174,9 +174,10 @@ int geotiff(const satclip::cli::Args& a) {
 }
 
 int body(int argc, char** argv) {
-  satclip::cli::Args a(argc, argv, {"workers", "batch", "epochs", "limit", "pinned"});
+  satclip::cli::Args a(argc, argv, {"workers", "batch", "epochs", "limit", "pinned", "prefetch"});
   if (a.help() || a.positional().empty()) {
     std::puts("usage: bench_loader shards DIR [--workers W] [--batch B] [--epochs E (2 or more)] [--pinned auto|on|off]\n"
+              "                          [--prefetch P (default W + 2)]\n"
               "       bench_loader raw DIR [--workers W] [--batch B]\n"
               "       bench_loader cold DIR [--workers W] [--batch B]\n"
               "       bench_loader geotiff INDEX IMAGES [--limit N]");
