@@ -177,9 +177,9 @@ if timeout 180 "$build/core/apps/satclip-synth" --count 4800 --size 224 --shards
   say "synthetic shards: 4800 tiles of 224 px, $(du -sh "$syn" | cut -f1), written in $(( $(date +%s) - t0 )) s"
   # The loader alone on these shards, as many threads as data.workers: auto gives one rank here.
   local w=$(( $(nproc) - 1 )); [ $w -gt 16 ] && w=16
-  # One loader for 5 epochs, as the trainer keeps one for the run, measured over epochs 2-5 (the
-  # first faults in the pooled page-locked buffers). Raw pread() of the same files bounds what
-  # any loader can do.
+  # One loader for the run, as the trainer keeps one, measured over 4 epochs after its warm-up
+  # (until an epoch allocates no new page-locked buffer). Raw pread() of the same files bounds
+  # what any loader can do.
   say "loader alone: $("$build/tests/bench/bench_loader" shards "$syn" --workers $w --batch 160 --epochs 5 2>&1 | tail -n 1)"
   say "loader alone: $("$build/tests/bench/bench_loader" shards "$syn" --workers 1 --batch 160 --epochs 5 2>&1 | tail -n 1)"
   say "page cache: $("$build/tests/bench/bench_loader" raw "$syn" --workers $w --batch 160 2>&1 | tail -n 1)"

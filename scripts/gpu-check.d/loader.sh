@@ -6,8 +6,9 @@
 # cache), whose step-time lines now say how long its loader threads take per batch and how much
 # of their time they wait for a free slot, as bench_loader does: the two per-batch figures side
 # by side show whether the bench's threads read slower or merely wait. Two more suspects: the
-# 5-epoch window (about 1.5 s: page-locked buffers still allocated inside it would weigh; both
-# summaries count them), against 20 epochs; and the in-order ring, whose prefetch of workers + 2
+# short window (about 1.5 s: the bench used to time from epoch 2, and a page-locked buffer still
+# allocated inside it weighs; it now warms up until an epoch allocates none, and both summaries
+# count new buffers), against 20 epochs; and the in-order ring, whose prefetch of workers + 2
 # lets a worker that finished early wait for a slower one (a bench consumer takes every batch at
 # once, so all threads build in lock-step), against twice the prefetch.
 loader_part() {

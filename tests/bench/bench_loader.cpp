@@ -3,9 +3,9 @@
 //       One Loader over every tile of the shard directory, E epochs in shuffled orders queued
 //       as the trainer queues them (Loader::append), with the trainer's default prefetch
 //       (workers + 2, or P) and, where CUDA is available (or --pinned on), its page-locked batches;
-//       tiles/s and MB/s of pixel data over epochs 2..E, and where the loader threads' time went
-//       (as in the trainer's step-time lines). The first epoch is left out: it faults in the
-//       pooled batch buffers, which a training run does once.
+//       tiles/s and MB/s of pixel data over E - 1 epochs, and where the loader threads' time went
+//       (as in the trainer's step-time lines). Warm-up epochs come first, until one allocates
+//       no new batch buffer (at most 10): a training run fills its buffer pool once.
 //   bench_loader raw DIR [--workers W] [--batch B]
 //       The bandwidth bound: the same shard files read with pread() in tile-sized pieces by W
 //       threads into buffers of one batch each, allocated and touched before the clock starts
@@ -54,27 +54,37 @@ int shards(const satclip::cli::Args& a) {
   o.pin_memory = a.choice("pinned", satclip::Switch::kAuto) != satclip::Switch::kOff && torch::cuda::is_available();
   const int epochs = static_cast<int>(a.integer("epochs", 4, 2, 100));
   const auto order = [&](int e) { return DistributedSampler(ds->size(), 0, 1, {1, false}).indices(e); };
+  // One epoch stays queued behind the current one, as in the trainer. Warm-up epochs run until
+  // one allocates no new buffer (at most 10): a pool still growing inside the timed epochs would
+  // put its one-time cost into a span of about a second.
   Loader loader(ds, order(0), o);
-  for (int e = 1; e < epochs; ++e) loader.append(order(e));
+  int queued = 1, warm = 0, timed = 0;
+  loader.append(order(queued++));
   const int64_t per_epoch = (ds->size() + o.batch_size - 1) / o.batch_size;
   Batch b;
   int64_t taken = 0, pixels = 0;
+  bool timing = false;
   auto t0 = Clock::now();
-  while (loader.next(b)) {
+  while (timed < epochs - 1 && loader.next(b)) {
     pixels += b.images.numel();
-    if (++taken == per_epoch) {  // the first epoch ends here
-      t0 = Clock::now();
+    if (++taken % per_epoch != 0) continue;  // an epoch ends here
+    if (timing) {
+      ++timed;
+    } else if (++warm == 10 || loader.take_stats().new_buffers == 0) {
+      timing = true;
       loader.take_stats();
+      t0 = Clock::now();
     }
+    loader.append(order(queued++));
   }
   const auto st = loader.take_stats();
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (pixels != epochs * ds->size() * ds->tile_pixels()) return 1;
-  const double tiles = double(epochs - 1) * ds->size(), mb = tiles * ds->tile_pixels() * 2 / 1048576.0;
-  std::printf("loader: %lld tiles (%s), %d workers, %d ahead, batch %lld%s, epochs 2-%d: %.3f s per epoch, "
-              "%.0f tiles/s, %.0f MB/s; loader threads %s\n",
+  if (timed != epochs - 1 || pixels != (warm + timed) * ds->size() * ds->tile_pixels()) return 1;
+  const double tiles = double(timed) * ds->size(), mb = tiles * ds->tile_pixels() * 2 / 1048576.0;
+  std::printf("loader: %lld tiles (%s), %d workers, %d ahead, batch %lld%s, %d epochs after %d of warm-up: %.3f s per "
+              "epoch, %.0f tiles/s, %.0f MB/s; loader threads %s\n",
               (long long)ds->size(), ds->manifest().compression.c_str(), o.workers, o.prefetch,
-              (long long)o.batch_size, o.pin_memory ? ", pinned" : "", epochs, seconds / (epochs - 1),
+              (long long)o.batch_size, o.pin_memory ? ", pinned" : "", timed, warm, seconds / timed,
               tiles / seconds, mb / seconds, st.summary().c_str());
   return 0;
 }
